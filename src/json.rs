@@ -1,0 +1,150 @@
+//! Strict JSON parsing for federation documents.
+//!
+//! `serde_json` keeps the last of two members with the same name; OpenID Federation forbids
+//! duplicate member names in policies (§6.1.2) and RFC 8259 calls such JSON non-interoperable
+//! (§6.1.3). Every statement payload is therefore parsed here, which rejects duplicate
+//! members at any depth and bounds nesting depth, so a hostile document can neither smuggle a
+//! second value past a check nor exhaust the stack.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Deepest nesting accepted by [`parse_strict`] (objects and arrays together).
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a document is not acceptable JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON: {0}")]
+pub struct JsonError(pub String);
+
+/// Parses `bytes` as JSON, rejecting duplicate member names at any level and nesting deeper
+/// than [`MAX_DEPTH`].
+///
+/// ```
+/// use oidfed::json::parse_strict;
+/// assert!(parse_strict(br#"{"a":{"b":1}}"#).is_ok());
+/// assert!(parse_strict(br#"{"a":1,"a":2}"#).is_err());
+/// assert!(parse_strict(br#"{"p":{"one_of":[1],"one_of":[2]}}"#).is_err());
+/// ```
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = StrictSeed { depth: 0 }
+        .deserialize(&mut de)
+        .map_err(|e| JsonError(e.to_string()))?;
+    de.end().map_err(|e| JsonError(e.to_string()))?;
+    Ok(v)
+}
+
+/// [`parse_strict`] for text.
+pub fn parse_strict_str(s: &str) -> Result<Value, JsonError> {
+    parse_strict(s.as_bytes())
+}
+
+struct StrictSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor { depth: self.depth })
+    }
+}
+
+struct StrictVisitor {
+    depth: usize,
+}
+
+impl StrictVisitor {
+    fn deeper<E: serde::de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= MAX_DEPTH {
+            Err(E::custom(format!("nesting deeper than {MAX_DEPTH}")))
+        } else {
+            Ok(self.depth + 1)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let depth = self.deeper()?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictSeed { depth })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let depth = self.deeper()?;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate member name {key:?}"
+                )));
+            }
+            let v = map.next_value_seed(StrictSeed { depth })?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_rejected_at_every_level() {
+        assert!(parse_strict(br#"{"a":1,"a":1}"#).is_err());
+        assert!(parse_strict(br#"{"x":[{"a":1,"a":2}]}"#).is_err());
+        assert!(parse_strict(br#"{"a":1,"b":{"a":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse_strict(deep.as_bytes()).is_err());
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse_strict(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn trailing_garbage_rejected() {
+        assert!(parse_strict(br#"{"a":1} x"#).is_err());
+        assert!(parse_strict(b"").is_err());
+    }
+}
