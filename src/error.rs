@@ -1,0 +1,248 @@
+//! The errors a resolution can end in. Every error says which statement (issuer → subject),
+//! which entity and which rule; whether retrying can help ([`Error::is_transient`]); and the
+//! specification's error code for it ([`Error::spec_code`], §8.9).
+
+use std::fmt;
+
+use crate::entity_id::{EntityId, EntityIdError};
+use crate::fetch::FetchError;
+use crate::statement::{Rule, StatementError};
+
+/// A limit of the resolver that a resolution ran into. See the builder for the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// Statements in one chain.
+    ChainDepth,
+    /// `authority_hints` read per entity.
+    AuthorityHints,
+    /// Fetches in one resolution.
+    Fetches,
+    /// Candidate chains kept.
+    CandidateChains,
+    /// Time for a whole resolution.
+    ResolutionTime,
+    /// Trust marks examined per entity.
+    TrustMarks,
+    /// Elements of a chain handed over whole.
+    ChainLength,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::ChainDepth => "max_chain_depth",
+            Limit::AuthorityHints => "max_authority_hints",
+            Limit::Fetches => "max_fetches_per_resolution",
+            Limit::CandidateChains => "max_candidate_chains",
+            Limit::ResolutionTime => "resolution_timeout",
+            Limit::TrustMarks => "max_trust_marks",
+            Limit::ChainLength => "max_chain_length",
+        })
+    }
+}
+
+/// One path the resolver tried, from the subject upwards, and why it failed.
+#[derive(Debug, Clone)]
+pub struct PathAttempt {
+    /// Entity identifiers from the subject to where the path ended.
+    pub path: Vec<EntityId>,
+    /// Why this path gave no valid chain.
+    pub error: Error,
+}
+
+impl fmt::Display for PathAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path: Vec<&str> = self.path.iter().map(EntityId::as_str).collect();
+        write!(f, "[{}]: {}", path.join(" → "), self.error)
+    }
+}
+
+/// Why a resolution or validation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A string given as an Entity Identifier is not one.
+    #[error("{value:?} is not an Entity Identifier: {source}")]
+    EntityId {
+        /// The string.
+        value: String,
+        /// Why.
+        source: EntityIdError,
+    },
+    /// A statement broke a rule of the specification.
+    #[error(transparent)]
+    Statement(Box<StatementError>),
+    /// A document could not be fetched.
+    #[error("fetching {what} for {entity}: {source}")]
+    Fetch {
+        /// The entity the document was about.
+        entity: EntityId,
+        /// What was being fetched.
+        what: &'static str,
+        /// Why it failed.
+        source: FetchError,
+    },
+    /// The chain's metadata policy is malformed or cannot be combined, or the metadata does
+    /// not comply with it (§6.1).
+    #[error("metadata policy for {subject} (chain via {via}): {detail}")]
+    Policy {
+        /// The chain subject.
+        subject: EntityId,
+        /// The statement that introduced the problem (issuer → subject), or the chain.
+        via: String,
+        /// `invalid_metadata` or `invalid_policy`.
+        code: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// No path from the subject reached a configured Trust Anchor with a valid chain.
+    #[error("no valid trust chain from {subject} to a configured trust anchor ({} path(s) tried){}", attempts.len(), fmt_attempts(attempts))]
+    NoTrustChain {
+        /// The subject.
+        subject: EntityId,
+        /// Every path tried, and why each failed.
+        attempts: Vec<PathAttempt>,
+    },
+    /// A chain handed over whole ends at an entity that is not a configured Trust Anchor.
+    #[error("{anchor} is not a configured trust anchor")]
+    UntrustedAnchor {
+        /// The entity at the top of the chain.
+        anchor: String,
+    },
+    /// The resolved metadata has no entry for the requested Entity Type (absent from the
+    /// subject's configuration, or removed by `allowed_entity_types`, §6.2.3).
+    #[error("{subject} has no {entity_type} metadata in the chain via {anchor}{}", if *removed_by_constraint { " (removed by allowed_entity_types)" } else { "" })]
+    EntityTypeNotFound {
+        /// The subject.
+        subject: EntityId,
+        /// The Entity Type asked for.
+        entity_type: String,
+        /// The anchor of the chain looked at.
+        anchor: EntityId,
+        /// Whether an `allowed_entity_types` constraint removed it.
+        removed_by_constraint: bool,
+    },
+    /// A configured limit was reached.
+    #[error("limit {limit} = {value} reached{}", context.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    LimitExceeded {
+        /// Which limit.
+        limit: Limit,
+        /// Its configured value.
+        value: u64,
+        /// Where it was reached.
+        context: Option<String>,
+    },
+    /// The client has no accountable organization that a superior asserts, and the
+    /// resolver requires one.
+    #[error("{client_id}: no accountable organization: {reason}")]
+    OrganizationNotBound {
+        /// The client.
+        client_id: EntityId,
+        /// Why.
+        reason: String,
+    },
+    /// A trust mark the resolver requires is missing or invalid.
+    #[error("{subject}: required trust mark {trust_mark_type:?} is {reason}")]
+    TrustMarkRequired {
+        /// The subject.
+        subject: EntityId,
+        /// The required type.
+        trust_mark_type: String,
+        /// "missing", or why it is invalid.
+        reason: String,
+    },
+    /// A request (request object, client assertion, registration request) is malformed
+    /// or breaks a rule of §12.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What was wrong.
+        reason: String,
+    },
+    /// A client's request is not signed by one of its keys, or was replayed.
+    #[error("{client_id}: {reason}")]
+    InvalidClient {
+        /// The client.
+        client_id: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The resolver's configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+fn fmt_attempts(a: &[PathAttempt]) -> String {
+    let mut s = String::new();
+    for (i, attempt) in a.iter().enumerate().take(16) {
+        s.push_str(&format!("\n  {}. {attempt}", i + 1));
+    }
+    if a.len() > 16 {
+        s.push_str(&format!("\n  … and {} more", a.len() - 16));
+    }
+    s
+}
+
+impl From<StatementError> for Error {
+    fn from(e: StatementError) -> Self {
+        Error::Statement(Box::new(e))
+    }
+}
+
+impl Error {
+    /// Whether retrying later may succeed (network failures, timeouts, 5xx, a resolution
+    /// that ran out of time). Definitive failures (bad signatures, policy conflicts, 404s)
+    /// are not transient. A failed search is transient when any path it tried failed
+    /// transiently.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Fetch { source, .. } => source.is_transient(),
+            Error::NoTrustChain { attempts, .. } => attempts.iter().any(|a| a.error.is_transient()),
+            Error::LimitExceeded { limit, .. } => *limit == Limit::ResolutionTime,
+            _ => false,
+        }
+    }
+
+    /// The OpenID Federation error code for this failure (§8.9), for error responses.
+    pub fn spec_code(&self) -> &'static str {
+        match self {
+            Error::EntityId { .. } => "invalid_request",
+            Error::Policy { code, .. } => code,
+            Error::Statement(e) if e.rule == Rule::Metadata => "invalid_metadata",
+            Error::Statement(e) if e.rule == Rule::TrustAnchor => "invalid_trust_anchor",
+            Error::UntrustedAnchor { .. } => "invalid_trust_anchor",
+            Error::EntityTypeNotFound { .. } => "invalid_metadata",
+            Error::Fetch { source, .. } if source.is_transient() => "temporarily_unavailable",
+            Error::Fetch { source, .. } if source.is_not_found() => "not_found",
+            Error::NoTrustChain { attempts, .. } if self.is_transient() && !attempts.is_empty() => {
+                "temporarily_unavailable"
+            }
+            Error::LimitExceeded { .. } => "invalid_trust_chain",
+            Error::Config(_) => "server_error",
+            Error::OrganizationNotBound { .. } => "invalid_client",
+            Error::TrustMarkRequired { .. } => "invalid_trust_chain",
+            Error::InvalidRequest { .. } => "invalid_request",
+            Error::InvalidClient { .. } => "invalid_client",
+            _ => "invalid_trust_chain",
+        }
+    }
+
+    /// The statement error behind this error, if it is one.
+    pub fn statement_error(&self) -> Option<&StatementError> {
+        match self {
+            Error::Statement(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The rule broken, when the error is about a statement. For a failed search with a
+    /// single attempt, the rule of that attempt.
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            Error::Statement(e) => Some(e.rule),
+            Error::Policy { .. } => Some(Rule::Policy),
+            Error::NoTrustChain { attempts, .. } if attempts.len() == 1 => attempts[0].error.rule(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,896 @@
+//! Compact JWS and JWK sets, checked before any cryptography (OpenID Federation 1.0 §1.1,
+//! §3, §3.2 steps 1–3 and 11–12; RFC 7515, RFC 7517, RFC 7638).
+//!
+//! A token is split and decoded with [`CompactJws::parse`]; its header is checked with
+//! [`check_header`] (explicit `typ`, an asymmetric `alg` from the allow-list, a non-empty
+//! `kid`, no key-carrying headers); only then is a signature verified with a key chosen by
+//! exact `kid` from a [`KeySet`]. Verifiers are built lazily, once per key and algorithm, and
+//! reused for as long as the key is held.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::Jwk;
+use josekit::jws::JwsVerifier;
+use serde_json::{Map, Value};
+
+use crate::json::parse_strict;
+
+/// Longest compact JWS accepted by default, in bytes.
+pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
+/// Most keys read from one JWK Set; further keys are ignored and reported.
+pub const MAX_KEYS_PER_SET: usize = 64;
+
+/// A JWS algorithm from the allow-list. Only asymmetric algorithms exist here: `none` and
+/// the HMAC family can never verify a federation statement (Federation Entity Keys are
+/// public/private pairs, App. A.1), so they cannot even be named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+#[non_exhaustive]
+pub enum Alg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    EdDSA,
+}
+
+impl Alg {
+    /// Every supported algorithm.
+    pub const ALL: [Alg; 10] = [
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+        Alg::EdDSA,
+    ];
+
+    /// Parses a JWS `alg` value; `None` for anything not on the allow-list (`none`, `HS256`…).
+    pub fn from_name(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The JWS name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The JWK `kty` this algorithm needs.
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => "RSA",
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => "EC",
+            Alg::EdDSA => "OKP",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn verifier_from_jwk(self, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
+        use josekit::jws;
+        Ok(match self {
+            Alg::RS256 => Box::new(jws::RS256.verifier_from_jwk(jwk)?),
+            Alg::RS384 => Box::new(jws::RS384.verifier_from_jwk(jwk)?),
+            Alg::RS512 => Box::new(jws::RS512.verifier_from_jwk(jwk)?),
+            Alg::PS256 => Box::new(jws::PS256.verifier_from_jwk(jwk)?),
+            Alg::PS384 => Box::new(jws::PS384.verifier_from_jwk(jwk)?),
+            Alg::PS512 => Box::new(jws::PS512.verifier_from_jwk(jwk)?),
+            Alg::ES256 => Box::new(jws::ES256.verifier_from_jwk(jwk)?),
+            Alg::ES384 => Box::new(jws::ES384.verifier_from_jwk(jwk)?),
+            Alg::ES512 => Box::new(jws::ES512.verifier_from_jwk(jwk)?),
+            Alg::EdDSA => Box::new(jws::EdDSA.verifier_from_jwk(jwk)?),
+        })
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a token or a key was refused at the JOSE layer. Each variant is one rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoseError {
+    /// Longer than the accepted maximum.
+    #[error("token of {len} bytes exceeds the {limit} byte limit")]
+    TooLong {
+        /// The token length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Five parts: a JWE where a JWS is expected (§1.1).
+    #[error("a JWE was given where a JWS is expected")]
+    Jwe,
+    /// Not three dot-separated parts (JSON serialization, garbage) (§1.1).
+    #[error("not a JWS in compact serialization")]
+    NotCompact,
+    /// A part is not unpadded base64url.
+    #[error("the {part} is not base64url")]
+    Base64 {
+        /// Which part: header, payload or signature.
+        part: &'static str,
+    },
+    /// The header is not a JSON object.
+    #[error("the header is not a JSON object: {0}")]
+    Header(String),
+    /// `typ` missing (§3.2 step 2, RFC 8725 §3.11).
+    #[error("the typ header is missing (expected {expected:?})")]
+    MissingTyp {
+        /// The required type.
+        expected: String,
+    },
+    /// `typ` is not the one required for this kind of JWT.
+    #[error("typ {found:?} where {expected:?} is required")]
+    WrongTyp {
+        /// The type found.
+        found: String,
+        /// The required type.
+        expected: String,
+    },
+    /// `alg` missing.
+    #[error("the alg header is missing")]
+    MissingAlg,
+    /// `alg` is `none`, symmetric or otherwise not on the allow-list (§3.2 step 3).
+    #[error("alg {0:?} is not an accepted asymmetric algorithm")]
+    AlgNotAllowed(String),
+    /// `kid` missing, empty or not a string (§3, §3.2 step 11).
+    #[error("the kid header is missing, empty or not a string")]
+    MissingKid,
+    /// A header that carries or points at keys (`jwk`, `jku`, `x5u`, `x5c`): never trusted.
+    #[error("the {0} header is not accepted: keys come only from the federation")]
+    KeyInHeader(String),
+    /// A `crit` header: no JWS header extension is supported (RFC 7515 §4.1.11).
+    #[error("critical header extension(s) not understood: {0}")]
+    CritHeader(String),
+    /// No key in the set has the header's `kid` (§3.2 step 11).
+    #[error("no key with kid {kid:?} in {whose}")]
+    UnknownKid {
+        /// The `kid` looked for.
+        kid: String,
+        /// Whose key set was searched.
+        whose: String,
+    },
+    /// The key with that `kid` cannot be used with that algorithm.
+    #[error("key {kid:?} cannot verify {alg}: {reason}")]
+    KeyMismatch {
+        /// The key id.
+        kid: String,
+        /// The algorithm.
+        alg: Alg,
+        /// Why.
+        reason: String,
+    },
+    /// The signature does not verify (§3.2 step 12).
+    #[error("signature does not verify with key {kid:?} of {whose}")]
+    BadSignature {
+        /// The key id.
+        kid: String,
+        /// Whose key set was used.
+        whose: String,
+    },
+    /// The JWK Set is malformed as a whole (§3.1.1).
+    #[error("invalid JWK Set: {0}")]
+    Jwks(String),
+}
+
+/// A JWS in compact serialization, split and decoded but **not yet verified**.
+///
+/// ```
+/// use oidfed::jose::{CompactJws, JoseError};
+/// assert_eq!(CompactJws::parse("a.b.c.d.e").unwrap_err(), JoseError::Jwe);
+/// assert_eq!(CompactJws::parse(r#"{"payload":"x"}"#).unwrap_err(), JoseError::NotCompact);
+/// ```
+#[derive(Clone)]
+pub struct CompactJws {
+    raw: Arc<str>,
+    signing_input_len: usize,
+    header: Map<String, Value>,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl fmt::Debug for CompactJws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompactJws")
+            .field("header", &self.header)
+            .field("payload_len", &self.payload.len())
+            .finish()
+    }
+}
+
+impl CompactJws {
+    /// Splits and decodes a token of at most [`DEFAULT_MAX_JWS_LEN`] bytes.
+    pub fn parse(token: &str) -> Result<Self, JoseError> {
+        Self::parse_with_limit(token, DEFAULT_MAX_JWS_LEN)
+    }
+
+    /// Splits and decodes a token of at most `limit` bytes.
+    pub fn parse_with_limit(token: &str, limit: usize) -> Result<Self, JoseError> {
+        if token.len() > limit {
+            return Err(JoseError::TooLong {
+                len: token.len(),
+                limit,
+            });
+        }
+        let token = token.trim_matches(|c: char| c.is_ascii_whitespace());
+        let parts: Vec<&str> = token.splitn(6, '.').collect();
+        let (h, p, s) = match parts.as_slice() {
+            [h, p, s] => (*h, *p, *s),
+            [_, _, _, _, _] => return Err(JoseError::Jwe),
+            _ => return Err(JoseError::NotCompact),
+        };
+        let header_bytes = b64(h, "header")?;
+        let header = match parse_strict(&header_bytes) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(JoseError::Header("not an object".into())),
+            Err(e) => return Err(JoseError::Header(e.0)),
+        };
+        let payload = b64(p, "payload")?;
+        let signature = b64(s, "signature")?;
+        Ok(Self {
+            raw: Arc::from(token),
+            signing_input_len: h.len() + 1 + p.len(),
+            header,
+            payload,
+            signature,
+        })
+    }
+
+    /// The token as received.
+    pub fn raw(&self) -> &Arc<str> {
+        &self.raw
+    }
+
+    /// The JOSE header.
+    pub fn header(&self) -> &Map<String, Value> {
+        &self.header
+    }
+
+    /// The decoded payload bytes (not yet trusted).
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The `kid` header, if it is a string.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.get("kid").and_then(Value::as_str)
+    }
+
+    /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
+    pub fn signing_input(&self) -> &[u8] {
+        self.raw
+            .as_bytes()
+            .get(..self.signing_input_len)
+            .unwrap_or_default()
+    }
+
+    /// The decoded signature.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+}
+
+fn b64(part: &str, name: &'static str) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JoseError::Base64 { part: name })
+}
+
+/// Encodes bytes as unpadded base64url.
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What a header must look like for one kind of JWT.
+#[derive(Debug, Clone)]
+pub struct HeaderRules<'a> {
+    /// The required `typ` (e.g. `entity-statement+jwt`).
+    pub typ: &'a str,
+    /// Also accept `application/<typ>` compared case-insensitively (RFC 7515 §4.1.9, D2).
+    pub lenient_typ: bool,
+    /// Algorithms accepted.
+    pub algs: &'a [Alg],
+}
+
+/// Checks a header before any cryptography: explicit `typ`, allowed `alg`, non-empty `kid`,
+/// no key-carrying headers, no `crit` header. Returns the algorithm and the `kid`.
+///
+/// ```
+/// use oidfed::jose::{check_header, Alg, CompactJws, HeaderRules, JoseError};
+/// // {"alg":"none","typ":"entity-statement+jwt"} . {} . (empty)
+/// let jws = CompactJws::parse("eyJhbGciOiJub25lIiwidHlwIjoiZW50aXR5LXN0YXRlbWVudCtqd3QifQ.e30.").unwrap();
+/// let rules = HeaderRules { typ: "entity-statement+jwt", lenient_typ: false, algs: &Alg::ALL };
+/// assert_eq!(check_header(&jws, &rules).unwrap_err(), JoseError::AlgNotAllowed("none".into()));
+/// ```
+pub fn check_header<'j>(
+    jws: &'j CompactJws,
+    rules: &HeaderRules<'_>,
+) -> Result<(Alg, &'j str), JoseError> {
+    let h = jws.header();
+    match h.get("typ") {
+        None => {
+            return Err(JoseError::MissingTyp {
+                expected: rules.typ.to_string(),
+            });
+        }
+        Some(Value::String(t)) if typ_matches(t, rules.typ, rules.lenient_typ) => {}
+        Some(other) => {
+            return Err(JoseError::WrongTyp {
+                found: other
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| other.to_string()),
+                expected: rules.typ.to_string(),
+            });
+        }
+    }
+    let alg = match h.get("alg") {
+        None => return Err(JoseError::MissingAlg),
+        Some(Value::String(name)) => match Alg::from_name(name) {
+            Some(a) if rules.algs.contains(&a) => a,
+            _ => return Err(JoseError::AlgNotAllowed(name.clone())),
+        },
+        Some(other) => return Err(JoseError::AlgNotAllowed(other.to_string())),
+    };
+    for key_header in ["jwk", "jku", "x5u", "x5c"] {
+        if h.contains_key(key_header) {
+            return Err(JoseError::KeyInHeader(key_header.to_string()));
+        }
+    }
+    if let Some(crit) = h.get("crit") {
+        return Err(JoseError::CritHeader(crit.to_string()));
+    }
+    match h.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() => Ok((alg, k.as_str())),
+        _ => Err(JoseError::MissingKid),
+    }
+}
+
+fn typ_matches(found: &str, expected: &str, lenient: bool) -> bool {
+    if found == expected {
+        return true;
+    }
+    if !lenient {
+        return false;
+    }
+    let bare = if found.len() > 12 && found[..12].eq_ignore_ascii_case("application/") {
+        &found[12..]
+    } else {
+        found
+    };
+    bare.eq_ignore_ascii_case(expected)
+}
+
+type VerifierCells = [OnceLock<Result<Arc<dyn JwsVerifier>, String>>; 10];
+
+/// Verifier cells shared by every live [`Key`] with the same public material (and the same
+/// `use`/`key_ops`, which josekit checks when building): the subject's own `jwks`, its
+/// superior's assertion of it and a pinned anchor key then build one verifier, not three.
+/// Entries are weak: a verifier lives as long as some statement holds its key. Only parsing
+/// (the cold path) takes this lock; verifying never does.
+fn shared_cells(json: &Map<String, Value>, thumbprint: Option<&str>) -> Arc<VerifierCells> {
+    static TABLE: OnceLock<Mutex<HashMap<String, Weak<VerifierCells>>>> = OnceLock::new();
+    let Some(t) = thumbprint else {
+        return Arc::new(Default::default());
+    };
+    let key = format!(
+        "{t}|{}|{}",
+        json.get("use").map(Value::to_string).unwrap_or_default(),
+        json.get("key_ops")
+            .map(Value::to_string)
+            .unwrap_or_default()
+    );
+    let Ok(mut table) = TABLE.get_or_init(Default::default).lock() else {
+        return Arc::new(Default::default());
+    };
+    if let Some(cells) = table.get(&key).and_then(Weak::upgrade) {
+        return cells;
+    }
+    if table.len() >= 4096 {
+        table.retain(|_, w| w.strong_count() > 0);
+    }
+    let cells: Arc<VerifierCells> = Arc::new(Default::default());
+    table.insert(key, Arc::downgrade(&cells));
+    cells
+}
+
+/// One public key from a JWK Set, with lazily built verifiers (one per algorithm).
+pub struct Key {
+    kid: String,
+    kty: String,
+    alg: Option<String>,
+    thumbprint: Option<String>,
+    json: Map<String, Value>,
+    jwk: Result<Jwk, String>,
+    verifiers: Arc<VerifierCells>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("kty", &self.kty)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+impl Key {
+    /// Reads one JWK. It must be an object with a string `kty` and a non-empty string `kid`
+    /// (§3.1.1: every key of a federation JWK Set has a `kid`). Private members are refused:
+    /// a statement that publishes a private key is broken.
+    pub fn from_json(v: &Value) -> Result<Key, String> {
+        let obj = v.as_object().ok_or("a JWK must be an object")?;
+        let kty = obj
+            .get("kty")
+            .and_then(Value::as_str)
+            .ok_or("kty missing or not a string")?;
+        let kid = match obj.get("kid") {
+            Some(Value::String(k)) if !k.is_empty() => k.clone(),
+            _ => return Err("kid missing, empty or not a string".into()),
+        };
+        if ["d", "p", "q", "dp", "dq", "qi", "k"]
+            .iter()
+            .any(|m| obj.contains_key(*m))
+        {
+            return Err(format!("key {kid:?} carries private or symmetric material"));
+        }
+        let alg = match obj.get("alg") {
+            None => None,
+            Some(Value::String(a)) => Some(a.clone()),
+            Some(_) => return Err(format!("key {kid:?}: alg is not a string")),
+        };
+        let jwk = Jwk::from_map(obj.clone()).map_err(|e| e.to_string());
+        let thumbprint = thumbprint(obj);
+        Ok(Key {
+            verifiers: shared_cells(obj, thumbprint.as_deref()),
+            thumbprint,
+            kid,
+            kty: kty.to_string(),
+            alg,
+            json: obj.clone(),
+            jwk,
+        })
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key type (`RSA`, `EC`, `OKP`).
+    pub fn kty(&self) -> &str {
+        &self.kty
+    }
+
+    /// The `alg` the JWK declares, if any.
+    pub fn declared_alg(&self) -> Option<&str> {
+        self.alg.as_deref()
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint, when the key has the members it needs.
+    pub fn thumbprint(&self) -> Option<&str> {
+        self.thumbprint.as_deref()
+    }
+
+    /// The key as JSON.
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.json.clone())
+    }
+
+    /// Whether two keys carry the same public key material (by thumbprint, or by JSON
+    /// equality when no thumbprint can be computed).
+    pub fn same_material(&self, other: &Key) -> bool {
+        match (&self.thumbprint, &other.thumbprint) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.json == other.json,
+        }
+    }
+
+    /// The verifier for `alg`, built on first use and kept.
+    pub fn verifier(&self, alg: Alg) -> Result<Arc<dyn JwsVerifier>, String> {
+        // Checks that depend on this JWK's own members come first: the cell is shared by
+        // keys with the same material.
+        if self.kty != alg.key_type() {
+            return Err(format!("a {} key cannot verify {alg}", self.kty));
+        }
+        if let Some(a) = &self.alg {
+            if a != alg.name() {
+                return Err(format!("the key is declared for {a}"));
+            }
+        }
+        self.verifiers[alg.index()]
+            .get_or_init(|| {
+                let jwk = self.jwk.as_ref().map_err(Clone::clone)?;
+                alg.verifier_from_jwk(jwk)
+                    .map(Arc::from)
+                    .map_err(|e| short(&e.to_string()))
+            })
+            .clone()
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members of the key type.
+pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
+    let kty = jwk.get("kty")?.as_str()?;
+    let members: &[&str] = match kty {
+        "RSA" => &["e", "kty", "n"],
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    };
+    let mut canon = String::from("{");
+    for (i, m) in members.iter().enumerate() {
+        let v = jwk.get(*m)?.as_str()?;
+        if i > 0 {
+            canon.push(',');
+        }
+        canon.push_str(&serde_json::to_string(m).ok()?);
+        canon.push(':');
+        canon.push_str(&serde_json::to_string(v).ok()?);
+    }
+    canon.push('}');
+    Some(b64url(&openssl::sha::sha256(canon.as_bytes())))
+}
+
+/// A JWK Set: the keys that could be read, and the ones that could not (with the reason).
+/// One malformed key does not poison the others; two keys sharing a `kid` make the whole
+/// set invalid (§3.1.1: `kid` values are unique within a set).
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<Arc<Key>>,
+    rejected: Vec<(usize, String)>,
+}
+
+impl KeySet {
+    /// Reads `{"keys": [...]}`.
+    ///
+    /// ```
+    /// use oidfed::jose::KeySet;
+    /// use serde_json::json;
+    /// let set = KeySet::from_json(&json!({"keys": [
+    ///     {"kty": "EC", "kid": "k1", "crv": "P-256", "x": "AA", "y": "AA"},
+    ///     {"kty": "EC"}
+    /// ]})).unwrap();
+    /// assert_eq!(set.len(), 1);
+    /// assert_eq!(set.rejected().len(), 1);
+    /// assert!(KeySet::from_json(&json!({"keys": [
+    ///     {"kty": "EC", "kid": "k1"}, {"kty": "RSA", "kid": "k1"}
+    /// ]})).is_err());
+    /// ```
+    pub fn from_json(v: &Value) -> Result<KeySet, JoseError> {
+        let keys = v
+            .as_object()
+            .ok_or_else(|| JoseError::Jwks("not an object".into()))?
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| JoseError::Jwks("no keys array".into()))?;
+        let mut set = KeySet::default();
+        for (i, k) in keys.iter().enumerate() {
+            if i >= MAX_KEYS_PER_SET {
+                set.rejected
+                    .push((i, format!("more than {MAX_KEYS_PER_SET} keys: ignored")));
+                break;
+            }
+            match Key::from_json(k) {
+                Ok(key) => {
+                    if set.keys.iter().any(|existing| existing.kid == key.kid) {
+                        return Err(JoseError::Jwks(format!(
+                            "two keys share the kid {:?}",
+                            key.kid
+                        )));
+                    }
+                    set.keys.push(Arc::new(key));
+                }
+                Err(reason) => set.rejected.push((i, reason)),
+            }
+        }
+        Ok(set)
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[Arc<Key>] {
+        &self.keys
+    }
+
+    /// Keys that could not be read: (index in the set, reason).
+    pub fn rejected(&self) -> &[(usize, String)] {
+        &self.rejected
+    }
+
+    /// Number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is usable.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key with exactly this `kid`.
+    pub fn get(&self, kid: &str) -> Option<&Arc<Key>> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// The set as JSON (usable keys only).
+    pub fn to_json(&self) -> Value {
+        Value::Object(Map::from_iter([(
+            "keys".to_string(),
+            Value::Array(self.keys.iter().map(|k| k.to_json()).collect()),
+        )]))
+    }
+
+    /// Verifies `jws` (whose header was checked to give `alg` and `kid`) with the key of
+    /// exactly that `kid`. `whose` names the key set's owner in errors.
+    pub fn verify(
+        &self,
+        jws: &CompactJws,
+        alg: Alg,
+        kid: &str,
+        whose: &str,
+    ) -> Result<(), JoseError> {
+        let key = self.get(kid).ok_or_else(|| JoseError::UnknownKid {
+            kid: kid.to_string(),
+            whose: whose.to_string(),
+        })?;
+        let verifier = key.verifier(alg).map_err(|reason| JoseError::KeyMismatch {
+            kid: kid.to_string(),
+            alg,
+            reason,
+        })?;
+        verifier
+            .verify(jws.signing_input(), jws.signature())
+            .map_err(|_| JoseError::BadSignature {
+                kid: kid.to_string(),
+                whose: whose.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use josekit::jws::{ES256, HS256, JwsSigner};
+    use serde_json::json;
+
+    fn sign(header: &Value, payload: &Value, signer: &dyn JwsSigner) -> String {
+        let h = b64url(header.to_string().as_bytes());
+        let p = b64url(payload.to_string().as_bytes());
+        let sig = signer.sign(format!("{h}.{p}").as_bytes()).unwrap();
+        format!("{h}.{p}.{}", b64url(&sig))
+    }
+
+    fn rules() -> HeaderRules<'static> {
+        HeaderRules {
+            typ: "entity-statement+jwt",
+            lenient_typ: false,
+            algs: &Alg::ALL,
+        }
+    }
+
+    #[test]
+    fn verifies_with_exact_kid_and_rejects_tampering() {
+        let pair = ES256.generate_key_pair().unwrap();
+        let mut pubjwk = pair.to_jwk_public_key();
+        pubjwk.set_key_id("k1");
+        let signer = ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap();
+        let set =
+            KeySet::from_json(&json!({"keys":[Value::Object(pubjwk.as_ref().clone())]})).unwrap();
+        let tok = sign(
+            &json!({"alg":"ES256","kid":"k1","typ":"entity-statement+jwt"}),
+            &json!({"iss":"x"}),
+            &signer,
+        );
+        let jws = CompactJws::parse(&tok).unwrap();
+        let (alg, kid) = check_header(&jws, &rules()).unwrap();
+        set.verify(&jws, alg, kid, "test").unwrap();
+        // A different kid finds nothing: there is no fallback to trying every key.
+        assert!(matches!(
+            set.verify(&jws, alg, "k2", "test"),
+            Err(JoseError::UnknownKid { .. })
+        ));
+        // Tampered payload.
+        let parts: Vec<&str> = tok.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], b64url(br#"{"iss":"y"}"#), parts[2]);
+        let jws = CompactJws::parse(&forged).unwrap();
+        assert!(matches!(
+            set.verify(&jws, Alg::ES256, "k1", "test"),
+            Err(JoseError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn header_rules() {
+        let mk = |h: Value| {
+            CompactJws::parse(&format!("{}.e30.AA", b64url(h.to_string().as_bytes()))).unwrap()
+        };
+        let r = rules();
+        assert!(matches!(
+            check_header(&mk(json!({"alg":"ES256","kid":"k"})), &r),
+            Err(JoseError::MissingTyp { .. })
+        ));
+        assert!(matches!(
+            check_header(&mk(json!({"alg":"ES256","kid":"k","typ":"JWT"})), &r),
+            Err(JoseError::WrongTyp { .. })
+        ));
+        assert!(matches!(
+            check_header(
+                &mk(json!({"alg":"ES256","kid":"k","typ":"trust-mark+jwt"})),
+                &r
+            ),
+            Err(JoseError::WrongTyp { .. })
+        ));
+        assert_eq!(
+            check_header(
+                &mk(json!({"alg":"HS256","kid":"k","typ":"entity-statement+jwt"})),
+                &r
+            )
+            .unwrap_err(),
+            JoseError::AlgNotAllowed("HS256".into())
+        );
+        assert_eq!(
+            check_header(&mk(json!({"alg":"ES256","typ":"entity-statement+jwt"})), &r).unwrap_err(),
+            JoseError::MissingKid
+        );
+        assert_eq!(
+            check_header(
+                &mk(json!({"alg":"ES256","kid":"","typ":"entity-statement+jwt"})),
+                &r
+            )
+            .unwrap_err(),
+            JoseError::MissingKid
+        );
+        assert_eq!(
+            check_header(
+                &mk(
+                    json!({"alg":"ES256","kid":"k","typ":"entity-statement+jwt","jku":"https://x"})
+                ),
+                &r
+            )
+            .unwrap_err(),
+            JoseError::KeyInHeader("jku".into())
+        );
+        assert!(matches!(
+            check_header(
+                &mk(json!({"alg":"ES256","kid":"k","typ":"entity-statement+jwt","crit":["b64"]})),
+                &r
+            ),
+            Err(JoseError::CritHeader(_))
+        ));
+        let only_es = HeaderRules {
+            algs: &[Alg::ES256],
+            ..rules()
+        };
+        assert!(
+            check_header(
+                &mk(json!({"alg":"RS256","kid":"k","typ":"entity-statement+jwt"})),
+                &only_es
+            )
+            .is_err()
+        );
+        // Lenient typ: application/ prefix, any case.
+        let lenient = HeaderRules {
+            lenient_typ: true,
+            ..rules()
+        };
+        let t = mk(json!({"alg":"ES256","kid":"k","typ":"Application/Entity-Statement+JWT"}));
+        assert!(check_header(&t, &r).is_err());
+        assert!(check_header(&t, &lenient).is_ok());
+    }
+
+    #[test]
+    fn hmac_with_public_key_as_secret_cannot_verify() {
+        // Algorithm confusion: HS256 keyed with the bytes of the public key.
+        let pair = ES256.generate_key_pair().unwrap();
+        let mut pubjwk = pair.to_jwk_public_key();
+        pubjwk.set_key_id("k1");
+        let pub_json = Value::Object(pubjwk.as_ref().clone());
+        let hs = HS256
+            .signer_from_bytes(pub_json.to_string().as_bytes())
+            .unwrap();
+        let tok = sign(
+            &json!({"alg":"HS256","kid":"k1","typ":"entity-statement+jwt"}),
+            &json!({}),
+            &hs,
+        );
+        let jws = CompactJws::parse(&tok).unwrap();
+        assert!(matches!(
+            check_header(&jws, &rules()),
+            Err(JoseError::AlgNotAllowed(_))
+        ));
+        // Even if a caller skipped the header check, an EC key cannot verify an RSA/HMAC alg.
+        let set = KeySet::from_json(&json!({"keys":[pub_json]})).unwrap();
+        assert!(set.verify(&jws, Alg::RS256, "k1", "t").is_err());
+    }
+
+    #[test]
+    fn key_rules() {
+        assert!(Key::from_json(&json!({"kty":"EC","kid":"a","d":"secret"})).is_err());
+        assert!(Key::from_json(&json!({"kty":"oct","kid":"a","k":"c2VjcmV0"})).is_err());
+        assert!(Key::from_json(&json!({"kid":"a"})).is_err());
+        // A key declared for RS256 cannot verify PS256.
+        let rsa = josekit::jwk::Jwk::generate_rsa_key(2048)
+            .unwrap()
+            .to_public_key()
+            .unwrap();
+        let mut m = rsa.as_ref().clone();
+        m.insert("kid".into(), json!("r"));
+        m.insert("alg".into(), json!("RS256"));
+        let k = Key::from_json(&Value::Object(m)).unwrap();
+        assert!(k.verifier(Alg::RS256).is_ok());
+        assert!(k.verifier(Alg::PS256).is_err());
+        assert!(k.verifier(Alg::ES256).is_err());
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc7638_example() {
+        // RFC 7638 §3.1 example key.
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        assert_eq!(
+            thumbprint(jwk.as_object().unwrap()).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        assert_eq!(CompactJws::parse("a.b").unwrap_err(), JoseError::NotCompact);
+        assert_eq!(
+            CompactJws::parse("a.b.c.d").unwrap_err(),
+            JoseError::NotCompact
+        );
+        assert!(matches!(
+            CompactJws::parse("e30=.e30.AA").unwrap_err(),
+            JoseError::Base64 { .. }
+        ));
+        assert!(matches!(
+            CompactJws::parse("W10.e30.AA").unwrap_err(),
+            JoseError::Header(_)
+        ));
+        let long = "a".repeat(DEFAULT_MAX_JWS_LEN + 1);
+        assert!(matches!(
+            CompactJws::parse(&long).unwrap_err(),
+            JoseError::TooLong { .. }
+        ));
+    }
+}

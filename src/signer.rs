@@ -1,0 +1,179 @@
+//! Signing the server's own federation JWTs (its Entity Configuration, Explicit Registration
+//! responses, resolve responses). The server provides a [`Signer`]: its private keys never
+//! need to be handed to oidfed as such; [`JwkSigner`] covers the common case of a private JWK.
+
+use std::fmt;
+
+use josekit::jwk::Jwk;
+use josekit::jws::JwsSigner;
+use serde_json::{Map, Value};
+
+use crate::jose::{Alg, b64url};
+
+/// Signs with one of the server's Federation Entity Keys.
+pub trait Signer: Send + Sync {
+    /// The algorithm.
+    fn alg(&self) -> Alg;
+    /// The `kid` of the key (as published in the server's `jwks`).
+    fn kid(&self) -> &str;
+    /// The public key as a JWK (with `kid`), for the server's `jwks`.
+    fn public_jwk(&self) -> Value;
+    /// Signs `message` (the JWS signing input), returning the JWS signature bytes.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Builds a compact JWS: header `{alg, kid, typ}` plus `extra_header`, then `claims`.
+///
+/// ```
+/// use oidfed::signer::{JwkSigner, sign_jwt};
+/// let signer = JwkSigner::generate_es256("k1").unwrap();
+/// let jwt = sign_jwt(&signer, "entity-statement+jwt", &serde_json::json!({"iss": "x"}), None).unwrap();
+/// assert_eq!(jwt.split('.').count(), 3);
+/// ```
+pub fn sign_jwt(
+    signer: &dyn Signer,
+    typ: &str,
+    claims: &Value,
+    extra_header: Option<&Map<String, Value>>,
+) -> Result<String, String> {
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::from(signer.alg().name()));
+    header.insert("kid".into(), Value::from(signer.kid()));
+    header.insert("typ".into(), Value::from(typ));
+    if let Some(extra) = extra_header {
+        for (k, v) in extra {
+            if !["alg", "kid", "typ"].contains(&k.as_str()) {
+                header.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let h = b64url(Value::Object(header).to_string().as_bytes());
+    let p = b64url(claims.to_string().as_bytes());
+    let input = format!("{h}.{p}");
+    let sig = signer.sign(input.as_bytes())?;
+    Ok(format!("{input}.{}", b64url(&sig)))
+}
+
+/// A [`Signer`] over a private JWK, through josekit.
+pub struct JwkSigner {
+    alg: Alg,
+    kid: String,
+    public: Value,
+    inner: Box<dyn JwsSigner>,
+}
+
+impl fmt::Debug for JwkSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwkSigner")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+impl JwkSigner {
+    /// A signer for `alg` from a private JWK (which must carry a `kid`).
+    pub fn from_jwk(alg: Alg, private_jwk: &Value) -> Result<Self, String> {
+        let map = private_jwk.as_object().ok_or("the JWK is not an object")?;
+        let kid = map
+            .get("kid")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .ok_or("the JWK has no kid")?
+            .to_string();
+        let jwk = Jwk::from_map(map.clone()).map_err(|e| e.to_string())?;
+        use josekit::jws;
+        let inner: Box<dyn JwsSigner> = match alg {
+            Alg::RS256 => Box::new(
+                jws::RS256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::RS384 => Box::new(
+                jws::RS384
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::RS512 => Box::new(
+                jws::RS512
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::PS256 => Box::new(
+                jws::PS256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::PS384 => Box::new(
+                jws::PS384
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::PS512 => Box::new(
+                jws::PS512
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::ES256 => Box::new(
+                jws::ES256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::ES384 => Box::new(
+                jws::ES384
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::ES512 => Box::new(
+                jws::ES512
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+            Alg::EdDSA => Box::new(
+                jws::EdDSA
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        let mut public = map.clone();
+        for private in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+            public.remove(private);
+        }
+        let has_material = ["x", "n"].iter().any(|m| public.contains_key(*m));
+        if !has_material {
+            return Err("the private JWK lacks its public members (x/y or n/e)".into());
+        }
+        public.insert("alg".into(), Value::from(alg.name()));
+        Ok(Self {
+            alg,
+            kid,
+            public: Value::Object(public),
+            inner,
+        })
+    }
+
+    /// A fresh ES256 key pair, for tests and examples.
+    pub fn generate_es256(kid: &str) -> Result<Self, String> {
+        let pair = josekit::jws::ES256
+            .generate_key_pair()
+            .map_err(|e| e.to_string())?;
+        let mut jwk = pair.to_jwk_key_pair();
+        jwk.set_key_id(kid);
+        Self::from_jwk(Alg::ES256, &Value::Object(jwk.as_ref().clone()))
+    }
+}
+
+impl Signer for JwkSigner {
+    fn alg(&self) -> Alg {
+        self.alg
+    }
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+    fn public_jwk(&self) -> Value {
+        self.public.clone()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.inner.sign(message).map_err(|e| e.to_string())
+    }
+}
