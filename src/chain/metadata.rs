@@ -1,0 +1,128 @@
+//! Resolved Metadata of a chain's subject (§6.1.4.2, §3.1.1, §6.2.3):
+//!
+//! 1. the subject's EC `metadata`;
+//! 2. the Immediate Superior's `metadata` replaces parameters, only for Entity Types the
+//!    subject has (a shallow, per-parameter override, never a deep merge);
+//! 3. every `allowed_entity_types` constraint removes the types it does not allow
+//!    (never `federation_entity`);
+//! 4. the chain's metadata policy, merged from the anchor down, is applied to each type;
+//! 5. post-checks: no `null`, `issuer` of providers equal to the Entity Identifier, no JWK
+//!    Set parameters under `federation_entity`.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::constraints::Constraints;
+use crate::error::Error;
+use crate::policy::{OperatorRegistry, PolicySource, apply_policy, resolve_chain_policy};
+use crate::statement::{EntityStatement, Rule};
+
+/// Resolves the subject's metadata for every Entity Type. `top` is the index of the last
+/// Subordinate Statement (0 when the chain is the anchor alone: its EC metadata as is).
+/// Returns the metadata and the Entity Types that `allowed_entity_types` removed.
+pub(crate) fn resolve(
+    statements: &[Arc<EntityStatement>],
+    top: usize,
+    operators: &OperatorRegistry,
+) -> Result<(Map<String, Value>, Vec<String>), Error> {
+    let Some(es0) = statements.first() else {
+        return Ok((Map::new(), Vec::new()));
+    };
+    let mut m = es0.metadata().cloned().unwrap_or_default();
+    if top == 0 {
+        return Ok((m, Vec::new()));
+    }
+
+    // Step 2: the Immediate Superior's override.
+    if let Some(over) = statements.get(1).and_then(|s| s.metadata()) {
+        for (entity_type, params) in over {
+            let (Some(target), Some(params)) = (
+                m.get_mut(entity_type).and_then(Value::as_object_mut),
+                params.as_object(),
+            ) else {
+                // Types the subject does not have are ignored (D19).
+                continue;
+            };
+            for (p, v) in params {
+                target.insert(p.clone(), v.clone());
+            }
+        }
+    }
+
+    // Step 3: allowed_entity_types, after the override and before policy.
+    let mut removed = Vec::new();
+    for ss in &statements[1..=top] {
+        if let Some(raw) = ss.constraints() {
+            let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
+            removed.extend(c.filter_entity_types(&mut m));
+        }
+    }
+
+    // Step 4: policy, merged from the anchor's statement down to the Immediate Superior's.
+    let sources: Vec<PolicySource<'_>> = statements[1..=top]
+        .iter()
+        .rev()
+        .map(|s| PolicySource {
+            issuer: s.issuer().as_str(),
+            subject: s.subject().as_str(),
+            metadata_policy: s.metadata_policy(),
+            metadata_policy_crit: s.metadata_policy_crit(),
+        })
+        .collect();
+    let policy_error = |e: crate::policy::PolicyError| Error::Policy {
+        subject: es0.subject().clone(),
+        via: e
+            .statement()
+            .map(|(i, s)| format!("{i} → {s}"))
+            .unwrap_or_else(|| format!("the chain to {}", statements[top].issuer())),
+        code: e.code(),
+        detail: e.to_string(),
+    };
+    if let Some(policy) = resolve_chain_policy(&sources, operators).map_err(policy_error)? {
+        m = apply_policy(&m, &policy, operators).map_err(policy_error)?;
+    }
+
+    post_check(es0, &m)?;
+    Ok((m, removed))
+}
+
+/// §6.1.4.2: metadata that is "illegal or otherwise incorrect" must not be used.
+fn post_check(es0: &EntityStatement, m: &Map<String, Value>) -> Result<(), Error> {
+    let bad = |detail: String| -> Error {
+        Error::Policy {
+            subject: es0.subject().clone(),
+            via: "the resolved metadata".into(),
+            code: "invalid_metadata",
+            detail,
+        }
+    };
+    for (t, params) in m {
+        let Some(params) = params.as_object() else {
+            return Err(bad(format!("{t} is not an object")));
+        };
+        if let Some((p, _)) = params.iter().find(|(_, v)| v.is_null()) {
+            return Err(bad(format!("{t}.{p} is null")));
+        }
+    }
+    for t in ["openid_provider", "oauth_authorization_server"] {
+        if let Some(issuer) = m.get(t).and_then(|x| x.get("issuer")) {
+            if issuer.as_str() != Some(es0.subject().as_str()) {
+                return Err(bad(format!(
+                    "{t}.issuer {issuer} is not the Entity Identifier {} (§5.1.3)",
+                    es0.subject()
+                )));
+            }
+        }
+    }
+    if let Some(fe) = m.get("federation_entity").and_then(Value::as_object) {
+        for p in ["jwks", "jwks_uri", "signed_jwks_uri"] {
+            if fe.contains_key(p) {
+                return Err(bad(format!(
+                    "federation_entity must not contain {p} (§5.2.1)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
