@@ -7,9 +7,13 @@
 //! [`FetchResponse::into_body`] turns it into the body of a successful answer or a typed
 //! [`FetchError`].
 
+mod guard;
+mod http;
 mod memory;
 
-pub use memory::MemoryFetcher;
+pub use guard::{DestinationGuard, GuardRefusal, IpNetwork, non_public_reason};
+pub use http::{HttpFetcher, HttpFetcherBuilder};
+pub use memory::{Handler, MemoryFetcher};
 
 use std::fmt;
 use std::future::Future;
@@ -340,7 +344,11 @@ mod tests {
         let ep = Url::parse("https://ta.example/fetch?v=2").unwrap();
         let sub = EntityId::parse("https://rp.example/x&y=1").unwrap();
         let req = FetchRequest::subordinate_statement(&ep, &sub);
-        assert!(req.url.as_str().starts_with("https://ta.example/fetch?v=2&sub="));
+        assert!(
+            req.url
+                .as_str()
+                .starts_with("https://ta.example/fetch?v=2&sub=")
+        );
         let got: Vec<_> = req.url.query_pairs().collect();
         assert_eq!(got[1].1, sub.as_str());
     }
