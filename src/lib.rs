@@ -2,10 +2,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cache;
+pub mod chain;
 pub mod clock;
+pub mod constraints;
 pub mod entity_id;
+pub mod error;
 pub mod fetch;
+pub mod jose;
 pub mod json;
+pub mod policy;
+pub mod record;
+pub mod resolver;
+pub mod server;
+pub mod signer;
+pub mod statement;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod trust_mark;
 
+pub use chain::{TrustAnchor, TrustChain};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use entity_id::{EntityId, EntityIdError};
+pub use error::{Error, Limit, PathAttempt};
+pub use record::{
+    BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, OrganizationRule,
+};
+pub use resolver::{
+    EntityType, Limits, Reresolution, ReresolveOptions, ResolvedEntity, Resolver, ResolverBuilder,
+    Stale,
+};
+pub use statement::{EntityStatement, Rule, StatementError};

@@ -1,0 +1,461 @@
+//! Client records on the resolver: [`Resolver::record`] (cached, single flight),
+//! [`Resolver::reresolve`] (typed changes, transient failures kept apart from trust loss) and
+//! [`Resolver::record_from`] (for chains handed over whole).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use serde_json::{Value, json};
+
+use super::{EntityType, ResolvedEntity, Resolver};
+use crate::entity_id::EntityId;
+use crate::error::Error;
+use crate::fetch::{FetchError, FetchKind, FetchRequest};
+use crate::jose::{self, CompactJws, HeaderRules, KeySet};
+use crate::json::parse_strict;
+use crate::record::{
+    BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, TrustMarkRecord,
+    binding_evidence, diff, org_details,
+};
+use crate::statement::{Rule, StatementError};
+
+type RecordKey = (EntityId, EntityType);
+
+struct RecordExpiry;
+
+impl Expiry<RecordKey, Arc<ClientRecord>> for RecordExpiry {
+    fn expire_after_create(
+        &self,
+        _: &RecordKey,
+        r: &Arc<ClientRecord>,
+        _: Instant,
+    ) -> Option<Duration> {
+        let secs = (r.expires_at - r.resolved_at).max(0);
+        Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+    }
+}
+
+pub(crate) fn record_cache(capacity: u64) -> Cache<RecordKey, Arc<ClientRecord>> {
+    Cache::builder()
+        .max_capacity(capacity)
+        .expire_after(RecordExpiry)
+        .build()
+}
+
+/// Options of a re-resolution.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReresolveOptions {
+    /// Fetch every statement anew instead of using cached ones (default false).
+    pub force_refresh: bool,
+    /// Refresh when less than this fraction of the record's lifetime is left (default 0:
+    /// statements are reused until they expire).
+    pub refresh_ahead: f64,
+    /// After a transient failure, when to try again, in seconds (default 60; never later
+    /// than the old record's expiry).
+    pub retry_after: i64,
+}
+
+impl Default for ReresolveOptions {
+    fn default() -> Self {
+        Self {
+            force_refresh: false,
+            refresh_ahead: 0.0,
+            retry_after: 60,
+        }
+    }
+}
+
+impl ReresolveOptions {
+    /// Fetch everything anew.
+    pub fn force() -> Self {
+        Self {
+            force_refresh: true,
+            ..Self::default()
+        }
+    }
+
+    /// Refresh when less than `fraction` (0–1) of the record's lifetime remains.
+    pub fn refresh_ahead(fraction: f64) -> Self {
+        Self {
+            refresh_ahead: fraction.clamp(0.0, 1.0),
+            ..Self::default()
+        }
+    }
+}
+
+/// The federation could not be reached; the previous record, still within its expiry, was
+/// kept.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    /// The transient failure.
+    pub error: Error,
+    /// When to try again (Unix seconds), never after the kept record expires.
+    pub retry_at: i64,
+}
+
+/// The outcome of [`Resolver::reresolve`].
+#[derive(Debug, Clone)]
+pub struct Reresolution {
+    /// The record to use from now on.
+    pub record: Arc<ClientRecord>,
+    /// What changed since the record given (empty when nothing did).
+    pub changes: Vec<Change>,
+    /// Set when a transient failure left the previous record in place.
+    pub stale: Option<Stale>,
+}
+
+impl Resolver {
+    /// The client record of `client_id` for `entity_type`: from the record cache while it
+    /// is valid, otherwise resolved. Concurrent calls for the same client share one
+    /// resolution.
+    pub async fn record(
+        &self,
+        client_id: &EntityId,
+        entity_type: &EntityType,
+    ) -> Result<Arc<ClientRecord>, Error> {
+        let key = (client_id.clone(), entity_type.clone());
+        let now = self.inner.clock.now();
+        if let Some(r) = self.inner.records.get(&key).await {
+            if r.is_valid_at(now) {
+                return Ok(r);
+            }
+            self.inner.records.invalidate(&key).await;
+        }
+        let started = std::time::Instant::now();
+        let result = self
+            .inner
+            .records
+            .try_get_with(key, async {
+                self.build_record(client_id, entity_type, false)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map_err(|e| (*e).clone());
+        audit(
+            "record",
+            client_id,
+            &result.as_ref().map(|r| (r.as_ref(), &[][..])),
+            started,
+        );
+        result
+    }
+
+    /// Re-resolves `old` and says what changed. A definitive failure (statement removed by a
+    /// superior, bad signature, policy now failing, expired with no valid replacement) is an
+    /// error with `is_transient() == false`: revoke the client. A transient failure
+    /// (network, 5xx) while `old` is still valid keeps `old`, with a retry time.
+    ///
+    /// While every statement is cached and unexpired, this costs no fetch and no signature
+    /// check.
+    pub async fn reresolve(&self, old: &ClientRecord) -> Result<Reresolution, Error> {
+        self.reresolve_with(old, &ReresolveOptions::default()).await
+    }
+
+    /// [`Resolver::reresolve`] with options.
+    pub async fn reresolve_with(
+        &self,
+        old: &ClientRecord,
+        opts: &ReresolveOptions,
+    ) -> Result<Reresolution, Error> {
+        let now = self.inner.clock.now();
+        let started = std::time::Instant::now();
+        let lifetime = (old.expires_at - old.resolved_at).max(0) as f64;
+        let ahead = opts.refresh_ahead > 0.0
+            && ((old.expires_at - now) as f64) < lifetime * opts.refresh_ahead;
+        let refresh = opts.force_refresh || ahead;
+        let key = (old.client_id.clone(), old.entity_type.clone());
+        match self
+            .build_record(&old.client_id, &old.entity_type, refresh)
+            .await
+        {
+            Ok(new) => {
+                let record = Arc::new(new);
+                self.inner.records.insert(key, record.clone()).await;
+                let changes = diff(old, &record);
+                audit(
+                    "reresolve",
+                    &old.client_id,
+                    &Ok((record.as_ref(), &changes[..])),
+                    started,
+                );
+                Ok(Reresolution {
+                    record,
+                    changes,
+                    stale: None,
+                })
+            }
+            Err(error) if error.is_transient() && old.is_valid_at(now) => {
+                let retry_at = now
+                    .saturating_add(opts.retry_after.max(1))
+                    .min(old.expires_at);
+                tracing::warn!(
+                    target: "oidfed::audit",
+                    client_id = %old.client_id,
+                    error = %error,
+                    kept_until = old.expires_at,
+                    retry_at,
+                    "re-resolution failed transiently; previous record kept"
+                );
+                Ok(Reresolution {
+                    record: Arc::new(old.clone()),
+                    changes: Vec::new(),
+                    stale: Some(Stale { error, retry_at }),
+                })
+            }
+            Err(error) => {
+                self.inner.records.invalidate(&key).await;
+                let r: Result<(&ClientRecord, &[Change]), &Error> = Err(&error);
+                audit_err("reresolve", &old.client_id, r, started);
+                Err(error)
+            }
+        }
+    }
+
+    async fn build_record(
+        &self,
+        client_id: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+    ) -> Result<ClientRecord, Error> {
+        let resolved = self.discover(client_id, entity_type, refresh).await?;
+        self.record_from(&resolved).await
+    }
+
+    /// Turns a resolution into a client record: protocol keys (inline `jwks`, or fetched
+    /// `signed_jwks_uri` verified with the client's Federation Entity Keys, or `jwks_uri`),
+    /// organization binding, expiry.
+    pub async fn record_from(&self, resolved: &ResolvedEntity) -> Result<ClientRecord, Error> {
+        let chain = resolved.chain();
+        let (keys, key_source) = self.protocol_keys(resolved).await?;
+        let organization = self.organization(resolved)?;
+        Ok(ClientRecord {
+            client_id: resolved.entity_id().clone(),
+            entity_type: resolved.entity_type().clone(),
+            metadata: resolved.metadata().clone(),
+            keys,
+            key_source,
+            federation_keys: resolved.federation_keys().to_json(),
+            trust_anchor: resolved.trust_anchor().clone(),
+            path: chain.path(),
+            trust_chain: chain.to_jwts(),
+            chain_fingerprint: chain.fingerprint(),
+            expires_at: resolved.expires_at(),
+            resolved_at: self.inner.clock.now(),
+            trust_marks: resolved
+                .trust_marks()
+                .iter()
+                .map(|m| TrustMarkRecord {
+                    trust_mark_type: m.trust_mark_type.clone(),
+                    issuer: m.issuer.clone(),
+                    expires_at: m.expires_at,
+                })
+                .collect(),
+            organization,
+        })
+    }
+
+    fn organization(
+        &self,
+        resolved: &ResolvedEntity,
+    ) -> Result<Option<OrganizationBinding>, Error> {
+        let chain = resolved.chain();
+        let strict = self.inner.require_asserted_organization;
+        let refuse = |reason: String| Error::OrganizationNotBound {
+            client_id: resolved.entity_id().clone(),
+            reason,
+        };
+        let Some(org) = self.inner.organization_rule.pick(chain) else {
+            if strict {
+                return Err(refuse(format!(
+                    "the organization rule {:?} finds no organization in the chain",
+                    self.inner.organization_rule
+                )));
+            }
+            return Ok(None);
+        };
+        let evidence = binding_evidence(chain, resolved.entity_type().as_str());
+        if strict && !evidence.is_asserted() {
+            return Err(refuse(format!(
+                "no superior asserts the organization ({evidence:?})"
+            )));
+        }
+        let (asserted_name, asserted_uri) = org_details(
+            Some(resolved.all_metadata()),
+            resolved.entity_type().as_str(),
+        );
+        let (own_name, own_uri) = resolved
+            .superior_configuration(&org)
+            .map(|ec| org_details(ec.metadata(), "federation_entity"))
+            .unwrap_or_default();
+        let (name, uri) = match evidence {
+            BindingEvidence::SuperiorPolicy { .. } | BindingEvidence::SuperiorMetadata { .. } => {
+                (asserted_name.or(own_name), asserted_uri.or(own_uri))
+            }
+            _ => (own_name.or(asserted_name), own_uri.or(asserted_uri)),
+        };
+        let path = chain.path();
+        let authority_path = path
+            .iter()
+            .position(|e| *e == org)
+            .map(|i| path[i..].to_vec())
+            .unwrap_or_default();
+        Ok(Some(OrganizationBinding {
+            entity_id: org,
+            name,
+            uri,
+            authority_path,
+            evidence,
+        }))
+    }
+
+    async fn protocol_keys(&self, resolved: &ResolvedEntity) -> Result<(Value, KeySource), Error> {
+        let m = resolved.metadata();
+        let subject = resolved.entity_id();
+        let bad = |detail: String| -> Error {
+            StatementError::new(
+                Some(subject.as_str()),
+                Some(subject.as_str()),
+                Rule::Jwks,
+                detail,
+            )
+            .into()
+        };
+        if let Some(jwks) = m.get("jwks") {
+            let set = KeySet::from_json(jwks).map_err(|e| bad(format!("metadata jwks: {e}")))?;
+            return Ok((set.to_json(), KeySource::Jwks));
+        }
+        for (param, source) in [
+            ("signed_jwks_uri", KeySource::SignedJwksUri),
+            ("jwks_uri", KeySource::JwksUri),
+        ] {
+            let Some(uri) = m.get(param).and_then(Value::as_str) else {
+                continue;
+            };
+            let url = url::Url::parse(uri)
+                .ok()
+                .filter(|u| {
+                    u.scheme() == "https" || (self.inner.rules.allow_http && u.scheme() == "http")
+                })
+                .ok_or_else(|| bad(format!("{param} {uri:?} is not an https URL")))?;
+            let body = self.fetch_document(&url, subject, param).await?;
+            let set = if source == KeySource::SignedJwksUri {
+                self.signed_jwks(&body, resolved).map_err(bad)?
+            } else {
+                let v = parse_strict(body.as_bytes()).map_err(|e| bad(format!("{param}: {e}")))?;
+                KeySet::from_json(&v).map_err(|e| bad(format!("{param}: {e}")))?
+            };
+            return Ok((set.to_json(), source));
+        }
+        Ok((json!({"keys": []}), KeySource::None))
+    }
+
+    /// A signed JWK Set (§5.2.1): `typ` `jwk-set+jwt`, signed with the subject's Federation
+    /// Entity Keys from the validated chain, `iss` = `sub` = the subject, `exp` honoured.
+    fn signed_jwks(&self, jwt: &str, resolved: &ResolvedEntity) -> Result<KeySet, String> {
+        let jws = CompactJws::parse_with_limit(jwt, self.inner.limits.max_statement_bytes)
+            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        let rules = HeaderRules {
+            typ: "jwk-set+jwt",
+            lenient_typ: self.inner.rules.lenient_typ,
+            algs: &self.inner.rules.algs,
+        };
+        let (alg, kid) =
+            jose::check_header(&jws, &rules).map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        resolved
+            .federation_keys()
+            .verify(&jws, alg, kid, "the client's federation keys")
+            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        let claims = parse_strict(jws.payload()).map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        let subject = resolved.entity_id().as_str();
+        for c in ["iss", "sub"] {
+            if claims.get(c).and_then(Value::as_str) != Some(subject) {
+                return Err(format!("signed_jwks_uri: {c} is not {subject}"));
+            }
+        }
+        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+            if self.inner.clock.now() >= exp.saturating_add(self.inner.skew) {
+                return Err(format!("signed_jwks_uri: expired at {exp}"));
+            }
+        }
+        KeySet::from_json(&claims).map_err(|e| format!("signed_jwks_uri: {e}"))
+    }
+
+    async fn fetch_document(
+        &self,
+        url: &url::Url,
+        entity: &EntityId,
+        what: &'static str,
+    ) -> Result<String, Error> {
+        let timeout = self.inner.limits.resolution_timeout;
+        let mut req = FetchRequest::get(url.clone(), FetchKind::JwkSet);
+        req.time_left = Some(timeout);
+        let wrap = |source: FetchError| Error::Fetch {
+            entity: entity.clone(),
+            what,
+            source,
+        };
+        let response = tokio::time::timeout(timeout, self.inner.fetcher.fetch(req))
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Timeout {
+                    url: url.to_string(),
+                    limit_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                })
+            })
+            .map_err(wrap)?;
+        let body = response.into_body(url).map_err(wrap)?;
+        String::from_utf8(body).map_err(|_| {
+            wrap(FetchError::BadResponse {
+                url: url.to_string(),
+                detail: "body is not UTF-8".into(),
+            })
+        })
+    }
+}
+
+fn audit(
+    action: &'static str,
+    client_id: &EntityId,
+    outcome: &Result<(&ClientRecord, &[Change]), &Error>,
+    started: std::time::Instant,
+) {
+    match outcome {
+        Ok((r, changes)) => tracing::info!(
+            target: "oidfed::audit",
+            action,
+            client_id = %client_id,
+            trust_anchor = %r.trust_anchor,
+            organization = r.organization.as_ref().map(|o| o.entity_id.as_str()).unwrap_or("-"),
+            organization_evidence = ?r.organization.as_ref().map(|o| &o.evidence),
+            expires_at = r.expires_at,
+            changes = ?changes,
+            duration_us = started.elapsed().as_micros() as u64,
+            "client trusted"
+        ),
+        Err(e) => audit_err(action, client_id, Err(*e), started),
+    }
+}
+
+fn audit_err(
+    action: &'static str,
+    client_id: &EntityId,
+    outcome: Result<(&ClientRecord, &[Change]), &Error>,
+    started: std::time::Instant,
+) {
+    if let Err(e) = outcome {
+        tracing::warn!(
+            target: "oidfed::audit",
+            action,
+            client_id = %client_id,
+            transient = e.is_transient(),
+            code = e.spec_code(),
+            error = %e,
+            duration_us = started.elapsed().as_micros() as u64,
+            "client not trusted"
+        );
+    }
+}

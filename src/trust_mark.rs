@@ -1,0 +1,317 @@
+//! Trust Marks (OpenID Federation 1.0 §7, §8.4): validating a mark, its delegation, and a
+//! status response. These are pure functions of the JWTs, the keys already established for
+//! the issuer (through the issuer's own trust chain) and the anchor, and a clock; the
+//! resolver does the discovery and decides recognition.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::entity_id::EntityId;
+use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
+use crate::json::parse_strict;
+
+/// The `typ` of a Trust Mark (§7.1).
+pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
+/// The `typ` of a Trust Mark delegation (§7.2.1).
+pub const DELEGATION_TYP: &str = "trust-mark-delegation+jwt";
+/// The `typ` of a Trust Mark Status response (§8.4.2).
+pub const STATUS_TYP: &str = "trust-mark-status-response+jwt";
+
+/// When to ask the issuer's status endpoint whether a mark is still active (§8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StatusCheck {
+    /// Never: signature, time and delegation only (the default; no privacy leak, §19.2).
+    #[default]
+    Never,
+    /// Only for marks without `exp`, which otherwise never expire.
+    WhenNoExpiry,
+    /// For every mark.
+    Always,
+}
+
+/// How a valid mark was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MarkValidation {
+    /// Signature by the issuer, whose chain to the anchor validated (§7.3).
+    Signature,
+    /// Signature, plus a valid delegation from the type's owner (§7.2.2).
+    Delegated,
+}
+
+/// A Trust Mark that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidTrustMark {
+    /// `trust_mark_type`.
+    pub trust_mark_type: String,
+    /// `iss`.
+    pub issuer: EntityId,
+    /// `exp`, if any.
+    pub expires_at: Option<i64>,
+    /// How it was validated.
+    pub validation: MarkValidation,
+    /// Whether the issuer's status endpoint confirmed it active.
+    pub status_checked: bool,
+    /// The JWT.
+    pub jwt: String,
+}
+
+/// A Trust Mark that was refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedTrustMark {
+    /// The type declared for it.
+    pub trust_mark_type: String,
+    /// Its issuer, when it could be read.
+    pub issuer: Option<String>,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// A Trust Mark read and checked for everything that needs no keys: header, `iss`, `sub`,
+/// `trust_mark_type`, `iat`, `exp` (§7.3 steps 1–6).
+#[derive(Debug, Clone)]
+pub struct TrustMark {
+    jws: CompactJws,
+    alg: Alg,
+    kid: String,
+    claims: Map<String, Value>,
+    issuer: EntityId,
+    expires_at: Option<i64>,
+}
+
+impl TrustMark {
+    /// Reads `jwt` as a mark of type `declared_type` about `subject`.
+    pub fn parse(
+        jwt: &str,
+        declared_type: &str,
+        subject: &EntityId,
+        algs: &[Alg],
+        now: i64,
+        skew: i64,
+        allow_http: bool,
+    ) -> Result<TrustMark, String> {
+        let jws = CompactJws::parse(jwt).map_err(|e| e.to_string())?;
+        let rules = HeaderRules {
+            typ: TRUST_MARK_TYP,
+            lenient_typ: false,
+            algs,
+        };
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| e.to_string())?;
+        let kid = kid.to_string();
+        let claims = object(jws.payload())?;
+        let issuer = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or("iss missing")
+            .and_then(|s| {
+                EntityId::parse_with(s, allow_http).map_err(|_| "iss is not an Entity Identifier")
+            })?;
+        if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+            return Err(format!("sub is not {subject}"));
+        }
+        if claims.get("trust_mark_type").and_then(Value::as_str) != Some(declared_type) {
+            return Err(format!("trust_mark_type is not {declared_type:?}"));
+        }
+        check_times(&claims, now, skew, false)?;
+        let expires_at = claims.get("exp").and_then(Value::as_i64);
+        Ok(TrustMark {
+            jws,
+            alg,
+            kid,
+            claims,
+            issuer,
+            expires_at,
+        })
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> &EntityId {
+        &self.issuer
+    }
+
+    /// `exp`, if any.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    /// `delegation`, if any.
+    pub fn delegation(&self) -> Option<&str> {
+        self.claims.get("delegation").and_then(Value::as_str)
+    }
+
+    /// `trust_mark_type`.
+    pub fn trust_mark_type(&self) -> &str {
+        self.claims
+            .get("trust_mark_type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The JWT.
+    pub fn jwt(&self) -> &str {
+        self.jws.raw()
+    }
+
+    /// §7.3 step 7: the signature verifies with the issuer's Federation Entity Keys.
+    pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), String> {
+        issuer_keys
+            .verify(
+                &self.jws,
+                self.alg,
+                &self.kid,
+                &format!("issuer {}", self.issuer),
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// §7.2.2: the delegation names this mark's issuer and type, is issued by `owner`, and
+    /// verifies with the owner's keys from the anchor's `trust_mark_owners`.
+    pub fn verify_delegation(
+        &self,
+        owner: &str,
+        owner_keys: &KeySet,
+        algs: &[Alg],
+        now: i64,
+        skew: i64,
+    ) -> Result<(), String> {
+        let jwt = self
+            .delegation()
+            .ok_or("the type has an owner but the mark carries no delegation")?;
+        let jws = CompactJws::parse(jwt).map_err(|e| format!("delegation: {e}"))?;
+        let rules = HeaderRules {
+            typ: DELEGATION_TYP,
+            lenient_typ: false,
+            algs,
+        };
+        let (alg, kid) =
+            jose::check_header(&jws, &rules).map_err(|e| format!("delegation: {e}"))?;
+        let claims = object(jws.payload()).map_err(|e| format!("delegation: {e}"))?;
+        if claims.get("sub").and_then(Value::as_str) != Some(self.issuer.as_str()) {
+            return Err("delegation: sub is not the mark's issuer".into());
+        }
+        if claims.get("iss").and_then(Value::as_str) != Some(owner) {
+            return Err(format!("delegation: iss is not the owner {owner}"));
+        }
+        if claims.get("trust_mark_type").and_then(Value::as_str) != Some(self.trust_mark_type()) {
+            return Err("delegation: trust_mark_type differs from the mark's".into());
+        }
+        check_times(&claims, now, skew, false).map_err(|e| format!("delegation: {e}"))?;
+        owner_keys
+            .verify(&jws, alg, kid, &format!("owner {owner}"))
+            .map_err(|e| format!("delegation: {e}"))
+    }
+
+    /// §8.4.2: a status response for this mark, verified with the issuer's keys. Returns the
+    /// `status` value.
+    pub fn check_status_response(
+        &self,
+        response: &str,
+        issuer_keys: &KeySet,
+        algs: &[Alg],
+    ) -> Result<String, String> {
+        let jws = CompactJws::parse(response).map_err(|e| format!("status: {e}"))?;
+        let rules = HeaderRules {
+            typ: STATUS_TYP,
+            lenient_typ: false,
+            algs,
+        };
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| format!("status: {e}"))?;
+        issuer_keys
+            .verify(&jws, alg, kid, &format!("issuer {}", self.issuer))
+            .map_err(|e| format!("status: {e}"))?;
+        let claims = object(jws.payload()).map_err(|e| format!("status: {e}"))?;
+        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
+            return Err("status: iss is not the mark's issuer".into());
+        }
+        if claims.get("trust_mark").and_then(Value::as_str) != Some(self.jwt()) {
+            return Err("status: trust_mark is not the mark asked about".into());
+        }
+        claims
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| "status: no status".into())
+    }
+}
+
+fn object(payload: &[u8]) -> Result<Map<String, Value>, String> {
+    match parse_strict(payload) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err("the payload is not an object".into()),
+        Err(e) => Err(e.0),
+    }
+}
+
+/// `iat` must be present and not in the future; `exp`, when present (or when required),
+/// must be in the future. Both with `skew` leeway.
+fn check_times(
+    claims: &Map<String, Value>,
+    now: i64,
+    skew: i64,
+    exp_required: bool,
+) -> Result<(), String> {
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or("iat missing or not an integer")?;
+    if iat > now.saturating_add(skew) {
+        return Err(format!("iat {iat} is in the future"));
+    }
+    match claims.get("exp") {
+        None if exp_required => Err("exp missing".into()),
+        None => Ok(()),
+        Some(v) => {
+            let exp = v.as_i64().ok_or("exp is not an integer")?;
+            if now >= exp.saturating_add(skew) {
+                Err(format!("expired at {exp}"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The anchor's recognition of a mark type (§3.1.2, §7.3): `Ok` when the type is listed in
+/// its `trust_mark_issuers` and the issuer is in that list (an empty list means anyone).
+pub fn recognised(
+    anchor_configuration: &Map<String, Value>,
+    trust_mark_type: &str,
+    issuer: &EntityId,
+) -> Result<(), String> {
+    let issuers = anchor_configuration
+        .get("trust_mark_issuers")
+        .and_then(|m| m.get(trust_mark_type))
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            format!("the trust anchor does not recognise the type {trust_mark_type:?}")
+        })?;
+    if issuers.is_empty() || issuers.iter().any(|i| i.as_str() == Some(issuer.as_str())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{issuer} is not an issuer the trust anchor accepts for {trust_mark_type:?}"
+        ))
+    }
+}
+
+/// The owner of a mark type in the anchor's `trust_mark_owners`: its `sub` and keys.
+pub fn owner(
+    anchor_configuration: &Map<String, Value>,
+    trust_mark_type: &str,
+) -> Option<Result<(String, KeySet), String>> {
+    let o = anchor_configuration
+        .get("trust_mark_owners")?
+        .get(trust_mark_type)?;
+    let sub = match o.get("sub").and_then(Value::as_str) {
+        Some(s) => s.to_string(),
+        None => return Some(Err("trust_mark_owners entry without sub".into())),
+    };
+    Some(
+        o.get("jwks")
+            .ok_or_else(|| "trust_mark_owners entry without jwks".to_string())
+            .and_then(|j| KeySet::from_json(j).map_err(|e| e.to_string()))
+            .map(|keys| (sub, keys)),
+    )
+}
