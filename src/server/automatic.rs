@@ -1,0 +1,387 @@
+//! Automatic Registration (§12.1): an authorization request whose `client_id` is an Entity
+//! Identifier, proven by a signed Request Object (JAR, also inside PAR), and the
+//! `private_key_jwt` client assertion at the token endpoint.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::entity_id::EntityId;
+use crate::error::Error;
+use crate::jose::{Alg, CompactJws, KeySet};
+use crate::json::parse_strict;
+use crate::record::ClientRecord;
+use crate::resolver::{EntityType, Resolver};
+
+/// Remembers `jti` values so a Request Object or assertion is used once (§12.1.1.1). The
+/// server provides one (shared storage in a cluster); [`MemoryReplayGuard`] suits one node.
+pub trait ReplayGuard: Send + Sync {
+    /// Records `jti` of `client_id` until `exp`; false when it was already seen.
+    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool;
+}
+
+/// An in-memory [`ReplayGuard`] holding at most `capacity` live entries; expired entries
+/// are dropped as new ones arrive. When full of live entries it refuses (fails closed).
+#[derive(Debug)]
+pub struct MemoryReplayGuard {
+    seen: Mutex<HashMap<(String, String), i64>>,
+    capacity: usize,
+}
+
+impl MemoryReplayGuard {
+    /// A guard for up to `capacity` unexpired `jti`s.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+}
+
+impl Default for MemoryReplayGuard {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+impl ReplayGuard for MemoryReplayGuard {
+    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let key = (client_id.to_string(), jti.to_string());
+        if seen.get(&key).is_some_and(|e| *e > now) {
+            return false;
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, e| *e > now);
+            if seen.len() >= self.capacity {
+                return false;
+            }
+        }
+        seen.insert(key, exp);
+        true
+    }
+}
+
+/// Where the client's trust came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainSource {
+    /// The `trust_chain` JWS header, fully verified.
+    Header,
+    /// Resolution from the client's Entity Configuration (or the record cache).
+    Resolved,
+}
+
+/// A verified Request Object.
+#[derive(Debug, Clone)]
+pub struct VerifiedRequest {
+    /// The client's record (metadata, keys, organization, expiry).
+    pub client: Arc<ClientRecord>,
+    /// The Request Object's claims.
+    pub claims: Map<String, Value>,
+    /// Where the client's chain came from.
+    pub chain_source: ChainSource,
+    /// Why a `trust_chain` header, if one was sent, was not used.
+    pub header_chain_problem: Option<String>,
+}
+
+/// What a server checks a Request Object or client assertion against.
+#[derive(Debug, Clone)]
+pub struct RequestPolicy {
+    /// The server's own Entity Identifier: the only acceptable `aud` of a Request Object.
+    pub our_entity_id: String,
+    /// Extra acceptable `aud` values for client assertions (e.g. the token endpoint URL).
+    pub assertion_audiences: Vec<String>,
+    /// The longest lifetime (`exp - now`) accepted, in seconds (default 600).
+    pub max_lifetime: i64,
+    /// The client Entity Type (default `openid_relying_party`).
+    pub entity_type: EntityType,
+}
+
+impl RequestPolicy {
+    /// The defaults for a server whose Entity Identifier is `our_entity_id`.
+    pub fn new(our_entity_id: &str) -> Self {
+        Self {
+            our_entity_id: our_entity_id.to_string(),
+            assertion_audiences: Vec::new(),
+            max_lifetime: 600,
+            entity_type: EntityType::OPENID_RELYING_PARTY,
+        }
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::InvalidRequest {
+        reason: reason.into(),
+    }
+}
+
+fn decode(
+    jwt: &str,
+    max_len: usize,
+    algs: &[Alg],
+) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
+    let jws = CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(e.to_string()))?;
+    let h = jws.header();
+    let alg = match h
+        .get("alg")
+        .and_then(Value::as_str)
+        .map(|a| (a, Alg::from_name(a)))
+    {
+        Some((_, Some(a))) if algs.contains(&a) => a,
+        Some((a, _)) => {
+            return Err(invalid(format!(
+                "alg {a:?} is not an accepted asymmetric algorithm"
+            )));
+        }
+        None => return Err(invalid("alg missing")),
+    };
+    for key_header in ["jwk", "jku", "x5u", "x5c", "crit"] {
+        if h.contains_key(key_header) {
+            return Err(invalid(format!("the {key_header} header is not accepted")));
+        }
+    }
+    let kid = h
+        .get("kid")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| invalid("kid missing"))?
+        .to_string();
+    let claims = match parse_strict(jws.payload()) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(invalid("the payload is not a JSON object")),
+    };
+    Ok((jws, alg, kid, claims))
+}
+
+fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_one: bool) -> bool {
+    match claims.get("aud") {
+        Some(Value::String(a)) => accepted.contains(&a.as_str()),
+        Some(Value::Array(a)) if !only_one || a.len() == 1 => a
+            .iter()
+            .any(|x| x.as_str().is_some_and(|x| accepted.contains(&x))),
+        _ => false,
+    }
+}
+
+fn chain_header(h: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, String> {
+    match h.get(name) {
+        None => Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or(format!("{name} holds a non-string"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(format!("{name} is not an array")),
+    }
+}
+
+impl Resolver {
+    /// Verifies a Request Object from a client that may be unknown to the server (§12.1.1.1):
+    /// `client_id` is an Entity Identifier equal to `iss`; `aud` is exactly the server;
+    /// no `sub`; `jti` and `exp` present; the client's trust is established from the
+    /// `trust_chain` header (fully verified; `peer_trust_chain` must end at the same anchor)
+    /// or by resolution; the signature verifies with the client's **resolved protocol
+    /// keys**; the `jti` is used once.
+    pub async fn verify_request_object(
+        &self,
+        jwt: &str,
+        policy: &RequestPolicy,
+        replay: &dyn ReplayGuard,
+    ) -> Result<VerifiedRequest, Error> {
+        let inner = &self.inner;
+        let (jws, alg, kid, claims) =
+            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
+        if let Some(typ) = jws.header().get("typ") {
+            if typ.as_str() != Some("oauth-authz-req+jwt") {
+                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
+            }
+        }
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("client_id missing"))?;
+        let client = self.entity_id(client_id)?;
+        if claims.get("iss").and_then(Value::as_str) != Some(client_id) {
+            return Err(invalid("iss must equal client_id"));
+        }
+        if claims.contains_key("sub") {
+            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
+        }
+        if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
+            return Err(invalid(format!(
+                "aud must be exactly {}",
+                policy.our_entity_id
+            )));
+        }
+        let (jti, exp) = self.check_lifetime(&claims, policy)?;
+
+        let (record, chain_source, header_chain_problem) = self
+            .client_from_headers(&client, jws.header(), policy)
+            .await?;
+        let keys = KeySet::from_json(&record.keys).map_err(|e| invalid(e.to_string()))?;
+        keys.verify(&jws, alg, &kid, "the client's protocol keys")
+            .map_err(|e| Error::InvalidClient {
+                client_id: client_id.to_string(),
+                reason: format!("request object: {e}"),
+            })?;
+        if !replay.first_use(client_id, &jti, exp, inner.clock.now()) {
+            return Err(Error::InvalidClient {
+                client_id: client_id.to_string(),
+                reason: format!("jti {jti:?} was already used"),
+            });
+        }
+        Ok(VerifiedRequest {
+            client: record,
+            claims,
+            chain_source,
+            header_chain_problem,
+        })
+    }
+
+    /// Verifies a `private_key_jwt` client assertion (§12.1.4, RFC 7523): `iss` = `sub` =
+    /// the client's Entity Identifier; `aud` one of the server's identifiers; `jti` and `exp`;
+    /// signed with the client's resolved protocol keys; used once.
+    pub async fn verify_client_assertion(
+        &self,
+        jwt: &str,
+        policy: &RequestPolicy,
+        replay: &dyn ReplayGuard,
+    ) -> Result<Arc<ClientRecord>, Error> {
+        let inner = &self.inner;
+        let (jws, alg, kid, claims) =
+            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("iss missing"))?;
+        if claims.get("sub").and_then(Value::as_str) != Some(iss) {
+            return Err(invalid("sub must equal iss"));
+        }
+        let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
+        audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
+        if !audience_is(&claims, &audiences, false) {
+            return Err(invalid("aud does not name this server"));
+        }
+        let (jti, exp) = self.check_lifetime(&claims, policy)?;
+        let client = self.entity_id(iss)?;
+        let record = self.record(&client, &policy.entity_type).await?;
+        let keys = KeySet::from_json(&record.keys).map_err(|e| invalid(e.to_string()))?;
+        keys.verify(&jws, alg, &kid, "the client's protocol keys")
+            .map_err(|e| Error::InvalidClient {
+                client_id: iss.to_string(),
+                reason: format!("client assertion: {e}"),
+            })?;
+        if !replay.first_use(iss, &jti, exp, inner.clock.now()) {
+            return Err(Error::InvalidClient {
+                client_id: iss.to_string(),
+                reason: format!("jti {jti:?} was already used"),
+            });
+        }
+        Ok(record)
+    }
+
+    fn check_lifetime(
+        &self,
+        claims: &Map<String, Value>,
+        policy: &RequestPolicy,
+    ) -> Result<(String, i64), Error> {
+        let now = self.inner.clock.now();
+        let skew = self.inner.skew;
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| invalid("jti missing"))?
+            .to_string();
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| invalid("exp missing or not an integer"))?;
+        if now >= exp.saturating_add(skew) {
+            return Err(invalid(format!("expired at {exp}")));
+        }
+        if exp - now > policy.max_lifetime {
+            return Err(invalid(format!(
+                "exp is more than {} s away",
+                policy.max_lifetime
+            )));
+        }
+        if let Some(iat) = claims.get("iat") {
+            let iat = iat
+                .as_i64()
+                .ok_or_else(|| invalid("iat is not an integer"))?;
+            if iat > now.saturating_add(skew) {
+                return Err(invalid("iat is in the future"));
+            }
+        }
+        Ok((jti, exp))
+    }
+
+    /// The client's record from the `trust_chain` header when it is usable, otherwise by
+    /// resolution (§12.1.1.1.2). A `peer_trust_chain` must end at the same anchor as the
+    /// `trust_chain` (MUST, §12.1.1.1.1).
+    async fn client_from_headers(
+        &self,
+        client: &EntityId,
+        header: &Map<String, Value>,
+        policy: &RequestPolicy,
+    ) -> Result<(Arc<ClientRecord>, ChainSource, Option<String>), Error> {
+        let chain = chain_header(header, "trust_chain").map_err(invalid)?;
+        let peer = chain_header(header, "peer_trust_chain").map_err(invalid)?;
+        if peer.is_some() && chain.is_none() {
+            return Err(invalid("peer_trust_chain without trust_chain"));
+        }
+        let Some(chain) = chain else {
+            let record = self.record(client, &policy.entity_type).await?;
+            return Ok((record, ChainSource::Resolved, None));
+        };
+        let header_result = async {
+            let resolved = self.validate_chain(&chain, &policy.entity_type).await?;
+            if resolved.entity_id() != client {
+                return Err(invalid(format!(
+                    "the trust_chain starts at {}, not at the client",
+                    resolved.entity_id()
+                )));
+            }
+            Ok(resolved)
+        }
+        .await;
+        if let Some(peer) = peer {
+            let peer_resolved = self
+                .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
+                .await;
+            let peer_anchor = match &peer_resolved {
+                Ok(p) => Some(p.trust_anchor().clone()),
+                Err(_) => None,
+            };
+            match (&header_result, peer_anchor) {
+                (Ok(r), Some(a)) if *r.trust_anchor() == a => {}
+                (_, None) => return Err(invalid("peer_trust_chain does not validate")),
+                _ => {
+                    return Err(invalid(
+                        "trust_chain and peer_trust_chain must end at the same trust anchor",
+                    ));
+                }
+            }
+        }
+        match header_result {
+            Ok(resolved) => {
+                let record = Arc::new(self.record_from(&resolved).await?);
+                Ok((record, ChainSource::Header, None))
+            }
+            Err(problem) => {
+                // An unusable chain is only a failed hint: resolve from the client's EC.
+                let record = self.record(client, &policy.entity_type).await?;
+                Ok((record, ChainSource::Resolved, Some(problem.to_string())))
+            }
+        }
+    }
+}

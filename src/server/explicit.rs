@@ -1,0 +1,187 @@
+//! Explicit Registration (§12.2): the client POSTs its Entity Configuration
+//! (`application/entity-statement+jwt`, `aud` = the server) or a whole trust chain
+//! (`application/trust-chain+json`); the server validates it, applies policy, decides the
+//! registered metadata and answers with a signed `explicit-registration-response+jwt`
+//! whose `exp` never outlives the chain (§12.2.2 step 9, §12.3).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::Error;
+use crate::json::parse_strict;
+use crate::record::ClientRecord;
+use crate::resolver::{EntityType, ResolvedEntity, Resolver};
+use crate::signer::{Signer, sign_jwt};
+use crate::statement::{EntityStatement, StatementRules};
+
+/// The `typ` of an Explicit Registration response.
+pub const REGISTRATION_RESPONSE_TYP: &str = "explicit-registration-response+jwt";
+
+/// Decides the registered metadata from the client's resolved metadata: adjust it to what
+/// the server supports, or refuse with a reason (`invalid_client_metadata`).
+pub type MetadataDecision =
+    dyn Fn(&ResolvedEntity) -> Result<Map<String, Value>, String> + Send + Sync;
+
+/// How the server registers clients.
+pub struct ExplicitRegistration<'a> {
+    /// The server's Entity Identifier (the request's `aud`, the response's `iss`).
+    pub our_entity_id: &'a str,
+    /// Signs the response with one of the server's Federation Entity Keys.
+    pub signer: &'a dyn Signer,
+    /// The longest registration, in seconds (it is also capped at the chain's expiry).
+    pub max_lifetime: i64,
+    /// The client Entity Type (default `openid_relying_party`).
+    pub entity_type: EntityType,
+    /// Decides the registered metadata (default: the resolved metadata as is).
+    pub decide: Option<&'a MetadataDecision>,
+}
+
+/// The outcome of an Explicit Registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The signed response JWT (`application/explicit-registration-response+jwt`).
+    pub response: String,
+    /// The registered client (its metadata as registered; `expires_at` as in the response).
+    pub record: Arc<ClientRecord>,
+}
+
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::InvalidRequest {
+        reason: reason.into(),
+    }
+}
+
+impl Resolver {
+    /// Processes an Explicit Registration request body of `content_type` (§12.2.2).
+    pub async fn register_explicit(
+        &self,
+        body: &[u8],
+        content_type: &str,
+        reg: &ExplicitRegistration<'_>,
+    ) -> Result<Registered, Error> {
+        let media = content_type.split(';').next().unwrap_or_default().trim();
+        let (resolved, request_jwks) =
+            if media.eq_ignore_ascii_case("application/entity-statement+jwt") {
+                self.resolve_configuration(body, reg).await?
+            } else if media.eq_ignore_ascii_case("application/trust-chain+json") {
+                let chain: Vec<String> = match parse_strict(body) {
+                    Ok(Value::Array(a)) => a
+                        .into_iter()
+                        .map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .ok_or_else(|| invalid("the chain holds a non-string"))
+                        })
+                        .collect::<Result<_, _>>()?,
+                    _ => return Err(invalid("the body is not a JSON array of statements")),
+                };
+                let resolved = self.validate_chain(&chain, &reg.entity_type).await?;
+                (resolved, None)
+            } else {
+                return Err(invalid(format!(
+                    "unsupported content type {content_type:?}"
+                )));
+            };
+        self.answer(resolved, request_jwks, reg).await
+    }
+
+    /// An EC body: `aud` must be the server; chains are collected from its
+    /// `authority_hints` (or its `trust_chain` header) and the request's own metadata, made
+    /// for this server, is what gets resolved (§12.2.2 steps 2–5).
+    async fn resolve_configuration(
+        &self,
+        body: &[u8],
+        reg: &ExplicitRegistration<'_>,
+    ) -> Result<(ResolvedEntity, Option<Value>), Error> {
+        let text = std::str::from_utf8(body).map_err(|_| invalid("the body is not UTF-8"))?;
+        let rules = StatementRules {
+            expected_aud: Some(reg.our_entity_id.to_string()),
+            allow_chain_headers: true,
+            ..(*self.inner.rules).clone()
+        };
+        let ec = EntityStatement::parse(text, &rules)?;
+        if !ec.is_configuration() {
+            return Err(invalid("the body is not an Entity Configuration"));
+        }
+        if ec.claim("aud").is_none() {
+            return Err(invalid(format!("aud must be {}", reg.our_entity_id)));
+        }
+        if ec.authority_hints().is_empty() {
+            return Err(invalid(
+                "authority_hints is required in a registration request",
+            ));
+        }
+        if ec.jws().header().contains_key("peer_trust_chain")
+            && !ec.jws().header().contains_key("trust_chain")
+        {
+            return Err(invalid("peer_trust_chain without trust_chain"));
+        }
+        ec.check_time(self.inner.clock.now(), self.inner.skew)?;
+        ec.verify_with(ec.jwks(), "the request's own jwks")?;
+        let jwks = ec.claim("jwks").cloned();
+        let ec = Arc::new(ec);
+        let subject = ec.subject().clone();
+        let (chains, attempts, configurations) =
+            self.find_chains_with(&subject, false, Some(ec)).await?;
+        let mut resolved = self.choose(
+            &subject,
+            &reg.entity_type,
+            chains,
+            attempts,
+            Arc::new(configurations),
+        )?;
+        self.evaluate_trust_marks(&mut resolved).await?;
+        Ok((resolved, jwks))
+    }
+
+    async fn answer(
+        &self,
+        resolved: ResolvedEntity,
+        request_jwks: Option<Value>,
+        reg: &ExplicitRegistration<'_>,
+    ) -> Result<Registered, Error> {
+        let now = self.inner.clock.now();
+        let mut record = self.record_from(&resolved).await?;
+        let mut metadata = match reg.decide {
+            Some(decide) => decide(&resolved).map_err(|r| Error::InvalidRequest {
+                reason: format!("invalid_client_metadata: {r}"),
+            })?,
+            None => resolved.metadata().clone(),
+        };
+        metadata.insert(
+            "client_id".into(),
+            Value::from(resolved.entity_id().as_str()),
+        );
+        // A registration never outlives the chain (§12.2.2 step 9).
+        let exp = resolved
+            .expires_at()
+            .min(now.saturating_add(reg.max_lifetime.max(1)));
+        let mut claims = json!({
+            "iss": reg.our_entity_id,
+            "sub": resolved.entity_id().as_str(),
+            "aud": resolved.entity_id().as_str(),
+            "iat": now,
+            "exp": exp,
+            "trust_anchor": resolved.trust_anchor().as_str(),
+            "metadata": { reg.entity_type.as_str(): metadata },
+        });
+        if let Some(sup) = resolved.chain().immediate_superior() {
+            claims["authority_hints"] = json!([sup.as_str()]);
+        }
+        if let Some(jwks) = request_jwks {
+            claims["jwks"] = jwks;
+        }
+        let response = sign_jwt(reg.signer, REGISTRATION_RESPONSE_TYP, &claims, None)
+            .map_err(|e| Error::Config(format!("signing the registration response: {e}")))?;
+        record.metadata = claims["metadata"][reg.entity_type.as_str()]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        record.expires_at = exp;
+        Ok(Registered {
+            response,
+            record: Arc::new(record),
+        })
+    }
+}

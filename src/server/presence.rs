@@ -1,0 +1,93 @@
+//! The server's own federation presence: its Entity Configuration, published at
+//! `/.well-known/openid-federation` (§9).
+
+use serde_json::{Map, Value, json};
+
+use crate::signer::{Signer, sign_jwt};
+use crate::statement::ENTITY_STATEMENT_TYP;
+
+/// Builds and signs the server's Entity Configuration.
+///
+/// ```
+/// use oidfed::server::EntityConfiguration;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// use serde_json::json;
+///
+/// let key = JwkSigner::generate_es256("fed-1").unwrap();
+/// let jwt = EntityConfiguration::new("https://op.example.org")
+///     .authority_hint("https://ta.example.org")
+///     .metadata("openid_provider", json!({"issuer": "https://op.example.org"}))
+///     .sign(&key, &[key.public_jwk()], 1_800_000_000, 86_400)
+///     .unwrap();
+/// assert_eq!(jwt.split('.').count(), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EntityConfiguration {
+    id: String,
+    authority_hints: Vec<String>,
+    metadata: Map<String, Value>,
+    trust_marks: Vec<Value>,
+}
+
+impl EntityConfiguration {
+    /// The configuration of the entity `id`.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            authority_hints: Vec::new(),
+            metadata: Map::new(),
+            trust_marks: Vec::new(),
+        }
+    }
+
+    /// Adds an Immediate Superior.
+    pub fn authority_hint(mut self, id: &str) -> Self {
+        self.authority_hints.push(id.to_string());
+        self
+    }
+
+    /// Sets the metadata of one Entity Type.
+    pub fn metadata(mut self, entity_type: &str, value: Value) -> Self {
+        self.metadata.insert(entity_type.to_string(), value);
+        self
+    }
+
+    /// Adds a trust mark the entity holds.
+    pub fn trust_mark(mut self, trust_mark_type: &str, jwt: &str) -> Self {
+        self.trust_marks
+            .push(json!({"trust_mark_type": trust_mark_type, "trust_mark": jwt}));
+        self
+    }
+
+    /// Signs with `signer`, publishing `public_keys` as the `jwks` (every current and
+    /// upcoming Federation Entity Key), valid from `now` for `lifetime` seconds.
+    pub fn sign(
+        &self,
+        signer: &dyn Signer,
+        public_keys: &[Value],
+        now: i64,
+        lifetime: i64,
+    ) -> Result<String, String> {
+        if !public_keys
+            .iter()
+            .any(|k| k.get("kid").and_then(Value::as_str) == Some(signer.kid()))
+        {
+            return Err("the signing key is not among the published keys".into());
+        }
+        let mut claims = json!({
+            "iss": self.id,
+            "sub": self.id,
+            "iat": now,
+            "exp": now.saturating_add(lifetime),
+            "jwks": {"keys": public_keys},
+            "metadata": self.metadata,
+        });
+        if !self.authority_hints.is_empty() {
+            claims["authority_hints"] = json!(self.authority_hints);
+        }
+        if !self.trust_marks.is_empty() {
+            claims["trust_marks"] = json!(self.trust_marks);
+        }
+        sign_jwt(signer, ENTITY_STATEMENT_TYP, &claims, None)
+    }
+}

@@ -1,0 +1,191 @@
+//! The resolve endpoint (§8.3): a server answering for others, and a client of a trusted
+//! remote resolver.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::entity_id::EntityId;
+use crate::error::Error;
+use crate::fetch::{FetchKind, FetchRequest, Fetcher};
+use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
+use crate::json::parse_strict;
+use crate::resolver::{EntityType, ResolvedEntity};
+use crate::signer::{Signer, sign_jwt};
+
+/// The `typ` of a resolve response.
+pub const RESOLVE_RESPONSE_TYP: &str = "resolve-response+jwt";
+
+/// Builds a signed resolve response for `resolved` (§8.3.2): `iss` the server, `sub` the
+/// subject, `metadata` of the resolved type, `trust_chain`, valid `trust_marks`, and
+/// `exp` = the minimum of the chain's and every returned mark's expiry.
+pub fn resolve_response(
+    resolved: &ResolvedEntity,
+    our_entity_id: &str,
+    signer: &dyn Signer,
+    now: i64,
+) -> Result<String, String> {
+    let marks: Vec<Value> = resolved
+        .trust_marks()
+        .iter()
+        .map(|m| json!({"trust_mark_type": m.trust_mark_type, "trust_mark": m.jwt}))
+        .collect();
+    let mut claims = json!({
+        "iss": our_entity_id,
+        "sub": resolved.entity_id().as_str(),
+        "iat": now,
+        "exp": resolved.expires_at(),
+        "metadata": { resolved.entity_type().as_str(): resolved.metadata() },
+        "trust_chain": resolved.chain().to_jwts(),
+    });
+    if !marks.is_empty() {
+        claims["trust_marks"] = Value::Array(marks);
+    }
+    sign_jwt(signer, RESOLVE_RESPONSE_TYP, &claims, None)
+}
+
+/// What a trusted remote resolver answered, after verification.
+#[derive(Debug, Clone)]
+pub struct RemoteResolution {
+    /// The subject.
+    pub subject: EntityId,
+    /// The resolved metadata of the requested type.
+    pub metadata: Map<String, Value>,
+    /// The chain the resolver used.
+    pub trust_chain: Vec<String>,
+    /// Trust ends at this time.
+    pub expires_at: i64,
+    /// The trust marks returned (type, JWT).
+    pub trust_marks: Vec<(String, String)>,
+}
+
+/// Asks a remote resolve endpoint instead of resolving locally (§10.6), and verifies the
+/// answer with the keys the deployment trusts for that resolver (e.g. the anchor's own,
+/// when the anchor runs the resolver).
+pub struct RemoteResolver {
+    endpoint: url::Url,
+    resolver_id: EntityId,
+    keys: KeySet,
+    fetcher: Arc<dyn Fetcher>,
+    clock: Arc<dyn crate::Clock>,
+    skew: i64,
+}
+
+impl RemoteResolver {
+    /// A client of the resolve endpoint `endpoint` run by `resolver_id`, whose answers must
+    /// verify with `jwks`.
+    pub fn new(
+        endpoint: url::Url,
+        resolver_id: EntityId,
+        jwks: &Value,
+        fetcher: impl Fetcher,
+        clock: impl crate::Clock,
+    ) -> Result<Self, Error> {
+        let keys =
+            KeySet::from_json(jwks).map_err(|e| Error::Config(format!("resolver keys: {e}")))?;
+        Ok(Self {
+            endpoint,
+            resolver_id,
+            keys,
+            fetcher: Arc::new(fetcher),
+            clock: Arc::new(clock),
+            skew: 60,
+        })
+    }
+
+    /// Asks for `subject` as `entity_type` under `trust_anchor`.
+    pub async fn resolve(
+        &self,
+        subject: &EntityId,
+        trust_anchor: &EntityId,
+        entity_type: &EntityType,
+    ) -> Result<RemoteResolution, Error> {
+        let mut url = self.endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("sub", subject.as_str())
+            .append_pair("trust_anchor", trust_anchor.as_str())
+            .append_pair("entity_type", entity_type.as_str());
+        let wrap = |source| Error::Fetch {
+            entity: subject.clone(),
+            what: "resolve response",
+            source,
+        };
+        let response = self
+            .fetcher
+            .fetch(FetchRequest::get(url.clone(), FetchKind::ResolveResponse))
+            .await
+            .map_err(wrap)?;
+        let body = response.into_body(&url).map_err(wrap)?;
+        let text = String::from_utf8(body).map_err(|_| bad("the answer is not UTF-8"))?;
+        let jws = CompactJws::parse(&text).map_err(|e| bad(e.to_string()))?;
+        let rules = HeaderRules {
+            typ: RESOLVE_RESPONSE_TYP,
+            lenient_typ: false,
+            algs: &Alg::ALL,
+        };
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| bad(e.to_string()))?;
+        self.keys
+            .verify(&jws, alg, kid, &format!("resolver {}", self.resolver_id))
+            .map_err(|e| bad(e.to_string()))?;
+        let claims = match parse_strict(jws.payload()) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(bad("the payload is not an object")),
+        };
+        if claims.get("iss").and_then(Value::as_str) != Some(self.resolver_id.as_str()) {
+            return Err(bad("iss is not the resolver"));
+        }
+        if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+            return Err(bad("sub is not the subject asked about"));
+        }
+        let now = self.clock.now();
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad("exp missing"))?;
+        if now >= exp.saturating_add(self.skew) {
+            return Err(bad(format!("the answer expired at {exp}")));
+        }
+        let metadata = claims
+            .get("metadata")
+            .and_then(|m| m.get(entity_type.as_str()))
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| bad(format!("no {entity_type} metadata in the answer")))?;
+        let trust_chain = claims
+            .get("trust_chain")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .ok_or_else(|| bad("trust_chain missing"))?;
+        let trust_marks = claims
+            .get("trust_marks")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| {
+                        Some((
+                            m.get("trust_mark_type")?.as_str()?.to_string(),
+                            m.get("trust_mark")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(RemoteResolution {
+            subject: subject.clone(),
+            metadata,
+            trust_chain,
+            expires_at: exp,
+            trust_marks,
+        })
+    }
+}
+
+fn bad(detail: impl Into<String>) -> Error {
+    Error::InvalidRequest {
+        reason: format!("resolve response: {}", detail.into()),
+    }
+}
