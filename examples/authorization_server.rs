@@ -1,0 +1,305 @@
+//! A small authorization server on loopback that embeds oidfed at the three places it meets
+//! federation clients, run end to end against the demo federation:
+//!
+//! * `GET /.well-known/openid-federation` — its own signed entity configuration;
+//! * `GET /authorize?request=<jwt>` — automatic registration: the request object of a client
+//!   unknown to the server, whose `client_id` is an entity id;
+//! * `POST /register` — explicit registration (`application/entity-statement+jwt` or
+//!   `application/trust-chain+json`).
+//!
+//! ```text
+//! cargo run --example authorization_server
+//! ```
+//!
+//! The example then plays the demo relying party against it and prints the client record
+//! with its organization binding.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oidfed::fetch::{DestinationGuard, HttpFetcher};
+use oidfed::server::{EntityConfiguration, ExplicitRegistration, MemoryReplayGuard, RequestPolicy};
+use oidfed::signer::{JwkSigner, Signer};
+use oidfed::{EntityType, Resolver};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Server {
+    id: String,
+    resolver: Resolver,
+    signer: JwkSigner,
+    replay: MemoryReplayGuard,
+}
+
+struct Request {
+    method: String,
+    path: String,
+    query: HashMap<String, String>,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+}
+
+fn json_response(status: u16, v: Value) -> Response {
+    Response {
+        status,
+        content_type: "application/json",
+        body: v.to_string(),
+    }
+}
+
+impl Server {
+    async fn handle(&self, req: Request) -> Response {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/.well-known/openid-federation") => {
+                let now = self.resolver.now();
+                match EntityConfiguration::new(&self.id)
+                    .metadata(
+                        "openid_provider",
+                        json!({
+                            "issuer": self.id,
+                            "authorization_endpoint": format!("{}/authorize", self.id),
+                            "client_registration_types_supported": ["automatic", "explicit"],
+                            "federation_registration_endpoint": format!("{}/register", self.id),
+                        }),
+                    )
+                    .sign(&self.signer, &[self.signer.public_jwk()], now, 3600)
+                {
+                    Ok(jwt) => Response {
+                        status: 200,
+                        content_type: "application/entity-statement+jwt",
+                        body: jwt,
+                    },
+                    Err(e) => json_response(
+                        500,
+                        json!({"error": "server_error", "error_description": e}),
+                    ),
+                }
+            }
+            ("GET", "/authorize") => {
+                let Some(request) = req.query.get("request") else {
+                    return json_response(
+                        400,
+                        json!({"error": "invalid_request", "error_description": "request missing"}),
+                    );
+                };
+                let policy = RequestPolicy::new(&self.id);
+                match self
+                    .resolver
+                    .verify_request_object(request, &policy, &self.replay)
+                    .await
+                {
+                    // A real server would now authenticate the user and redirect with a code.
+                    Ok(v) => json_response(
+                        200,
+                        json!({"client": &*v.client, "scope": v.claims.get("scope")}),
+                    ),
+                    // Trust could not be established: never redirect (§12.1.3).
+                    Err(e) => json_response(
+                        400,
+                        json!({"error": e.spec_code(), "error_description": e.to_string()}),
+                    ),
+                }
+            }
+            ("POST", "/register") => {
+                let reg = ExplicitRegistration {
+                    our_entity_id: &self.id,
+                    signer: &self.signer,
+                    max_lifetime: 86_400,
+                    entity_type: EntityType::OPENID_RELYING_PARTY,
+                    decide: None,
+                };
+                match self
+                    .resolver
+                    .register_explicit(&req.body, &req.content_type, &reg)
+                    .await
+                {
+                    Ok(out) => Response {
+                        status: 200,
+                        content_type: "application/explicit-registration-response+jwt",
+                        body: out.response,
+                    },
+                    Err(e) => json_response(
+                        400,
+                        json!({"error": e.spec_code(), "error_description": e.to_string()}),
+                    ),
+                }
+            }
+            _ => json_response(
+                404,
+                json!({"error": "not_found", "error_description": req.path}),
+            ),
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 request (bounded sizes), answers, closes.
+async fn serve_one(server: Arc<Server>, mut stream: TcpStream) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        if buf.len() > 64 * 1024 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or_default().split_whitespace();
+    let method = first.next().unwrap_or_default().to_string();
+    let target = first.next().unwrap_or_default().to_string();
+    let mut headers = HashMap::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        .min(256 * 1024);
+    let mut body = buf[header_end + 4..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let url = url::Url::parse(&format!("http://localhost{target}"))
+        .unwrap_or_else(|_| url::Url::parse("http://localhost/").expect("static URL"));
+    let req = Request {
+        method,
+        path: url.path().to_string(),
+        query: url.query_pairs().into_owned().collect(),
+        content_type: headers.get("content-type").cloned().unwrap_or_default(),
+        body,
+    };
+    let resp = server.handle(req).await;
+    let head = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        resp.status,
+        resp.content_type,
+        resp.body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(resp.body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The demo federation on loopback: trust anchor, organization, relying party, provider.
+    let (fed, _fed_server) = oidfed::testing::demo::builder().serve().await?;
+
+    // Our authorization server, on its own loopback port.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let our_id = format!("http://{}", listener.local_addr()?);
+    let guard = DestinationGuard::new()
+        .allow_http(true)
+        .allow_network("127.0.0.0/8".parse()?);
+    let resolver = Resolver::builder()
+        .allow_http(true)
+        .trust_anchor(fed.id("ta").as_str(), &fed.public_jwks("ta"))
+        .fetcher(HttpFetcher::builder().guard(guard).build()?)
+        .build()?;
+    let server = Arc::new(Server {
+        id: our_id.clone(),
+        resolver,
+        signer: JwkSigner::generate_es256("as-fed-1")?,
+        replay: MemoryReplayGuard::default(),
+    });
+    let accept = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_one(server.clone(), stream));
+            }
+        })
+    };
+    println!("authorization server {our_id} trusts {}", fed.id("ta"));
+
+    // --- Play the relying party. ---
+    let http = reqwest::Client::new();
+    let ec = http
+        .get(format!("{our_id}/.well-known/openid-federation"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    println!("published its entity configuration ({} bytes)", ec.len());
+
+    let rp = fed.id("rp");
+    let now = server.resolver.now();
+    let request_object = oidfed::testing::demo::rp_protocol_key(&fed).sign_jwt(
+        "oauth-authz-req+jwt",
+        &json!({
+            "iss": rp.as_str(), "client_id": rp.as_str(), "aud": our_id,
+            "jti": format!("demo-{now}"), "iat": now, "exp": now + 300,
+            "response_type": "code", "scope": "openid", "redirect_uri": "https://rp.example/cb",
+        }),
+    );
+    let answer: Value = serde_json::from_str(
+        &http
+            .get(format!("{our_id}/authorize"))
+            .query(&[("request", request_object)])
+            .send()
+            .await?
+            .text()
+            .await?,
+    )?;
+    let client = answer
+        .get("client")
+        .ok_or_else(|| format!("automatic registration refused: {answer}"))?;
+    println!("\nAutomatic registration accepted {rp}");
+    let org = &client["organization"];
+    println!(
+        "  accountable organization: {} ({}), established by {}",
+        org["entity_id"].as_str().unwrap_or("-"),
+        org["name"].as_str().unwrap_or("unnamed"),
+        org["evidence"]["kind"].as_str().unwrap_or("-"),
+    );
+    println!("  authority path: {}", org["authority_path"]);
+    println!("  trusted until: {}", client["expires_at"]);
+
+    // Explicit registration with the RP's whole trust chain.
+    let chain = fed.chain(&["rp", "org", "ta"], true);
+    let response = http
+        .post(format!("{our_id}/register"))
+        .header("content-type", "application/trust-chain+json")
+        .body(serde_json::to_vec(&chain)?)
+        .send()
+        .await?;
+    let status = response.status();
+    let jwt = response.text().await?;
+    if !status.is_success() {
+        return Err(format!("explicit registration refused: {jwt}").into());
+    }
+    let claims = oidfed::jose::CompactJws::parse(&jwt)?;
+    let claims: Value = serde_json::from_slice(claims.payload())?;
+    println!("\nExplicit registration response for {}", claims["sub"]);
+    println!(
+        "  trust anchor: {}, expires: {}",
+        claims["trust_anchor"], claims["exp"]
+    );
+    println!(
+        "\nClient record:\n{}",
+        serde_json::to_string_pretty(client)?
+    );
+    accept.abort();
+    Ok(())
+}
