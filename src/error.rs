@@ -217,6 +217,16 @@ impl Error {
             Error::NoTrustChain { attempts, .. } if self.is_transient() && !attempts.is_empty() => {
                 "temporarily_unavailable"
             }
+            // Every path failed for the same reason (e.g. the metadata breaks the policy on
+            // each): that reason is the answer.
+            Error::NoTrustChain { attempts, .. }
+                if !attempts.is_empty()
+                    && attempts
+                        .iter()
+                        .all(|a| a.error.spec_code() == attempts[0].error.spec_code()) =>
+            {
+                attempts[0].error.spec_code()
+            }
             Error::LimitExceeded { .. } => "invalid_trust_chain",
             Error::Config(_) => "server_error",
             Error::OrganizationNotBound { .. } => "invalid_client",

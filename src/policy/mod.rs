@@ -185,8 +185,9 @@ impl OperatorRegistry {
 /// The policy for one Entity Type (§6.1.2): parameter → operator → value.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EntityTypePolicy {
-    entity_type: Option<String>,
-    params: BTreeMap<String, Operators>,
+    entity_type: Option<Arc<str>>,
+    /// Shared so that a merge copies only the parameters it changes.
+    params: BTreeMap<Arc<str>, Arc<Operators>>,
 }
 
 impl EntityTypePolicy {
@@ -231,7 +232,7 @@ impl EntityTypePolicy {
             ));
         };
         let mut policy = EntityTypePolicy {
-            entity_type: entity_type.map(str::to_string),
+            entity_type: entity_type.map(Arc::from),
             params: BTreeMap::new(),
         };
         for (param, ops) in obj {
@@ -262,7 +263,9 @@ impl EntityTypePolicy {
                 parsed.insert(op.clone(), v);
             }
             check_parameter(scope, &parsed, registry).map_err(|e| e.param(param))?;
-            policy.params.insert(param.clone(), parsed);
+            policy
+                .params
+                .insert(Arc::from(param.as_str()), Arc::new(parsed));
         }
         Ok(policy)
     }
@@ -274,7 +277,7 @@ impl EntityTypePolicy {
 
     /// The parameters the policy constrains.
     pub fn parameters(&self) -> impl Iterator<Item = &str> {
-        self.params.keys().map(String::as_str)
+        self.params.keys().map(|k| &**k)
     }
 
     /// The value of one operator on one parameter.
@@ -320,18 +323,21 @@ impl EntityTypePolicy {
         }
         for (param, sub_ops) in &subordinate.params {
             let scope = out.scope_mode(param);
-            let Some(cur) = out.params.get_mut(param) else {
-                out.params.insert(param.clone(), sub_ops.clone());
+            let Some(cur) = out.params.get_mut(&**param) else {
+                out.params.insert(param.clone(), Arc::clone(sub_ops));
                 continue;
             };
-            for (op, v) in sub_ops {
-                let merged = match cur.get(op) {
-                    None => v.clone(),
-                    Some(sup) => {
-                        merge_one(scope, op, sup, v, registry).map_err(|e| e.param(param))?
+            let cur = Arc::make_mut(cur);
+            for (op, v) in sub_ops.iter() {
+                match cur.get_mut(op) {
+                    None => {
+                        cur.insert(op.clone(), v.clone());
                     }
-                };
-                cur.insert(op.clone(), merged);
+                    Some(sup) => {
+                        *sup =
+                            merge_one(scope, op, sup, v, registry).map_err(|e| e.param(param))?;
+                    }
+                }
             }
             check_parameter(scope, cur, registry).map_err(|e| e.param(param))?;
         }
@@ -352,21 +358,47 @@ impl EntityTypePolicy {
         registry: &OperatorRegistry,
     ) -> Result<Map<String, Value>, PolicyError> {
         let mut out = metadata.clone();
+        self.apply_in_place(&mut out, registry)?;
+        Ok(out)
+    }
+
+    fn apply_in_place(
+        &self,
+        out: &mut Map<String, Value>,
+        registry: &OperatorRegistry,
+    ) -> Result<(), PolicyError> {
         for (param, ops) in &self.params {
             let scope = self.scope_mode(param);
-            let present = out.remove(param);
-            let result = apply_parameter(scope, ops, present, registry).map_err(|e| {
+            let name_error = |e: PolicyError| {
                 let e = e.param(param);
                 match &self.entity_type {
                     Some(t) => e.in_type(t),
                     None => e,
                 }
-            })?;
-            if let Some(v) = result {
-                out.insert(param.clone(), v);
+            };
+            // Work on the value in its slot: no key reallocation for present parameters.
+            match out.get_mut(&**param) {
+                Some(slot) => {
+                    let present = std::mem::take(slot);
+                    match apply_parameter(scope, ops, Some(present), registry)
+                        .map_err(name_error)?
+                    {
+                        Some(v) => *slot = v,
+                        None => {
+                            out.remove(&**param);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(v) =
+                        apply_parameter(scope, ops, None, registry).map_err(name_error)?
+                    {
+                        out.insert(param.to_string(), v);
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The policy as JSON (operator values of `scope` as word sets).
@@ -376,7 +408,7 @@ impl EntityTypePolicy {
                 .iter()
                 .map(|(p, ops)| {
                     let ops = ops.iter().map(|(o, v)| (o.clone(), v.clone())).collect();
-                    (p.clone(), Value::Object(ops))
+                    (p.to_string(), Value::Object(ops))
                 })
                 .collect(),
         )
@@ -463,15 +495,21 @@ impl MetadataPolicy {
         subordinate: &MetadataPolicy,
         registry: &OperatorRegistry,
     ) -> Result<MetadataPolicy, PolicyError> {
-        let mut out = self.clone();
-        for (t, sub) in &subordinate.types {
-            let merged = match out.types.get(t) {
-                Some(sup) => sup.combine_with(sub, registry).map_err(|e| e.in_type(t))?,
-                None => sub.clone(),
+        // Each type is copied once: merged where both have it, cloned otherwise.
+        let mut types = BTreeMap::new();
+        for (t, sup) in &self.types {
+            let merged = match subordinate.types.get(t) {
+                Some(sub) => sup.combine_with(sub, registry).map_err(|e| e.in_type(t))?,
+                None => sup.clone(),
             };
-            out.types.insert(t.clone(), merged);
+            types.insert(t.clone(), merged);
         }
-        Ok(out)
+        for (t, sub) in &subordinate.types {
+            if !self.types.contains_key(t) {
+                types.insert(t.clone(), sub.clone());
+            }
+        }
+        Ok(MetadataPolicy { types })
     }
 
     /// Applies the policy to a whole `metadata` object: each Entity Type present in both is
@@ -488,18 +526,19 @@ impl MetadataPolicy {
     ) -> Result<Map<String, Value>, PolicyError> {
         let mut out = metadata.clone();
         for (t, policy) in &self.types {
-            let Some(current) = out.get(t) else { continue };
-            let Some(params) = current.as_object() else {
+            let Some(current) = out.get_mut(t) else {
+                continue;
+            };
+            let Some(params) = current.as_object_mut() else {
                 return Err(PolicyError::new(
                     K::UnsupportedMetadataType,
                     format!("the metadata of {t} is not an object"),
                 )
                 .in_type(t));
             };
-            let applied = policy
-                .apply_with(params, registry)
+            policy
+                .apply_in_place(params, registry)
                 .map_err(|e| e.in_type(t))?;
-            out.insert(t.clone(), Value::Object(applied));
         }
         Ok(out)
     }

@@ -50,8 +50,8 @@ pub(crate) fn check_value_type(op: &str, v: &Value) -> Result<(), PolicyError> {
             _ => bad("an array of strings, numbers or objects"),
         },
         "one_of" => match v {
-            Value::Array(a) if a.iter().all(is_scalar) => Ok(()),
-            _ => bad("an array of strings, numbers or objects"),
+            Value::Array(a) if !a.is_empty() && a.iter().all(is_scalar) => Ok(()),
+            _ => bad("a non-empty array of strings, numbers, booleans or objects"),
         },
         "essential" if v.is_boolean() => Ok(()),
         "essential" => bad("a boolean"),
@@ -76,6 +76,18 @@ pub(crate) fn union(a: &[Value], b: &[Value]) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Removes later duplicates, keeping the first occurrence's position (no allocation).
+fn dedup_in_place(a: &mut Vec<Value>) {
+    let mut i = 1;
+    while i < a.len() {
+        if a[..i].contains(&a[i]) {
+            a.remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// Intersection in `a`'s order, no duplicates.
@@ -204,7 +216,15 @@ pub(crate) fn apply(
         }),
         "add" => match param {
             None => Ok(Some(opv.clone())),
-            Some(Value::Array(a)) => Ok(Some(Value::Array(union(&a, as_set(opv))))),
+            Some(Value::Array(mut a)) => {
+                dedup_in_place(&mut a);
+                for x in as_set(opv) {
+                    if !a.contains(x) {
+                        a.push(x.clone());
+                    }
+                }
+                Ok(Some(Value::Array(a)))
+            }
             Some(p) => wrong_type(&p, "an array"),
         },
         "default" => Ok(param.or_else(|| Some(opv.clone()))),
@@ -218,16 +238,22 @@ pub(crate) fn apply(
         },
         "subset_of" => match param {
             None => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(Value::Array(intersection(&a, as_set(opv))))),
+            Some(Value::Array(mut a)) => {
+                let allowed = as_set(opv);
+                a.retain(|x| allowed.contains(x));
+                dedup_in_place(&mut a);
+                Ok(Some(Value::Array(a)))
+            }
             Some(p) => wrong_type(&p, "an array"),
         },
         "superset_of" => match param {
             None => Ok(None),
             Some(Value::Array(a)) => {
-                let missing: Vec<&Value> = as_set(opv).iter().filter(|x| !a.contains(x)).collect();
-                if missing.is_empty() {
+                if as_set(opv).iter().all(|x| a.contains(x)) {
                     Ok(Some(Value::Array(a)))
                 } else {
+                    let missing: Vec<&Value> =
+                        as_set(opv).iter().filter(|x| !a.contains(x)).collect();
                     Err(PolicyError::new(
                         K::SupersetViolation,
                         format!(
