@@ -33,3 +33,8 @@ pub use resolver::{
     Stale,
 };
 pub use statement::{EntityStatement, Rule, StatementError};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
