@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
 use serde_json::{Map, Value};
 
 use crate::json::parse_strict;
+
+mod native;
+pub use native::{MIN_RSA_BITS, Verifier};
 
 /// Longest compact JWS accepted by default, in bytes.
 pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
@@ -90,22 +91,6 @@ impl Alg {
 
     fn index(self) -> usize {
         self as usize
-    }
-
-    fn verifier_from_jwk(self, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
-        use josekit::jws;
-        Ok(match self {
-            Alg::RS256 => Box::new(jws::RS256.verifier_from_jwk(jwk)?),
-            Alg::RS384 => Box::new(jws::RS384.verifier_from_jwk(jwk)?),
-            Alg::RS512 => Box::new(jws::RS512.verifier_from_jwk(jwk)?),
-            Alg::PS256 => Box::new(jws::PS256.verifier_from_jwk(jwk)?),
-            Alg::PS384 => Box::new(jws::PS384.verifier_from_jwk(jwk)?),
-            Alg::PS512 => Box::new(jws::PS512.verifier_from_jwk(jwk)?),
-            Alg::ES256 => Box::new(jws::ES256.verifier_from_jwk(jwk)?),
-            Alg::ES384 => Box::new(jws::ES384.verifier_from_jwk(jwk)?),
-            Alg::ES512 => Box::new(jws::ES512.verifier_from_jwk(jwk)?),
-            Alg::EdDSA => Box::new(jws::EdDSA.verifier_from_jwk(jwk)?),
-        })
     }
 }
 
@@ -305,7 +290,12 @@ fn b64(part: &str, name: &'static str) -> Result<Vec<u8>, JoseError> {
         .map_err(|_| JoseError::Base64 { part: name })
 }
 
-/// Encodes bytes as unpadded base64url.
+/// Decodes unpadded base64url.
+pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
+/// Encodes bytes as unpadded base64url (RFC 7515 §2).
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -390,10 +380,10 @@ fn typ_matches(found: &str, expected: &str, lenient: bool) -> bool {
     bare.eq_ignore_ascii_case(expected)
 }
 
-type VerifierCells = [OnceLock<Result<Arc<dyn JwsVerifier>, String>>; 10];
+type VerifierCells = [OnceLock<Result<Arc<Verifier>, String>>; 10];
 
 /// Verifier cells shared by every live [`Key`] with the same public material (and the same
-/// `use`/`key_ops`, which josekit checks when building): the subject's own `jwks`, its
+/// `use`/`key_ops`, which are checked when building): the subject's own `jwks`, its
 /// superior's assertion of it and a pinned anchor key then build one verifier, not three.
 /// Entries are weak: a verifier lives as long as some statement holds its key. Only parsing
 /// (the cold path) takes this lock; verifying never does.
@@ -430,7 +420,6 @@ pub struct Key {
     alg: Option<String>,
     thumbprint: Option<String>,
     json: Map<String, Value>,
-    jwk: Result<Jwk, String>,
     verifiers: Arc<VerifierCells>,
 }
 
@@ -469,7 +458,6 @@ impl Key {
             Some(Value::String(a)) => Some(a.clone()),
             Some(_) => return Err(format!("key {kid:?}: alg is not a string")),
         };
-        let jwk = Jwk::from_map(obj.clone()).map_err(|e| e.to_string());
         let thumbprint = thumbprint(obj);
         Ok(Key {
             verifiers: shared_cells(obj, thumbprint.as_deref()),
@@ -478,7 +466,6 @@ impl Key {
             kty: kty.to_string(),
             alg,
             json: obj.clone(),
-            jwk,
         })
     }
 
@@ -517,7 +504,7 @@ impl Key {
     }
 
     /// The verifier for `alg`, built on first use and kept.
-    pub fn verifier(&self, alg: Alg) -> Result<Arc<dyn JwsVerifier>, String> {
+    pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, String> {
         // Checks that depend on this JWK's own members come first: the cell is shared by
         // keys with the same material.
         if self.kty != alg.key_type() {
@@ -530,10 +517,9 @@ impl Key {
         }
         self.verifiers[alg.index()]
             .get_or_init(|| {
-                let jwk = self.jwk.as_ref().map_err(Clone::clone)?;
-                alg.verifier_from_jwk(jwk)
-                    .map(Arc::from)
-                    .map_err(|e| short(&e.to_string()))
+                Verifier::from_jwk(alg, &self.json)
+                    .map(Arc::new)
+                    .map_err(|e| short(&e))
             })
             .clone()
     }
@@ -672,12 +658,14 @@ impl KeySet {
             alg,
             reason,
         })?;
-        verifier
-            .verify(jws.signing_input(), jws.signature())
-            .map_err(|_| JoseError::BadSignature {
+        if verifier.verify(jws.signing_input(), jws.signature()) {
+            Ok(())
+        } else {
+            Err(JoseError::BadSignature {
                 kid: kid.to_string(),
                 whose: whose.to_string(),
             })
+        }
     }
 }
 
@@ -892,5 +880,105 @@ mod tests {
             CompactJws::parse(&long).unwrap_err(),
             JoseError::TooLong { .. }
         ));
+    }
+
+    /// Every algorithm of the allow-list verifies through the native verifiers, rejects a
+    /// flipped bit and a signature by another key of the same type.
+    #[test]
+    fn native_verifiers_for_every_algorithm() {
+        use josekit::jws;
+        let pairs: Vec<(Alg, josekit::jwk::Jwk, josekit::jwk::Jwk)> = {
+            let rsa = || josekit::jwk::Jwk::generate_rsa_key(2048).unwrap();
+            let ec = |c| josekit::jwk::Jwk::generate_ec_key(c).unwrap();
+            let ed = || {
+                josekit::jwk::Jwk::generate_ed_key(josekit::jwk::alg::ed::EdCurve::Ed25519).unwrap()
+            };
+            use josekit::jwk::alg::ec::EcCurve::*;
+            vec![
+                (Alg::RS256, rsa(), rsa()),
+                (Alg::RS384, rsa(), rsa()),
+                (Alg::RS512, rsa(), rsa()),
+                (Alg::PS256, rsa(), rsa()),
+                (Alg::PS384, rsa(), rsa()),
+                (Alg::PS512, rsa(), rsa()),
+                (Alg::ES256, ec(P256), ec(P256)),
+                (Alg::ES384, ec(P384), ec(P384)),
+                (Alg::ES512, ec(P521), ec(P521)),
+                (Alg::EdDSA, ed(), ed()),
+            ]
+        };
+        for (alg, private, other) in pairs {
+            let signer: Box<dyn JwsSigner> = match alg {
+                Alg::RS256 => Box::new(jws::RS256.signer_from_jwk(&private).unwrap()),
+                Alg::RS384 => Box::new(jws::RS384.signer_from_jwk(&private).unwrap()),
+                Alg::RS512 => Box::new(jws::RS512.signer_from_jwk(&private).unwrap()),
+                Alg::PS256 => Box::new(jws::PS256.signer_from_jwk(&private).unwrap()),
+                Alg::PS384 => Box::new(jws::PS384.signer_from_jwk(&private).unwrap()),
+                Alg::PS512 => Box::new(jws::PS512.signer_from_jwk(&private).unwrap()),
+                Alg::ES256 => Box::new(jws::ES256.signer_from_jwk(&private).unwrap()),
+                Alg::ES384 => Box::new(jws::ES384.signer_from_jwk(&private).unwrap()),
+                Alg::ES512 => Box::new(jws::ES512.signer_from_jwk(&private).unwrap()),
+                Alg::EdDSA => Box::new(jws::EdDSA.signer_from_jwk(&private).unwrap()),
+            };
+            let public = |k: &josekit::jwk::Jwk| {
+                let mut m = k.to_public_key().unwrap().as_ref().clone();
+                m.insert("kid".into(), json!("k"));
+                Key::from_json(&Value::Object(m)).unwrap()
+            };
+            let msg = b"header.payload";
+            let sig = signer.sign(msg).unwrap();
+            let v = public(&private).verifier(alg).unwrap();
+            assert!(v.verify(msg, &sig), "{alg}");
+            let mut bad = sig.clone();
+            bad[3] ^= 1;
+            assert!(!v.verify(msg, &bad), "{alg} flipped bit");
+            assert!(!v.verify(b"header.other", &sig), "{alg} other message");
+            assert!(!v.verify(msg, &sig[..sig.len() - 1]), "{alg} truncated");
+            assert!(
+                !public(&other).verifier(alg).unwrap().verify(msg, &sig),
+                "{alg} other key"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_or_malformed_keys_build_no_verifier() {
+        let small = josekit::jwk::Jwk::generate_rsa_key(1024).unwrap();
+        let mut m = small.to_public_key().unwrap().as_ref().clone();
+        m.insert("kid".into(), json!("k"));
+        let err = Key::from_json(&Value::Object(m))
+            .unwrap()
+            .verifier(Alg::RS256)
+            .unwrap_err();
+        assert!(err.contains("2048"), "{err}");
+        // A point that is not on the curve.
+        let bad = json!({"kty": "EC", "crv": "P-256", "kid": "k",
+            "x": b64url(&[1u8; 32]), "y": b64url(&[2u8; 32])});
+        assert!(Key::from_json(&bad).unwrap().verifier(Alg::ES256).is_err());
+        // Wrong curve for the algorithm, wrong coordinate length, encryption-only key.
+        let ec = josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P384).unwrap();
+        let mut m = ec.to_public_key().unwrap().as_ref().clone();
+        m.insert("kid".into(), json!("k"));
+        assert!(
+            Key::from_json(&Value::Object(m.clone()))
+                .unwrap()
+                .verifier(Alg::ES256)
+                .is_err()
+        );
+        m.insert("use".into(), json!("enc"));
+        assert!(
+            Key::from_json(&Value::Object(m))
+                .unwrap()
+                .verifier(Alg::ES384)
+                .is_err()
+        );
+        let short = json!({"kty": "EC", "crv": "P-256", "kid": "k",
+            "x": b64url(&[1u8; 31]), "y": b64url(&[2u8; 32])});
+        assert!(
+            Key::from_json(&short)
+                .unwrap()
+                .verifier(Alg::ES256)
+                .is_err()
+        );
     }
 }

@@ -1,0 +1,169 @@
+//! Signature verifiers built straight from JWK members with OpenSSL's component constructors.
+//!
+//! Building a verifier through a DER/PEM round trip (what a generic JWK library does) goes
+//! through OpenSSL 3's decoder framework, which costs more than the signature check itself
+//! (≈ 150 µs against ≈ 75 µs for one ES256 verify on the development machine). Keys here are
+//! assembled from their coordinates or modulus and exponent directly, and an EC point is
+//! validated on its curve when decoded.
+
+use openssl::bn::{BigNum, BigNumContext};
+use openssl::ec::{EcGroup, EcKey, EcPoint};
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::{MessageDigest, hash};
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Public};
+use openssl::rsa::{Padding, Rsa};
+use openssl::sign::{RsaPssSaltlen, Verifier as OsslVerifier};
+use serde_json::{Map, Value};
+
+use super::{Alg, b64url_decode};
+
+/// Smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: u32 = 2048;
+
+/// A verifier for one key and one algorithm.
+pub struct Verifier {
+    alg: Alg,
+    kind: Kind,
+}
+
+enum Kind {
+    Ec { key: EcKey<Public>, size: usize },
+    Rsa { key: PKey<Public> },
+    Ed { key: PKey<Public> },
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("alg", &self.alg).finish()
+    }
+}
+
+fn member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+    jwk.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{name} missing or not a string"))
+}
+
+fn bytes(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
+    b64url_decode(member(jwk, name)?).ok_or_else(|| format!("{name} is not base64url"))
+}
+
+fn digest(alg: Alg) -> MessageDigest {
+    match alg {
+        Alg::RS256 | Alg::PS256 | Alg::ES256 => MessageDigest::sha256(),
+        Alg::RS384 | Alg::PS384 | Alg::ES384 => MessageDigest::sha384(),
+        _ => MessageDigest::sha512(),
+    }
+}
+
+impl Verifier {
+    /// Builds the verifier for `alg` from a public JWK (`kty` already matched to `alg`).
+    pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, String> {
+        if let Some(u) = jwk.get("use") {
+            if u.as_str() != Some("sig") {
+                return Err(format!("the key's use is {u}, not sig"));
+            }
+        }
+        if let Some(ops) = jwk.get("key_ops") {
+            let ok = ops
+                .as_array()
+                .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")));
+            if !ok {
+                return Err("the key's key_ops do not include verify".into());
+            }
+        }
+        let ssl = |e: openssl::error::ErrorStack| format!("invalid key: {e}");
+        let kind = match alg {
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+                let (crv, nid, size) = match alg {
+                    Alg::ES256 => ("P-256", Nid::X9_62_PRIME256V1, 32),
+                    Alg::ES384 => ("P-384", Nid::SECP384R1, 48),
+                    _ => ("P-521", Nid::SECP521R1, 66),
+                };
+                if member(jwk, "crv")? != crv {
+                    return Err(format!("{alg} needs crv {crv}"));
+                }
+                let (x, y) = (bytes(jwk, "x")?, bytes(jwk, "y")?);
+                if x.len() != size || y.len() != size {
+                    return Err(format!("x and y must be {size} bytes for {crv}"));
+                }
+                let group = EcGroup::from_curve_name(nid).map_err(ssl)?;
+                let mut encoded = Vec::with_capacity(1 + 2 * size);
+                encoded.push(4);
+                encoded.extend_from_slice(&x);
+                encoded.extend_from_slice(&y);
+                let mut ctx = BigNumContext::new().map_err(ssl)?;
+                // Decoding checks that the point is on the curve.
+                let point = EcPoint::from_bytes(&group, &encoded, &mut ctx).map_err(ssl)?;
+                let key = EcKey::from_public_key(&group, &point).map_err(ssl)?;
+                Kind::Ec { key, size }
+            }
+            Alg::EdDSA => {
+                let id = match member(jwk, "crv")? {
+                    "Ed25519" => Id::ED25519,
+                    "Ed448" => Id::ED448,
+                    other => return Err(format!("EdDSA does not support crv {other}")),
+                };
+                let key = PKey::public_key_from_raw_bytes(&bytes(jwk, "x")?, id).map_err(ssl)?;
+                Kind::Ed { key }
+            }
+            _ => {
+                let n = BigNum::from_slice(&bytes(jwk, "n")?).map_err(ssl)?;
+                let e = BigNum::from_slice(&bytes(jwk, "e")?).map_err(ssl)?;
+                if n.num_bits() < MIN_RSA_BITS as i32 {
+                    return Err(format!(
+                        "RSA modulus of {} bits; at least {MIN_RSA_BITS} required",
+                        n.num_bits()
+                    ));
+                }
+                let rsa = Rsa::from_public_components(n, e).map_err(ssl)?;
+                Kind::Rsa {
+                    key: PKey::from_rsa(rsa).map_err(ssl)?,
+                }
+            }
+        };
+        Ok(Verifier { alg, kind })
+    }
+
+    /// The algorithm this verifier checks.
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// Whether `signature` is a valid signature of `message`. Any malformed signature is
+    /// simply invalid.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.check(message, signature).unwrap_or(false)
+    }
+
+    fn check(&self, message: &[u8], signature: &[u8]) -> Result<bool, openssl::error::ErrorStack> {
+        match &self.kind {
+            Kind::Ec { key, size } => {
+                // JWS ECDSA signatures are R || S, each exactly the curve's size (RFC 7518 §3.4).
+                if signature.len() != 2 * size {
+                    return Ok(false);
+                }
+                let r = BigNum::from_slice(&signature[..*size])?;
+                let s = BigNum::from_slice(&signature[*size..])?;
+                let sig = EcdsaSig::from_private_components(r, s)?;
+                let h = hash(digest(self.alg), message)?;
+                sig.verify(&h, key)
+            }
+            Kind::Rsa { key } => {
+                let mut v = OsslVerifier::new(digest(self.alg), key)?;
+                if matches!(self.alg, Alg::PS256 | Alg::PS384 | Alg::PS512) {
+                    v.set_rsa_padding(Padding::PKCS1_PSS)?;
+                    v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+                    v.set_rsa_mgf1_md(digest(self.alg))?;
+                } else {
+                    v.set_rsa_padding(Padding::PKCS1)?;
+                }
+                v.verify_oneshot(signature, message)
+            }
+            Kind::Ed { key } => {
+                OsslVerifier::new_without_digest(key)?.verify_oneshot(signature, message)
+            }
+        }
+    }
+}
