@@ -26,6 +26,8 @@ pub enum Limit {
     TrustMarks,
     /// Elements of a chain handed over whole.
     ChainLength,
+    /// Path hops tried in one resolution (shared fetches included).
+    PathSteps,
 }
 
 impl fmt::Display for Limit {
@@ -38,6 +40,7 @@ impl fmt::Display for Limit {
             Limit::ResolutionTime => "resolution_timeout",
             Limit::TrustMarks => "max_trust_marks",
             Limit::ChainLength => "max_chain_length",
+            Limit::PathSteps => "max_path_steps",
         })
     }
 }

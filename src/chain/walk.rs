@@ -11,7 +11,7 @@
 //! The walk does I/O and cheap checks only (syntax, subject, issuer, time, constraints of the
 //! path so far); signatures are verified by [`crate::chain::validate_chain`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -35,8 +35,12 @@ pub(crate) struct WalkLimits {
     pub max_fetches: usize,
     pub max_candidates: usize,
     pub max_concurrency: usize,
+    pub max_path_steps: usize,
     pub stop_at_first_anchor: bool,
 }
+
+/// Partial paths kept per entity at each level of the walk.
+const PATHS_PER_ENTITY: usize = 4;
 
 type Memo = Arc<OnceCell<Result<Arc<EntityStatement>, Error>>>;
 
@@ -54,6 +58,9 @@ pub(crate) struct Walk {
     pub refresh: bool,
     memo: std::sync::Mutex<HashMap<StatementKey, Memo>>,
     fetches: AtomicUsize,
+    /// Hops tried along paths, memoised or not: bounds the paths of a diamond-rich graph
+    /// whose fetches are all shared.
+    steps: AtomicUsize,
     semaphore: Semaphore,
 }
 
@@ -100,6 +107,7 @@ impl Walk {
             refresh: false,
             memo: Default::default(),
             fetches: AtomicUsize::new(0),
+            steps: AtomicUsize::new(0),
             semaphore: Semaphore::new(permits),
         }
     }
@@ -168,7 +176,26 @@ impl Walk {
                         },
                     });
                 }
-                for hint in hints.iter().take(self.limits.max_authority_hints) {
+                // A hint listed twice is followed once.
+                let mut seen = HashSet::new();
+                let unique = hints.iter().filter(|h| seen.insert(*h));
+                for hint in unique.take(self.limits.max_authority_hints) {
+                    if self.steps.fetch_add(1, Ordering::Relaxed) >= self.limits.max_path_steps {
+                        let mut path = p.path.to_vec();
+                        path.push(hint.clone());
+                        out.attempts.push(PathAttempt {
+                            path,
+                            error: Error::LimitExceeded {
+                                limit: Limit::PathSteps,
+                                value: self.limits.max_path_steps as u64,
+                                context: Some(format!(
+                                    "too many paths above {}: not followed",
+                                    p.top_ec.subject()
+                                )),
+                            },
+                        });
+                        break;
+                    }
                     if p.path.contains(hint) {
                         let mut path = p.path.to_vec();
                         path.push(hint.clone());
@@ -249,6 +276,16 @@ impl Walk {
             }
             // Deterministic order whatever order the fetches completed in.
             next.sort_by(|a, b| a.path.cmp(&b.path));
+            // Paths meeting at the same entity share everything above it: a few of them
+            // keep alternatives (a lower statement may break a constraint from above), more
+            // only multiply paths at every level of a lattice of diamonds.
+            let keep = self.limits.max_candidates.clamp(1, PATHS_PER_ENTITY);
+            let mut per_entity: HashMap<EntityId, usize> = HashMap::new();
+            next.retain(|p| {
+                let n = per_entity.entry(p.top_ec.subject().clone()).or_default();
+                *n += 1;
+                *n <= keep
+            });
             frontier = next;
         }
         out.attempts.sort_by(|a, b| a.path.cmp(&b.path));
@@ -384,7 +421,7 @@ impl Walk {
 
     /// One bounded fetch: counts against the fetch limit, waits for a concurrency permit,
     /// respects the resolution deadline, and returns the body of a 200 answer as text.
-    async fn fetch_text(
+    pub(crate) async fn fetch_text(
         &self,
         mut req: FetchRequest,
         entity: &EntityId,

@@ -2,6 +2,7 @@
 //! to the same anchor), then the mark, its delegation when the anchor names an owner, its
 //! recognition by the anchor, and optionally its status at the issuer.
 
+use crate::chain::walk::Walk;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -24,6 +25,7 @@ impl Resolver {
     pub(crate) async fn evaluate_trust_marks(
         &self,
         resolved: &mut ResolvedEntity,
+        walk: &Arc<Walk>,
     ) -> Result<(), Error> {
         let Some(ec) = resolved.chain.subject_configuration().cloned() else {
             return Ok(());
@@ -46,7 +48,7 @@ impl Resolver {
             });
         }
         if !entries.is_empty() {
-            let anchor_ec = self.anchor_configuration(&resolved.chain).await;
+            let anchor_ec = self.anchor_configuration(&resolved.chain, walk).await;
             for entry in entries.iter().take(limit) {
                 match self
                     .check_mark(
@@ -54,6 +56,7 @@ impl Resolver {
                         &entry.trust_mark_type,
                         resolved,
                         anchor_ec.as_ref(),
+                        walk,
                     )
                     .await
                 {
@@ -93,6 +96,7 @@ impl Resolver {
     async fn anchor_configuration(
         &self,
         chain: &TrustChain,
+        walk: &Arc<Walk>,
     ) -> Result<Arc<EntityStatement>, String> {
         if let Some(last) = chain
             .statements()
@@ -107,7 +111,6 @@ impl Resolver {
             .iter()
             .find(|a| a.id() == chain.anchor())
             .ok_or("the anchor is not configured")?;
-        let walk = self.walk(false);
         let ec = walk
             .entity_configuration(anchor.id())
             .await
@@ -123,6 +126,7 @@ impl Resolver {
         declared_type: &str,
         resolved: &ResolvedEntity,
         anchor_ec: Result<&Arc<EntityStatement>, &String>,
+        walk: &Arc<Walk>,
     ) -> Result<ValidTrustMark, (Option<String>, String)> {
         let inner = &self.inner;
         let now = inner.clock.now();
@@ -144,7 +148,7 @@ impl Resolver {
 
         // Trust in the issuer comes first (§7.3): its keys from its own chain to this anchor.
         let (issuer_keys, issuer_ec) = self
-            .issuer_keys(mark.issuer(), resolved, anchor_ec)
+            .issuer_keys(mark.issuer(), resolved, anchor_ec, walk)
             .await
             .map_err(fail)?;
         mark.verify(&issuer_keys).map_err(fail)?;
@@ -163,7 +167,7 @@ impl Resolver {
             StatusCheck::Always => true,
         };
         if ask {
-            self.ask_status(&mark, &issuer_ec, &issuer_keys)
+            self.ask_status(&mark, &issuer_ec, &issuer_keys, walk)
                 .await
                 .map_err(fail)?;
         }
@@ -184,6 +188,7 @@ impl Resolver {
         issuer: &EntityId,
         resolved: &ResolvedEntity,
         anchor_ec: &Arc<EntityStatement>,
+        walk: &Arc<Walk>,
     ) -> Result<(KeySet, Arc<EntityStatement>), String> {
         let anchor = resolved.trust_anchor();
         if issuer == anchor {
@@ -198,7 +203,7 @@ impl Resolver {
             return Ok((resolved.federation_keys().clone(), ec));
         }
         let (chains, attempts, _) = self
-            .find_chains(issuer, false)
+            .find_chains_on(walk, issuer, None)
             .await
             .map_err(|e| format!("issuer {issuer} has no trust chain: {e}"))?;
         let chain = chains
@@ -224,6 +229,7 @@ impl Resolver {
         mark: &TrustMark,
         issuer_ec: &EntityStatement,
         keys: &KeySet,
+        walk: &Arc<Walk>,
     ) -> Result<(), String> {
         let endpoint = issuer_ec
             .federation_endpoint("federation_trust_mark_status_endpoint")
@@ -239,16 +245,11 @@ impl Resolver {
             vec![("trust_mark".to_string(), mark.jwt().to_string())],
             FetchKind::TrustMarkStatus,
         );
-        let timeout = self.inner.limits.resolution_timeout;
-        let response = tokio::time::timeout(timeout, self.inner.fetcher.fetch(req))
+        // Counted against the resolution's fetch budget and deadline.
+        let text = walk
+            .fetch_text(req, issuer_ec.subject(), "trust mark status")
             .await
-            .map_err(|_| "the status endpoint did not answer in time".to_string())?
-            .map_err(|e| format!("status endpoint: {e}"))?;
-        let body = response
-            .into_body(&url)
-            .map_err(|e| format!("status endpoint: {e}"))?;
-        let text =
-            String::from_utf8(body).map_err(|_| "status response is not UTF-8".to_string())?;
+            .map_err(|e| format!("status endpoint {url}: {e}"))?;
         let status = mark.check_status_response(&text, keys, &self.inner.rules.algs)?;
         if status == "active" {
             Ok(())

@@ -188,6 +188,9 @@ pub struct Limits {
     pub max_chain_length: usize,
     /// Most trust marks examined per entity (default 16).
     pub max_trust_marks: usize,
+    /// Most path hops tried in one resolution, shared fetches included (default 1024): a
+    /// graph of many diamonds has few distinct statements but exponentially many paths.
+    pub max_path_steps: usize,
 }
 
 impl Default for Limits {
@@ -202,6 +205,7 @@ impl Default for Limits {
             max_statement_bytes: crate::jose::DEFAULT_MAX_JWS_LEN,
             max_chain_length: 16,
             max_trust_marks: 16,
+            max_path_steps: 1024,
         }
     }
 }
@@ -354,6 +358,7 @@ impl Resolver {
                 max_fetches: inner.limits.max_fetches,
                 max_candidates: inner.limits.max_candidates,
                 max_concurrency: inner.limits.max_concurrent_fetches,
+                max_path_steps: inner.limits.max_path_steps,
                 stop_at_first_anchor: inner.stop_at_first_anchor,
             },
             inner.clock.now(),
@@ -366,27 +371,13 @@ impl Resolver {
     }
 
     /// Every valid chain from `subject` to a configured anchor (unsorted), the paths that
-    /// failed, and the superiors' configurations met.
-    pub(crate) async fn find_chains(
+    /// failed, and the superiors' configurations met, on a walk of the current resolution:
+    /// its deadline, fetch budget and memo are shared (trust-mark issuers use the subject's
+    /// walk).
+    pub(crate) async fn find_chains_on(
         &self,
+        walk: &Arc<Walk>,
         subject: &EntityId,
-        refresh: bool,
-    ) -> Result<
-        (
-            Vec<TrustChain>,
-            Vec<PathAttempt>,
-            HashMap<EntityId, Arc<EntityStatement>>,
-        ),
-        Error,
-    > {
-        self.find_chains_with(subject, refresh, None).await
-    }
-
-    /// [`Self::find_chains`], optionally starting from a subject configuration at hand.
-    pub(crate) async fn find_chains_with(
-        &self,
-        subject: &EntityId,
-        refresh: bool,
         subject_ec: Option<Arc<EntityStatement>>,
     ) -> Result<
         (
@@ -398,21 +389,19 @@ impl Resolver {
     > {
         let inner = &self.inner;
         let timeout = inner.limits.resolution_timeout;
-        let walk = self.walk(refresh);
         let run = async {
             match subject_ec {
                 Some(ec) => walk.clone().run_from(ec).await,
                 None => walk.clone().run(subject).await,
             }
         };
-        let outcome =
-            tokio::time::timeout(timeout, run)
-                .await
-                .map_err(|_| Error::LimitExceeded {
-                    limit: Limit::ResolutionTime,
-                    value: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                    context: Some(format!("resolving {subject}")),
-                })??;
+        let outcome = tokio::time::timeout_at(walk.deadline, run)
+            .await
+            .map_err(|_| Error::LimitExceeded {
+                limit: Limit::ResolutionTime,
+                value: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                context: Some(format!("resolving {subject}")),
+            })??;
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: walk.now,
@@ -439,7 +428,8 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
-        let (chains, attempts, configurations) = self.find_chains(subject, refresh).await?;
+        let walk = self.walk(refresh);
+        let (chains, attempts, configurations) = self.find_chains_on(&walk, subject, None).await?;
         let mut resolved = self.choose(
             subject,
             entity_type,
@@ -447,7 +437,7 @@ impl Resolver {
             attempts,
             Arc::new(configurations),
         )?;
-        self.evaluate_trust_marks(&mut resolved).await?;
+        self.evaluate_trust_marks(&mut resolved, &walk).await?;
         Ok(resolved)
     }
 
@@ -534,7 +524,8 @@ impl Resolver {
             Vec::new(),
             Arc::default(),
         )?;
-        self.evaluate_trust_marks(&mut resolved).await?;
+        self.evaluate_trust_marks(&mut resolved, &self.walk(false))
+            .await?;
         Ok(resolved)
     }
 
@@ -699,6 +690,12 @@ impl ResolverBuilder {
     /// Most fetches per resolution.
     pub fn max_fetches(mut self, n: usize) -> Self {
         self.limits.max_fetches = n;
+        self
+    }
+
+    /// Most path hops tried in one resolution, shared fetches included (default 1024).
+    pub fn max_path_steps(mut self, n: usize) -> Self {
+        self.limits.max_path_steps = n;
         self
     }
 

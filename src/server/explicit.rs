@@ -122,8 +122,9 @@ impl Resolver {
         let jwks = ec.claim("jwks").cloned();
         let ec = Arc::new(ec);
         let subject = ec.subject().clone();
+        let walk = self.walk(false);
         let (chains, attempts, configurations) =
-            self.find_chains_with(&subject, false, Some(ec)).await?;
+            self.find_chains_on(&walk, &subject, Some(ec)).await?;
         let mut resolved = self.choose(
             &subject,
             &reg.entity_type,
@@ -131,7 +132,7 @@ impl Resolver {
             attempts,
             Arc::new(configurations),
         )?;
-        self.evaluate_trust_marks(&mut resolved).await?;
+        self.evaluate_trust_marks(&mut resolved, &walk).await?;
         Ok((resolved, jwks))
     }
 
