@@ -24,10 +24,25 @@ fn floor(c: &mut Criterion) {
         b.iter(|| rs_ver.verify(msg, &rsig).unwrap())
     });
 
+    // The same check through oidfed's own verifier (built from the JWK's coordinates).
+    let mut pub_jwk = es.to_jwk_public_key();
+    pub_jwk.set_key_id("k");
+    let native = Key::from_json(&Value::Object(pub_jwk.as_ref().clone()))
+        .unwrap()
+        .verifier(Alg::ES256)
+        .unwrap();
+    assert!(native.verify(msg, &sig));
+    c.bench_function("floor/es256_verify_oidfed", |b| {
+        b.iter(|| assert!(native.verify(msg, &sig)))
+    });
+
     let mut jwk = es.to_jwk_public_key();
     jwk.set_key_id("k");
     let json = Value::Object(jwk.as_ref().clone());
-    c.bench_function("floor/es256_verifier_from_jwk", |b| {
+    c.bench_function("floor/es256_verifier_from_jwk_josekit", |b| {
+        b.iter(|| ES256.verifier_from_jwk(&jwk).unwrap())
+    });
+    c.bench_function("floor/es256_verifier_from_jwk_oidfed", |b| {
         b.iter(|| {
             let key = Key::from_json(&json).unwrap();
             key.verifier(Alg::ES256).unwrap()

@@ -590,13 +590,13 @@ impl EntityStatement {
     /// checking it again against the same key material (the subject's own `jwks` and its
     /// superior's assertion, or a cached statement in a later resolution) is free.
     pub fn verify_with(&self, keys: &KeySet, whose: &str) -> Result<(), StatementError> {
-        // The memo key is the key material plus any algorithm the JWK declares.
-        let thumb = keys.get(&self.kid).and_then(|k| {
-            k.thumbprint()
-                .map(|t| format!("{t}:{}", k.declared_alg().unwrap_or_default()))
-        });
-        if let Some(t) = &thumb {
-            if self.verified.lock().is_ok_and(|v| v.contains(t)) {
+        // The memo key is the key material (the statement's algorithm is fixed). A hit still
+        // requires this JWK to be usable for that algorithm: the same material may be
+        // published with a different `alg`, `use` or `key_ops` by another party.
+        let key = keys.get(&self.kid);
+        let thumb = key.and_then(|k| k.thumbprint().map(str::to_string));
+        if let (Some(t), Some(k)) = (&thumb, key) {
+            if k.usable_for(self.alg) && self.verified.lock().is_ok_and(|v| v.contains(t)) {
                 return Ok(());
             }
         }

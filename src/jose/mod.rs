@@ -503,6 +503,21 @@ impl Key {
         }
     }
 
+    /// Whether this JWK may verify `alg`: its `kty`, any declared `alg`, `use` and
+    /// `key_ops` allow it (the key material itself is checked when the verifier is built).
+    pub fn usable_for(&self, alg: Alg) -> bool {
+        self.kty == alg.key_type()
+            && self.alg.as_deref().is_none_or(|a| a == alg.name())
+            && self
+                .json
+                .get("use")
+                .is_none_or(|u| u.as_str() == Some("sig"))
+            && self.json.get("key_ops").is_none_or(|ops| {
+                ops.as_array()
+                    .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")))
+            })
+    }
+
     /// The verifier for `alg`, built on first use and kept.
     pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, String> {
         // Checks that depend on this JWK's own members come first: the cell is shared by

@@ -6,6 +6,8 @@
 //! assembled from their coordinates or modulus and exponent directly, and an EC point is
 //! validated on its curve when decoded.
 
+use std::sync::OnceLock;
+
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::ecdsa::EcdsaSig;
@@ -57,6 +59,23 @@ fn digest(alg: Alg) -> MessageDigest {
     }
 }
 
+/// The three NIST curves, built once per process (building a group is not free).
+fn curve(nid: Nid) -> Result<&'static EcGroup, openssl::error::ErrorStack> {
+    static P256: OnceLock<EcGroup> = OnceLock::new();
+    static P384: OnceLock<EcGroup> = OnceLock::new();
+    static P521: OnceLock<EcGroup> = OnceLock::new();
+    let cell = match nid {
+        Nid::X9_62_PRIME256V1 => &P256,
+        Nid::SECP384R1 => &P384,
+        _ => &P521,
+    };
+    if let Some(g) = cell.get() {
+        return Ok(g);
+    }
+    let g = EcGroup::from_curve_name(nid)?;
+    Ok(cell.get_or_init(|| g))
+}
+
 impl Verifier {
     /// Builds the verifier for `alg` from a public JWK (`kty` already matched to `alg`).
     pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, String> {
@@ -88,15 +107,15 @@ impl Verifier {
                 if x.len() != size || y.len() != size {
                     return Err(format!("x and y must be {size} bytes for {crv}"));
                 }
-                let group = EcGroup::from_curve_name(nid).map_err(ssl)?;
+                let group = curve(nid).map_err(ssl)?;
                 let mut encoded = Vec::with_capacity(1 + 2 * size);
                 encoded.push(4);
                 encoded.extend_from_slice(&x);
                 encoded.extend_from_slice(&y);
                 let mut ctx = BigNumContext::new().map_err(ssl)?;
                 // Decoding checks that the point is on the curve.
-                let point = EcPoint::from_bytes(&group, &encoded, &mut ctx).map_err(ssl)?;
-                let key = EcKey::from_public_key(&group, &point).map_err(ssl)?;
+                let point = EcPoint::from_bytes(group, &encoded, &mut ctx).map_err(ssl)?;
+                let key = EcKey::from_public_key(group, &point).map_err(ssl)?;
                 Kind::Ec { key, size }
             }
             Alg::EdDSA => {
