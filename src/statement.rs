@@ -804,16 +804,9 @@ fn check_trust_mark_owners(v: &Value, allow_http: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The standard policy operators, which `metadata_policy_crit` must not list.
-pub const STANDARD_OPERATORS: &[&str] = &[
-    "value",
-    "add",
-    "default",
-    "one_of",
-    "subset_of",
-    "superset_of",
-    "essential",
-];
+/// The standard policy operators, which `metadata_policy_crit` must not list (one list,
+/// owned by the policy module).
+pub const STANDARD_OPERATORS: &[&str] = &crate::policy::STANDARD_OPERATOR_ORDER;
 
 fn check_policy_crit(v: &Value, understood: &[String]) -> Result<(), String> {
     let arr = v.as_array().ok_or("metadata_policy_crit is not an array")?;
