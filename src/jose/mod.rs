@@ -372,10 +372,10 @@ fn typ_matches(found: &str, expected: &str, lenient: bool) -> bool {
     if !lenient {
         return false;
     }
-    let bare = if found.len() > 12 && found[..12].eq_ignore_ascii_case("application/") {
-        &found[12..]
-    } else {
-        found
+    // `get` rather than slicing: byte 12 of a hostile `typ` may fall inside a character.
+    let bare = match (found.get(..12), found.get(12..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
+        _ => found,
     };
     bare.eq_ignore_ascii_case(expected)
 }
