@@ -214,10 +214,12 @@ impl Walk {
                     let walk = self.clone();
                     let p = p.clone();
                     let hint = hint.clone();
-                    tasks.spawn(async move {
+                    // Boxed: the step's state machine is kilobytes, and a task moves its
+                    // future several times on the way in and out (measured: 4 copies).
+                    tasks.spawn(Box::pin(async move {
                         let r = walk.superior_step(&p.top_ec, &hint).await;
                         (p, hint, r)
-                    });
+                    }));
                 }
             }
             let mut next = Vec::new();
