@@ -327,19 +327,24 @@ impl EntityTypePolicy {
                 out.params.insert(param.clone(), Arc::clone(sub_ops));
                 continue;
             };
-            let cur = Arc::make_mut(cur);
+            // Built afresh: an operator both levels have is merged, never copied first.
+            let mut merged = Operators::new();
+            for (op, sup) in cur.iter() {
+                let v = match sub_ops.get(op) {
+                    Some(sub) => {
+                        merge_one(scope, op, sup, sub, registry).map_err(|e| e.param(param))?
+                    }
+                    None => sup.clone(),
+                };
+                merged.insert(op.clone(), v);
+            }
             for (op, v) in sub_ops.iter() {
-                match cur.get_mut(op) {
-                    None => {
-                        cur.insert(op.clone(), v.clone());
-                    }
-                    Some(sup) => {
-                        *sup =
-                            merge_one(scope, op, sup, v, registry).map_err(|e| e.param(param))?;
-                    }
+                if !cur.contains_key(op) {
+                    merged.insert(op.clone(), v.clone());
                 }
             }
-            check_parameter(scope, cur, registry).map_err(|e| e.param(param))?;
+            check_parameter(scope, &merged, registry).map_err(|e| e.param(param))?;
+            *cur = Arc::new(merged);
         }
         Ok(out)
     }
