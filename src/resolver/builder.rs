@@ -1,0 +1,307 @@
+//! Configuration of a [`Resolver`]: the [`ResolverBuilder`] (trust anchors, network, clock,
+//! accepted algorithms and claims, caches, organization and trust-mark requirements) and the
+//! [`Limits`] that bound every resolution.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Inner, Resolver, records};
+use crate::cache::StatementCache;
+use crate::chain::TrustAnchor;
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::fetch::Fetcher;
+use crate::jose::Alg;
+use crate::policy::{OperatorRegistry, PolicyOperator};
+use crate::record::OrganizationRule;
+use crate::statement::StatementRules;
+use crate::trust_mark::StatusCheck;
+
+/// Limits of one resolution. Every loop over network data is bounded by one of these.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Most superiors followed above the subject (default 8).
+    pub max_chain_depth: usize,
+    /// Most `authority_hints` followed per entity (default 10).
+    pub max_authority_hints: usize,
+    /// Most fetches in one resolution (default 64).
+    pub max_fetches: usize,
+    /// Most candidate chains kept (default 8).
+    pub max_candidates: usize,
+    /// Most fetches in flight at once in one resolution (default 8).
+    pub max_concurrent_fetches: usize,
+    /// Time for a whole resolution, every fetch included (default 10 s).
+    pub resolution_timeout: Duration,
+    /// Longest statement accepted, in bytes (default 64 KiB).
+    pub max_statement_bytes: usize,
+    /// Most elements of a chain handed over whole (default 16).
+    pub max_chain_length: usize,
+    /// Most trust marks examined per entity (default 16).
+    pub max_trust_marks: usize,
+    /// Most path hops tried in one resolution, shared fetches included (default 1024): a
+    /// graph of many diamonds has few distinct statements but exponentially many paths.
+    pub max_path_steps: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_chain_depth: 8,
+            max_authority_hints: 10,
+            max_fetches: 64,
+            max_candidates: 8,
+            max_concurrent_fetches: 8,
+            resolution_timeout: Duration::from_secs(10),
+            max_statement_bytes: crate::jose::DEFAULT_MAX_JWS_LEN,
+            max_chain_length: 16,
+            max_trust_marks: 16,
+            max_path_steps: 1024,
+        }
+    }
+}
+
+/// Configures a [`Resolver`].
+#[must_use]
+pub struct ResolverBuilder {
+    anchors: Vec<Result<TrustAnchor, Error>>,
+    fetcher: Option<Arc<dyn Fetcher>>,
+    clock: Arc<dyn Clock>,
+    rules: StatementRules,
+    operators: OperatorRegistry,
+    config_errors: Vec<String>,
+    limits: Limits,
+    skew: i64,
+    stop_at_first_anchor: bool,
+    cache_bytes: u64,
+    cache_max_ttl: i64,
+    record_capacity: u64,
+    organization_rule: OrganizationRule,
+    require_asserted_organization: bool,
+    required_marks: Vec<String>,
+    mark_status: StatusCheck,
+}
+
+impl Default for ResolverBuilder {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            fetcher: None,
+            clock: Arc::new(SystemClock),
+            rules: StatementRules::default(),
+            operators: OperatorRegistry::default(),
+            config_errors: Vec::new(),
+            limits: Limits::default(),
+            skew: 60,
+            stop_at_first_anchor: true,
+            cache_bytes: 32 * 1024 * 1024,
+            cache_max_ttl: 24 * 3600,
+            record_capacity: 100_000,
+            organization_rule: OrganizationRule::default(),
+            require_asserted_organization: false,
+            required_marks: Vec::new(),
+            mark_status: StatusCheck::default(),
+        }
+    }
+}
+
+impl ResolverBuilder {
+    /// Trusts the anchor `id` with the public keys `jwks` (`{"keys": [...]}`), pinned: the
+    /// anchor's EC must verify with them. Anchors added first are preferred.
+    pub fn trust_anchor(mut self, id: &str, jwks: &Value) -> Self {
+        // The scheme is judged in `build`, once `allow_http` is known.
+        self.anchors.push(TrustAnchor::new_with(id, jwks, true));
+        self
+    }
+
+    /// Trusts an already built [`TrustAnchor`].
+    pub fn anchor(mut self, anchor: TrustAnchor) -> Self {
+        self.anchors.push(Ok(anchor));
+        self
+    }
+
+    /// The network (default: an `HttpFetcher` with the outbound destination guard).
+    pub fn fetcher(mut self, fetcher: impl Fetcher) -> Self {
+        self.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Accepts plain-`http` Entity Identifiers and endpoints. Only for loopback test
+    /// federations; never in production.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.rules.allow_http = allow;
+        self
+    }
+
+    /// Leeway for `iat`/`exp` in seconds (default 60).
+    pub fn clock_skew(mut self, secs: i64) -> Self {
+        self.skew = secs.max(0);
+        self
+    }
+
+    /// The accepted signature algorithms (default: all of RS/PS/ES 256–512 and EdDSA).
+    pub fn algorithms(mut self, algs: &[Alg]) -> Self {
+        self.rules.algs = algs.to_vec();
+        self
+    }
+
+    /// Accepts `application/entity-statement+jwt` and case variants as `typ` (default off).
+    pub fn lenient_typ(mut self, lenient: bool) -> Self {
+        self.rules.lenient_typ = lenient;
+        self
+    }
+
+    /// Extension claims this deployment understands, which `crit` may list (default none).
+    pub fn understood_critical_claims(mut self, claims: &[&str]) -> Self {
+        self.rules.understood_crit = claims.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// Registers a federation's own metadata policy operator (§6.1.3.2).
+    pub fn policy_operator(mut self, op: Arc<dyn PolicyOperator>) -> Self {
+        if let Err(e) = self.operators.register(op) {
+            self.config_errors.push(e.to_string());
+        }
+        self
+    }
+
+    /// Replaces all limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Most superiors followed above the subject.
+    pub fn max_chain_depth(mut self, n: usize) -> Self {
+        self.limits.max_chain_depth = n;
+        self
+    }
+
+    /// Most `authority_hints` followed per entity.
+    pub fn max_authority_hints(mut self, n: usize) -> Self {
+        self.limits.max_authority_hints = n;
+        self
+    }
+
+    /// Most fetches per resolution.
+    pub fn max_fetches(mut self, n: usize) -> Self {
+        self.limits.max_fetches = n;
+        self
+    }
+
+    /// Most path hops tried in one resolution, shared fetches included (default 1024).
+    pub fn max_path_steps(mut self, n: usize) -> Self {
+        self.limits.max_path_steps = n;
+        self
+    }
+
+    /// Time for a whole resolution.
+    pub fn resolution_timeout(mut self, d: Duration) -> Self {
+        self.limits.resolution_timeout = d;
+        self
+    }
+
+    /// Continue above a configured anchor to reach other configured anchors (default: stop
+    /// at the first, D4).
+    pub fn stop_at_first_anchor(mut self, stop: bool) -> Self {
+        self.stop_at_first_anchor = stop;
+        self
+    }
+
+    /// Memory for cached statements, in bytes (default 32 MiB), and the longest time a
+    /// statement is cached, in seconds, whatever its `exp` (default 24 h).
+    pub fn statement_cache(mut self, max_bytes: u64, max_ttl_secs: i64) -> Self {
+        self.cache_bytes = max_bytes;
+        self.cache_max_ttl = max_ttl_secs;
+        self
+    }
+
+    /// Which entity of a chain is the client's accountable organization (default: its
+    /// Immediate Superior).
+    pub fn organization_rule(mut self, rule: OrganizationRule) -> Self {
+        self.organization_rule = rule;
+        self
+    }
+
+    /// Refuse a client whose organization is missing or only self-declared: a superior must
+    /// assert it (through a `value` policy on `organization_name` or its `metadata`).
+    pub fn require_asserted_organization(mut self, require: bool) -> Self {
+        self.require_asserted_organization = require;
+        self
+    }
+
+    /// Fail a resolution unless the subject holds a valid trust mark of each of these types.
+    pub fn require_trust_marks(mut self, types: &[&str]) -> Self {
+        self.required_marks = types.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
+    /// When to confirm trust marks at the issuer's status endpoint (default: never).
+    pub fn trust_mark_status(mut self, check: StatusCheck) -> Self {
+        self.mark_status = check;
+        self
+    }
+
+    /// Most client records cached (default 100 000); records expire at their `expires_at`.
+    pub fn record_cache_capacity(mut self, n: u64) -> Self {
+        self.record_capacity = n;
+        self
+    }
+
+    /// Builds the resolver. Fails without a trust anchor or with an unusable one.
+    pub fn build(self) -> Result<Resolver, Error> {
+        if let Some(e) = self.config_errors.first() {
+            return Err(Error::Config(e.clone()));
+        }
+        let anchors = self.anchors.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if anchors.is_empty() {
+            return Err(Error::Config("no trust anchor configured".into()));
+        }
+        let mut rules = self.rules;
+        rules.max_len = self.limits.max_statement_bytes;
+        rules.understood_policy_operators = self.operators.custom_names();
+        if let Some(a) = anchors.iter().find(|a| a.id().is_http()) {
+            if !rules.allow_http {
+                return Err(Error::Config(format!(
+                    "trust anchor {} uses http; call allow_http(true) for a test federation",
+                    a.id()
+                )));
+            }
+        }
+        let fetcher = match self.fetcher {
+            Some(f) => f,
+            None => Arc::new(
+                crate::fetch::HttpFetcher::builder()
+                    .guard(crate::fetch::DestinationGuard::new().allow_http(rules.allow_http))
+                    .build()
+                    .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+            ),
+        };
+        Ok(Resolver {
+            inner: Arc::new(Inner {
+                anchors: anchors.into(),
+                fetcher,
+                clock: self.clock,
+                rules: Arc::new(rules),
+                operators: self.operators,
+                limits: self.limits,
+                skew: self.skew,
+                stop_at_first_anchor: self.stop_at_first_anchor,
+                statements: StatementCache::new(self.cache_bytes, self.cache_max_ttl),
+                organization_rule: self.organization_rule,
+                require_asserted_organization: self.require_asserted_organization,
+                records: records::record_cache(self.record_capacity),
+                required_marks: self.required_marks,
+                mark_status: self.mark_status,
+            }),
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! What a resolution returns: the [`ResolvedEntity`] (chosen chain, alternatives, metadata of
+//! the requested [`EntityType`], trust marks).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::chain::TrustChain;
+use crate::entity_id::EntityId;
+use crate::jose::KeySet;
+use crate::statement::EntityStatement;
+use crate::trust_mark::{RejectedTrustMark, ValidTrustMark};
+
+/// An Entity Type Identifier (§5), e.g. `openid_relying_party`.
+///
+/// ```
+/// use oidfed::EntityType;
+/// assert_eq!(EntityType::OPENID_RELYING_PARTY.as_str(), "openid_relying_party");
+/// assert_eq!(EntityType::new("oauth_client").as_str(), "oauth_client");
+/// ```
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct EntityType(std::borrow::Cow<'static, str>);
+
+impl EntityType {
+    /// `openid_relying_party` (§5.1.2).
+    pub const OPENID_RELYING_PARTY: EntityType = EntityType::from_static("openid_relying_party");
+    /// `openid_provider` (§5.1.3).
+    pub const OPENID_PROVIDER: EntityType = EntityType::from_static("openid_provider");
+    /// `oauth_authorization_server` (§5.1.4).
+    pub const OAUTH_AUTHORIZATION_SERVER: EntityType =
+        EntityType::from_static("oauth_authorization_server");
+    /// `oauth_client` (§5.1.5).
+    pub const OAUTH_CLIENT: EntityType = EntityType::from_static("oauth_client");
+    /// `oauth_resource` (§5.1.6).
+    pub const OAUTH_RESOURCE: EntityType = EntityType::from_static("oauth_resource");
+    /// `federation_entity` (§5.1.1).
+    pub const FEDERATION_ENTITY: EntityType = EntityType::from_static("federation_entity");
+
+    const fn from_static(s: &'static str) -> Self {
+        Self(std::borrow::Cow::Borrowed(s))
+    }
+
+    /// Any Entity Type Identifier.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(std::borrow::Cow::Owned(s.into()))
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EntityType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a successful resolution returns: the chosen chain, the alternatives, and the
+/// resolved metadata of the requested Entity Type.
+#[derive(Debug, Clone)]
+pub struct ResolvedEntity {
+    pub(super) chain: TrustChain,
+    pub(super) alternatives: Vec<TrustChain>,
+    pub(super) entity_type: EntityType,
+    /// Configurations of the superiors met during discovery (empty for a chain handed over).
+    pub(super) configurations: Arc<HashMap<EntityId, Arc<EntityStatement>>>,
+    pub(super) marks: Vec<ValidTrustMark>,
+    pub(super) rejected_marks: Vec<RejectedTrustMark>,
+}
+
+impl ResolvedEntity {
+    /// The subject.
+    pub fn entity_id(&self) -> &EntityId {
+        self.chain.subject()
+    }
+
+    /// The Entity Type resolved.
+    pub fn entity_type(&self) -> &EntityType {
+        &self.entity_type
+    }
+
+    /// The chosen chain.
+    pub fn chain(&self) -> &TrustChain {
+        &self.chain
+    }
+
+    /// Other valid chains, best first.
+    pub fn alternatives(&self) -> &[TrustChain] {
+        &self.alternatives
+    }
+
+    /// The Trust Anchor of the chosen chain.
+    pub fn trust_anchor(&self) -> &EntityId {
+        self.chain.anchor()
+    }
+
+    /// When trust in the subject ends: the chain's expiry (its smallest `exp`, §10.4), or
+    /// earlier when an accepted trust mark expires first (§8.3.2).
+    pub fn expires_at(&self) -> i64 {
+        self.marks
+            .iter()
+            .filter_map(|m| m.expires_at)
+            .fold(self.chain.expires_at(), i64::min)
+    }
+
+    /// The subject's valid trust marks (§7.3), recognised by the chain's anchor.
+    pub fn trust_marks(&self) -> &[ValidTrustMark] {
+        &self.marks
+    }
+
+    /// The subject's trust marks that were refused, with the reason.
+    pub fn rejected_trust_marks(&self) -> &[RejectedTrustMark] {
+        &self.rejected_marks
+    }
+
+    /// The subject's Federation Entity Keys, as its Immediate Superior asserts them.
+    pub fn federation_keys(&self) -> &KeySet {
+        self.chain.subject_keys()
+    }
+
+    /// The resolved metadata of the requested Entity Type.
+    pub fn metadata(&self) -> &Map<String, Value> {
+        self.chain
+            .metadata()
+            .get(self.entity_type.as_str())
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| empty_map())
+    }
+
+    /// The configuration of a superior met during discovery.
+    pub fn superior_configuration(&self, id: &EntityId) -> Option<&Arc<EntityStatement>> {
+        self.configurations.get(id)
+    }
+
+    /// The resolved metadata of every Entity Type the subject has in this chain.
+    pub fn all_metadata(&self) -> &Map<String, Value> {
+        self.chain.metadata()
+    }
+}
+
+fn empty_map() -> &'static Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Map::new)
+}
