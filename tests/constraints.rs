@@ -173,3 +173,62 @@ async fn unknown_constraint_is_ignored() {
         .build();
     outcome(&fed).await.unwrap();
 }
+
+/// spec-notes §13 case 91: the naming constraint in the anchor's statement about an
+/// Intermediate also binds the Intermediate's own identifier. Hosts differ here, so the leaf
+/// satisfies the constraint and only the Intermediate breaks it.
+#[tokio::test]
+async fn naming_constraint_checks_the_intermediate_itself_not_only_the_leaf() {
+    use oidfed::testing::{KeyAlg, TestKey};
+    let (ta, i1, rp) = (
+        "https://ta.allowed.example",
+        "https://i1.elsewhere.example",
+        "https://rp.allowed.example",
+    );
+    let (kta, ki1, krp) = (
+        TestKey::generate(KeyAlg::ES256),
+        TestKey::generate(KeyAlg::ES256),
+        TestKey::generate(KeyAlg::ES256),
+    );
+    let exp = NOW + 3600;
+    let sign = |k: &TestKey, claims: serde_json::Value| k.sign_jwt("entity-statement+jwt", &claims);
+    let chain_with = |permitted: serde_json::Value| {
+        vec![
+            sign(
+                &krp,
+                json!({"iss": rp, "sub": rp, "iat": NOW, "exp": exp, "jwks": krp.public_jwks(),
+                "authority_hints": [i1], "metadata": {"openid_relying_party": {}}}),
+            ),
+            sign(
+                &ki1,
+                json!({"iss": i1, "sub": rp, "iat": NOW, "exp": exp, "jwks": krp.public_jwks()}),
+            ),
+            sign(
+                &kta,
+                json!({"iss": ta, "sub": i1, "iat": NOW, "exp": exp, "jwks": ki1.public_jwks(),
+                "constraints": {"naming_constraints": {"permitted": permitted}}}),
+            ),
+        ]
+    };
+    let resolver = oidfed::Resolver::builder()
+        .trust_anchor(ta, &kta.public_jwks())
+        .fetcher(oidfed::fetch::MemoryFetcher::new())
+        .clock(oidfed::FixedClock::new(NOW))
+        .build()
+        .expect("resolver");
+    // Both hosts permitted: the chain validates (the fixture itself is sound).
+    resolver
+        .validate_chain(
+            &chain_with(json!([".allowed.example", ".elsewhere.example"])),
+            &RP,
+        )
+        .await
+        .expect("both permitted");
+    // Only the leaf's domain permitted: the Intermediate breaks the constraint.
+    let e = resolver
+        .validate_chain(&chain_with(json!([".allowed.example"])), &RP)
+        .await
+        .expect_err("i1 is outside the permitted names");
+    assert_eq!(e.rule(), Some(Rule::Constraint), "{e}");
+    assert!(e.to_string().contains("i1.elsewhere.example"), "{e}");
+}

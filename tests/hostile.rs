@@ -1411,8 +1411,15 @@ async fn wrong_content_type_html_is_a_typed_error() {
     // D15: the media type is a soft check; a valid statement under text/html is accepted.
     memory.insert(
         &ss_url(&fed, "org", "rp"),
-        FetchResponse::ok("text/html", good_ss.into_bytes()),
+        FetchResponse::ok("text/html", good_ss.clone().into_bytes()),
     );
+    assert_usable(&r, &fed).await;
+    // spec-notes §13 case 35: the same under application/json (a JWT body, not JSON).
+    memory.insert(
+        &ss_url(&fed, "org", "rp"),
+        FetchResponse::ok("application/json", good_ss.into_bytes()),
+    );
+    r.clear_caches();
     assert_usable(&r, &fed).await;
 }
 
@@ -1882,4 +1889,52 @@ async fn diamond_lattice_paths_are_bounded() {
         "{} attempts, none names the path-step limit",
         attempts.len()
     );
+}
+
+/// spec-notes §13 case 38: authority hints that name internal addresses are refused by the
+/// guard before any connection, like subjects and fetch endpoints are.
+#[tokio::test]
+async fn authority_hints_at_private_addresses_are_refused_before_connecting() {
+    let internal = RawServer::start("127.0.0.2", |mut s, _| async move {
+        respond(
+            &mut s,
+            "200 OK",
+            "application/entity-statement+jwt",
+            b"a.b.c",
+        )
+        .await;
+    })
+    .await;
+    let p = internal.addr.port();
+    let hints = [
+        "http://169.254.169.254".to_string(),
+        "https://169.254.169.254".to_string(),
+        format!("http://127.0.0.2:{p}"),
+        format!("http://[::1]:{p}"),
+        "http://10.0.0.1".to_string(),
+    ];
+    let (fed, _server) = serve(federation(|b| b.leaf("victim", &["org"]))).await;
+    fed.republish_ec("victim", |c| {
+        c.insert("authority_hints".into(), json!(hints));
+    });
+    let r = resolver(&fed);
+    let e = resolve_err(&r, &fed.id("victim")).await;
+    let errors = attempt_errors(&e);
+    assert_eq!(errors.len(), hints.len(), "{e}");
+    for a in errors {
+        assert!(
+            matches!(
+                a,
+                Error::Fetch {
+                    what: "entity configuration",
+                    source: FetchError::Refused { .. },
+                    ..
+                }
+            ),
+            "{a}"
+        );
+    }
+    assert!(!e.is_transient(), "{e}");
+    assert_eq!(internal.connections(), 0, "nothing may connect");
+    assert_usable(&r, &fed).await;
 }

@@ -520,3 +520,66 @@ async fn policy_applies_after_allowed_entity_types() {
     let r = resolver(&fed).resolve(&fed.id("rp"), &RP).await.unwrap();
     assert!(!r.all_metadata().contains_key("openid_provider"));
 }
+
+/// spec-notes §13 case 26: an empty `metadata_policy_crit`, or one naming a standard
+/// operator, makes the Subordinate Statement itself invalid.
+#[tokio::test]
+async fn empty_or_standard_metadata_policy_crit_rejects_the_statement() {
+    for (crit, why) in [
+        (json!([]), "empty"),
+        (json!(["value"]), "standard operator"),
+    ] {
+        let fed = three_level()
+            .metadata_policy(
+                "ta",
+                "org",
+                json!({"openid_relying_party": {"client_name": {"value": "R"}}}),
+            )
+            .ss_claim("ta", "org", "metadata_policy_crit", crit)
+            .build();
+        let e = resolver(&fed)
+            .resolve(&fed.id("rp"), &RP)
+            .await
+            .expect_err(why);
+        assert!(
+            e.to_string()
+                .contains("https://fed.example/ta → https://fed.example/org"),
+            "{why}: {e}"
+        );
+        assert!(e.to_string().contains("metadata_policy_crit"), "{why}: {e}");
+        let attempts = format!("{e:?}");
+        assert!(attempts.contains("MetadataPolicyCrit"), "{why}: {attempts}");
+    }
+}
+
+/// spec-notes §13 case 84: the resolved OP metadata must keep `issuer` equal to the Entity
+/// Identifier; a policy that changes it breaks the metadata.
+#[tokio::test]
+async fn resolved_op_issuer_other_than_the_entity_id_is_invalid_metadata() {
+    let op = |policy: Value| {
+        FederationBuilder::new("https://fed.example")
+            .now(NOW)
+            .anchor("ta")
+            .intermediate("org", &["ta"])
+            .leaf("op", &["org"])
+            .metadata(
+                "op",
+                "openid_provider",
+                json!({"issuer": "https://fed.example/op"}),
+            )
+            .metadata_policy("org", "op", policy)
+            .build()
+    };
+    let fed = op(json!({}));
+    resolver(&fed)
+        .resolve(&fed.id("op"), &OP)
+        .await
+        .expect("issuer matches");
+    let fed = op(json!({"openid_provider": {"issuer": {"value": "https://evil.example"}}}));
+    let e = resolver(&fed)
+        .resolve(&fed.id("op"), &OP)
+        .await
+        .unwrap_err();
+    assert_eq!(e.spec_code(), "invalid_metadata", "{e}");
+    assert!(e.to_string().contains("issuer"), "{e}");
+}

@@ -743,3 +743,57 @@ fn default_outside_one_of_merges_and_fails_only_when_used() {
         "ES256"
     );
 }
+
+/// spec-notes §13 case 83: swapping the two levels gives the same merged policy (as sets)
+/// for `one_of`, equal `value` and `default`, and the same verdict for a conflict; only the
+/// attribution of an error may differ.
+#[test]
+fn merge_is_commutative_for_one_of_value_default_and_conflicts() {
+    let a = json!({
+        "alg": {"one_of": ["ES256", "PS256", "RS256"]},
+        "st": {"value": "pairwise"},
+        "gt": {"default": ["authorization_code"]},
+        "rt": {"subset_of": ["code", "code id_token"]}
+    });
+    let b = json!({
+        "alg": {"one_of": ["PS256", "ES256", "EdDSA"]},
+        "st": {"value": "pairwise"},
+        "gt": {"default": ["authorization_code"]},
+        "rt": {"subset_of": ["code id_token", "code"]}
+    });
+    let ab = combine(a.clone(), b.clone()).unwrap().to_json();
+    let ba = combine(b, a).unwrap().to_json();
+    assert_set(&ab["alg"]["one_of"], json!(["ES256", "PS256"]));
+    for (param, op) in [
+        ("alg", "one_of"),
+        ("st", "value"),
+        ("gt", "default"),
+        ("rt", "subset_of"),
+    ] {
+        assert!(
+            same_set(&ab[param][op], &ba[param][op]),
+            "{param}.{op}: {} vs {}",
+            ab[param][op],
+            ba[param][op]
+        );
+    }
+    // Conflicts fail in both orders with the same kind.
+    for (x, y) in [
+        (
+            json!({"st": {"value": "pairwise"}}),
+            json!({"st": {"value": "public"}}),
+        ),
+        (
+            json!({"gt": {"default": ["a"]}}),
+            json!({"gt": {"default": ["b"]}}),
+        ),
+        (
+            json!({"alg": {"one_of": ["ES256"]}}),
+            json!({"alg": {"one_of": ["RS256"]}}),
+        ),
+    ] {
+        let xy = combine(x.clone(), y.clone()).expect_err("conflict");
+        let yx = combine(y, x).expect_err("conflict");
+        assert_eq!(xy.kind, yx.kind, "{xy} / {yx}");
+    }
+}

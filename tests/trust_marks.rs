@@ -388,3 +388,71 @@ async fn anchor_issued_mark() {
     let r = resolve(&fed).await;
     assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
 }
+
+/// Puts an already signed mark into rp's configuration.
+fn publish_mark_jwt(fed: &Federation, jwt: String) {
+    fed.republish_ec("rp", |c| {
+        c.insert(
+            "trust_marks".into(),
+            json!([{"trust_mark_type": TYPE, "trust_mark": jwt}]),
+        );
+    });
+}
+
+#[tokio::test]
+async fn mark_without_typ_or_with_alg_none_is_rejected() {
+    let fed = marked().build();
+    let key = fed.key("tmi");
+    let claims = Value::Object(mark_claims(fed.id("rp").as_str(), TYPE));
+    // No `typ` header at all.
+    let no_typ = key.sign_with_header(&json!({"alg": key.alg().name(), "kid": key.kid()}), &claims);
+    publish_mark_jwt(&fed, no_typ);
+    assert!(rejected_reason(&fed).await.contains("typ"));
+    // `alg: none` with an empty signature.
+    let header = json!({"alg": "none", "kid": key.kid(), "typ": "trust-mark+jwt"});
+    let none = format!(
+        "{}.{}.",
+        oidfed::jose::b64url(header.to_string().as_bytes()),
+        oidfed::jose::b64url(claims.to_string().as_bytes())
+    );
+    publish_mark_jwt(&fed, none);
+    let reason = rejected_reason(&fed).await;
+    assert!(
+        reason.contains("none") || reason.contains("alg"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn delegation_from_the_wrong_issuer_or_with_the_wrong_typ_is_rejected() {
+    let owner = TestKey::generate(KeyAlg::ES256);
+    let fed = delegated(&owner);
+    let rp = fed.id("rp");
+    // `iss` of the delegation is not the owner's `sub` (signed with the owner's key).
+    let wrong_iss = owner.sign_jwt(
+        "trust-mark-delegation+jwt",
+        &json!({"iss": "https://not-the-owner.example", "sub": TMI, "trust_mark_type": TYPE, "iat": NOW}),
+    );
+    let mut c = mark_claims(rp.as_str(), TYPE);
+    c.insert("delegation".into(), json!(wrong_iss));
+    publish_mark(&fed, &fed.key("tmi"), c);
+    assert!(rejected_reason(&fed).await.contains("delegation"));
+    // Right claims, wrong `typ`.
+    let wrong_typ = owner.sign_jwt(
+        "trust-mark+jwt",
+        &json!({"iss": "https://owner.example", "sub": TMI, "trust_mark_type": TYPE, "iat": NOW}),
+    );
+    let mut c = mark_claims(rp.as_str(), TYPE);
+    c.insert("delegation".into(), json!(wrong_typ));
+    publish_mark(&fed, &fed.key("tmi"), c);
+    let reason = rejected_reason(&fed).await;
+    assert!(
+        reason.contains("delegation") && reason.contains("typ"),
+        "{reason}"
+    );
+    // And the well-formed delegation is still accepted (the two above fail for their flaw).
+    let mut c = mark_claims(rp.as_str(), TYPE);
+    c.insert("delegation".into(), json!(delegation(&owner, TMI)));
+    publish_mark(&fed, &fed.key("tmi"), c);
+    assert_eq!(resolve(&fed).await.trust_marks().len(), 1);
+}

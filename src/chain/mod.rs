@@ -1,5 +1,5 @@
 //! Trust chains (OpenID Federation 1.0 §4, §10): discovery from the subject up to a
-//! configured Trust Anchor ([`walk`]), validation as a pure function of statements, anchors
+//! configured Trust Anchor (`walk`), validation as a pure function of statements, anchors
 //! and a clock ([`validate`]), the resolved metadata ([`metadata`]), and the deterministic
 //! choice among valid chains ([`choose`]).
 
