@@ -105,6 +105,22 @@ impl EntityId {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(EntityIdError::UserInfo);
         }
+        // Judged as written, not as repaired: the URL parser turns `https:///host/x`,
+        // `https:host/x` and `https:\\host\x` into URLs with a host, and drops an empty
+        // `@`. None of these strings names a host itself.
+        if s.contains('\\') {
+            return Err(EntityIdError::NotAUrl("contains a backslash".into()));
+        }
+        let authority = s
+            .get(url.scheme().len()..)
+            .and_then(|rest| rest.strip_prefix("://"))
+            .and_then(|rest| rest.split(['/', '?', '#']).next());
+        match authority {
+            None => return Err(EntityIdError::NoHost),
+            Some(a) if a.contains('@') => return Err(EntityIdError::UserInfo),
+            Some(a) if a.is_empty() || a.starts_with(':') => return Err(EntityIdError::NoHost),
+            Some(_) => {}
+        }
         Ok(Self {
             raw: Arc::from(s),
             url: Arc::new(url),
@@ -267,10 +283,18 @@ mod tests {
             "",
             "https://ex.org/a b",
             "https://ex.org/\n",
+            // No host as written, though the URL parser would repair one.
+            "https:///ex.org/rp",
+            "https:ex.org/rp",
+            "https:\\\\ex.org\\rp",
+            "https://@ex.org/rp",
+            "https://:443/rp",
         ] {
             assert!(EntityId::parse(bad).is_err(), "{bad} accepted");
         }
         assert!(EntityId::parse_with("http://127.0.0.1:8080/ta", true).is_ok());
+        assert!(EntityId::parse("https://[2001:db8::1]:8443/ta").is_ok());
+        assert!(EntityId::parse("HTTPS://ex.org:443/a").is_ok());
         let long = format!("https://ex.org/{}", "a".repeat(MAX_ENTITY_ID_LEN));
         assert_eq!(
             EntityId::parse(&long),
