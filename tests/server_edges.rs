@@ -654,3 +654,106 @@ async fn explicit_registration_aud_must_be_exactly_this_server() {
         .unwrap_err();
     assert!(reason_of(&e).contains(&format!("aud must be {OP}")), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------
+// peer_trust_chain is the server's own chain: it starts here (§12.1.1.1.1, §12.2.2 step 6).
+// ---------------------------------------------------------------------------------------
+
+/// Request Object: a valid `peer_trust_chain` of another OP, at the same anchor, is refused.
+#[tokio::test]
+async fn request_object_peer_trust_chain_of_another_server_is_rejected() {
+    let proto = TestKey::generate(KeyAlg::ES256);
+    let fed = three_level()
+        .leaf("op", &["ta"])
+        .leaf("op2", &["ta"])
+        .metadata(
+            "rp",
+            "openid_relying_party",
+            json!({"jwks": {"keys": [proto.public_jwk()]}}),
+        )
+        .metadata("op", "openid_provider", json!({"issuer": "${id}"}))
+        .metadata("op2", "openid_provider", json!({"issuer": "${id}"}))
+        .build();
+    let r = resolver(&fed);
+    let op = fed.id("op");
+    let policy = RequestPolicy::new(op.as_str());
+    let guard = MemoryReplayGuard::default();
+    let rp = fed.id("rp");
+    let chain = fed.chain(&["rp", "org", "ta"], true);
+    let ours = sign_request(
+        &proto,
+        &request_claims(&rp, op.as_str(), "peer-own"),
+        json!({"trust_chain": chain, "peer_trust_chain": fed.chain(&["op", "ta"], true)}),
+    );
+    r.verify_request_object(&ours, &policy, &guard)
+        .await
+        .expect("our own peer chain");
+    let theirs = sign_request(
+        &proto,
+        &request_claims(&rp, op.as_str(), "peer-other"),
+        json!({"trust_chain": chain, "peer_trust_chain": fed.chain(&["op2", "ta"], true)}),
+    );
+    let e = r
+        .verify_request_object(&theirs, &policy, &guard)
+        .await
+        .unwrap_err();
+    assert!(reason_of(&e).contains("not at this server"), "{e}");
+}
+
+/// Explicit Registration with an EC body: the `peer_trust_chain` is validated, must start at
+/// this server and must end at the RP's anchor.
+#[tokio::test]
+async fn explicit_registration_peer_trust_chain_is_validated() {
+    let fed = three_level()
+        .anchor("ta2")
+        .leaf("op", &["ta", "ta2"])
+        .leaf("op2", &["ta"])
+        .metadata("op", "openid_provider", json!({"issuer": "${id}"}))
+        .metadata("op2", "openid_provider", json!({"issuer": "${id}"}))
+        .build();
+    let r = builder(&fed, &["ta", "ta2"]).0.build().unwrap();
+    let signer = op_signer();
+    let op = fed.id("op");
+    let reg = ExplicitRegistration {
+        our_entity_id: op.as_str(),
+        ..registration(&signer)
+    };
+    let chain = fed.chain(&["rp", "org", "ta"], true);
+    let mut ec = claims_of(&fed.entity_configuration("rp"));
+    ec.insert("aud".into(), json!(op.as_str()));
+    let body = |peer: Vec<String>| {
+        resign_statement(
+            &fed.key("rp"),
+            &ec,
+            json!({"trust_chain": chain, "peer_trust_chain": peer}),
+        )
+    };
+    let register = |b: String| {
+        let r = &r;
+        let reg = &reg;
+        async move {
+            r.register_explicit(b.as_bytes(), "application/entity-statement+jwt", reg)
+                .await
+        }
+    };
+    // Ours, at the same anchor: registered.
+    register(body(fed.chain(&["op", "ta"], true)))
+        .await
+        .expect("our peer chain at rp's anchor");
+    // Ours, at another anchor.
+    let e = register(body(fed.chain(&["op", "ta2"], true)))
+        .await
+        .unwrap_err();
+    assert!(reason_of(&e).contains("same trust anchor"), "{e}");
+    // Another server's chain.
+    let e = register(body(fed.chain(&["op2", "ta"], true)))
+        .await
+        .unwrap_err();
+    assert!(reason_of(&e).contains("not at this server"), "{e}");
+    // Not a valid chain at all (tampered: the anchor's EC dropped and the statement order
+    // broken).
+    let mut broken = fed.chain(&["op", "ta"], true);
+    broken.reverse();
+    let e = register(body(broken)).await.unwrap_err();
+    assert!(reason_of(&e).contains("does not validate"), "{e}");
+}

@@ -167,7 +167,10 @@ fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_one: bool) -
     }
 }
 
-fn chain_header(h: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, String> {
+pub(super) fn chain_header(
+    h: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<String>>, String> {
     match h.get(name) {
         None => Ok(None),
         Some(Value::Array(a)) => a
@@ -359,6 +362,13 @@ impl Resolver {
                 .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
                 .await;
             let peer_anchor = match &peer_resolved {
+                // The peer chain is the server's own (§12.1.1.1.1): it starts here.
+                Ok(p) if p.entity_id().as_str() != policy.our_entity_id => {
+                    return Err(invalid(format!(
+                        "peer_trust_chain starts at {}, not at this server",
+                        p.entity_id()
+                    )));
+                }
                 Ok(p) => Some(p.trust_anchor().clone()),
                 Err(_) => None,
             };

@@ -117,6 +117,8 @@ impl Resolver {
         {
             return Err(invalid("peer_trust_chain without trust_chain"));
         }
+        let peer = super::automatic::chain_header(ec.jws().header(), "peer_trust_chain")
+            .map_err(invalid)?;
         ec.check_time(self.inner.clock.now(), self.inner.skew)?;
         ec.verify_with(ec.jwks(), "the request's own jwks")?;
         let jwks = ec.claim("jwks").cloned();
@@ -133,6 +135,24 @@ impl Resolver {
             Arc::new(configurations),
         )?;
         self.evaluate_trust_marks(&mut resolved, &walk).await?;
+        // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
+        if let Some(peer) = peer {
+            let p = self
+                .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
+                .await
+                .map_err(|e| invalid(format!("peer_trust_chain does not validate: {e}")))?;
+            if p.entity_id().as_str() != reg.our_entity_id {
+                return Err(invalid(format!(
+                    "peer_trust_chain starts at {}, not at this server",
+                    p.entity_id()
+                )));
+            }
+            if p.trust_anchor() != resolved.trust_anchor() {
+                return Err(invalid(
+                    "trust_chain and peer_trust_chain must end at the same trust anchor",
+                ));
+            }
+        }
         Ok((resolved, jwks))
     }
 
