@@ -193,6 +193,15 @@ impl Resolver {
     /// `trust_chain` header (fully verified; `peer_trust_chain` must end at the same anchor)
     /// or by resolution; the signature verifies with the client's **resolved protocol
     /// keys**; the `jti` is used once.
+    ///
+    /// # Errors
+    ///
+    /// **Never redirect an error of this function** to the request's `redirect_uri`
+    /// (§12.1.3): each arises before the request is known to come from a trusted client with
+    /// valid metadata (the `jti` replay check aside, which is no redirect case either), so
+    /// the redirect URI is unverified. Answer directly — in a PAR error response, or with an
+    /// error page — using [`Error::spec_code`]. Errors of the server's own later processing
+    /// (e.g. `consent_required`) are redirected as usual.
     pub async fn verify_request_object(
         &self,
         jwt: &str,
