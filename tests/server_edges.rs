@@ -757,3 +757,74 @@ async fn explicit_registration_peer_trust_chain_is_validated() {
     let e = register(body(broken)).await.unwrap_err();
     assert!(reason_of(&e).contains("does not validate"), "{e}");
 }
+
+/// §8.3 (spec-notes §3.5): a resolve response's `trust_chain` header is the resolver's own
+/// chain; it must start at the resolver and end at the requested anchor.
+#[tokio::test]
+async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the_anchor() {
+    let fed = three_level()
+        .anchor("ta2")
+        .leaf("op", &["org", "ta2"])
+        .metadata("op", "openid_provider", json!({"issuer": "${id}"}))
+        .build();
+    let r = resolver(&fed);
+    let resolved = r.resolve(&fed.id("rp"), &RP).await.unwrap();
+    let op = fed.id("op");
+    let endpoint = url::Url::parse(&format!("{}/resolve", op.as_str())).unwrap();
+    let mut asked = endpoint.clone();
+    asked
+        .query_pairs_mut()
+        .append_pair("sub", fed.id("rp").as_str())
+        .append_pair("trust_anchor", fed.id("ta").as_str())
+        .append_pair("entity_type", "openid_relying_party");
+    let fetcher = MemoryFetcher::new();
+    let client = RemoteResolver::new(
+        endpoint,
+        op.clone(),
+        &fed.public_jwks("op"),
+        fetcher.clone(),
+        FixedClock::new(NOW),
+    )
+    .unwrap();
+    let key = fed.key("op");
+    let answer_with = |header_chain: Vec<String>| {
+        let claims = json!({
+            "iss": op.as_str(), "sub": fed.id("rp").as_str(), "iat": NOW,
+            "exp": resolved.expires_at(),
+            "metadata": {"openid_relying_party": resolved.metadata()},
+            "trust_chain": resolved.chain().to_jwts(),
+        });
+        let jwt = key.sign_with_header(
+            &json!({"alg": key.alg().name(), "kid": key.kid(), "typ": RESOLVE_RESPONSE_TYP,
+                    "trust_chain": header_chain}),
+            &claims,
+        );
+        fetcher.insert(
+            asked.as_str(),
+            FetchResponse::ok("application/resolve-response+jwt", jwt.into_bytes()),
+        );
+    };
+    // The resolver's chain to the requested anchor: accepted.
+    answer_with(fed.chain(&["op", "org", "ta"], true));
+    client
+        .resolve(&fed.id("rp"), &fed.id("ta"), &RP)
+        .await
+        .expect("header chain to the requested anchor");
+    // The resolver's chain to another anchor.
+    answer_with(fed.chain(&["op", "ta2"], true));
+    let e = client
+        .resolve(&fed.id("rp"), &fed.id("ta"), &RP)
+        .await
+        .unwrap_err();
+    assert!(reason_of(&e).contains("not at the requested anchor"), "{e}");
+    // A chain that is not the resolver's (the subject's own).
+    answer_with(fed.chain(&["rp", "org", "ta"], true));
+    let e = client
+        .resolve(&fed.id("rp"), &fed.id("ta"), &RP)
+        .await
+        .unwrap_err();
+    assert!(
+        reason_of(&e).contains("does not start at the resolver"),
+        "{e}"
+    );
+}

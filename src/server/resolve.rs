@@ -131,6 +131,9 @@ impl RemoteResolver {
             Ok(Value::Object(m)) => m,
             _ => return Err(bad("the payload is not an object")),
         };
+        if let Some(header_chain) = jws.header().get("trust_chain") {
+            self.check_header_chain(header_chain, trust_anchor)?;
+        }
         if claims.get("iss").and_then(Value::as_str) != Some(self.resolver_id.as_str()) {
             return Err(bad("iss is not the resolver"));
         }
@@ -181,6 +184,36 @@ impl RemoteResolver {
             expires_at: exp,
             trust_marks,
         })
+    }
+}
+
+impl RemoteResolver {
+    /// §8.3: a `trust_chain` header holds the resolver's own chain, which starts at the
+    /// resolver and MUST end at the requested anchor. Its shape is checked here; its
+    /// signatures are not (the answer itself verified with the resolver's configured keys).
+    fn check_header_chain(&self, chain: &Value, trust_anchor: &EntityId) -> Result<(), Error> {
+        let chain = chain
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad("the trust_chain header is not a non-empty array"))?;
+        let claim = |i: usize, name: &str| -> Option<String> {
+            let jws = CompactJws::parse(chain.get(i)?.as_str()?).ok()?;
+            match parse_strict(jws.payload()).ok()? {
+                Value::Object(m) => m.get(name)?.as_str().map(str::to_string),
+                _ => None,
+            }
+        };
+        if claim(0, "sub").as_deref() != Some(self.resolver_id.as_str()) {
+            return Err(bad("the trust_chain header does not start at the resolver"));
+        }
+        let end = claim(chain.len() - 1, "iss");
+        if end.as_deref() != Some(trust_anchor.as_str()) {
+            return Err(bad(format!(
+                "the trust_chain header ends at {}, not at the requested anchor {trust_anchor}",
+                end.as_deref().unwrap_or("an unreadable statement")
+            )));
+        }
+        Ok(())
     }
 }
 
