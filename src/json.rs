@@ -37,6 +37,20 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// [`parse_strict`], for a document that must be a JSON object (a JWT payload, a claim set).
+///
+/// ```
+/// use oidfed::json::parse_object;
+/// assert!(parse_object(br#"{"iss":"https://a.example"}"#).is_ok());
+/// assert_eq!(parse_object(b"[1]").unwrap_err().0, "the payload is not a JSON object");
+/// ```
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
+    match parse_strict(bytes)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(JsonError("the payload is not a JSON object".into())),
+    }
+}
+
 /// [`parse_strict`] for text.
 pub fn parse_strict_str(s: &str) -> Result<Value, JsonError> {
     parse_strict(s.as_bytes())

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
-use crate::json::parse_strict;
+use crate::json::parse_object;
 
 /// The `typ` of a Trust Mark (§7.1).
 pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
@@ -237,11 +237,7 @@ impl TrustMark {
 }
 
 fn object(payload: &[u8]) -> Result<Map<String, Value>, String> {
-    match parse_strict(payload) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err("the payload is not an object".into()),
-        Err(e) => Err(e.0),
-    }
+    parse_object(payload).map_err(|e| e.0)
 }
 
 /// `iat` must be present and not in the future; `exp`, when present (or when required),

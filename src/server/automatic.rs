@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::jose::{Alg, CompactJws, KeySet};
-use crate::json::parse_strict;
+use crate::json::parse_object;
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, Resolver};
 
@@ -150,10 +150,7 @@ fn decode(
         .filter(|k| !k.is_empty())
         .ok_or_else(|| invalid("kid missing"))?
         .to_string();
-    let claims = match parse_strict(jws.payload()) {
-        Ok(Value::Object(m)) => m,
-        _ => return Err(invalid("the payload is not a JSON object")),
-    };
+    let claims = parse_object(jws.payload()).map_err(|e| invalid(e.0))?;
     Ok((jws, alg, kid, claims))
 }
 

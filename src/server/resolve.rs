@@ -9,7 +9,7 @@ use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::fetch::{FetchKind, FetchRequest, Fetcher};
 use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
-use crate::json::parse_strict;
+use crate::json::parse_object;
 use crate::resolver::{EntityType, ResolvedEntity};
 use crate::signer::{Signer, sign_jwt};
 
@@ -127,10 +127,7 @@ impl RemoteResolver {
         self.keys
             .verify(&jws, alg, kid, &format!("resolver {}", self.resolver_id))
             .map_err(|e| bad(e.to_string()))?;
-        let claims = match parse_strict(jws.payload()) {
-            Ok(Value::Object(m)) => m,
-            _ => return Err(bad("the payload is not an object")),
-        };
+        let claims = parse_object(jws.payload()).map_err(|e| bad(e.0))?;
         if let Some(header_chain) = jws.header().get("trust_chain") {
             self.check_header_chain(header_chain, trust_anchor)?;
         }
@@ -198,10 +195,8 @@ impl RemoteResolver {
             .ok_or_else(|| bad("the trust_chain header is not a non-empty array"))?;
         let claim = |i: usize, name: &str| -> Option<String> {
             let jws = CompactJws::parse(chain.get(i)?.as_str()?).ok()?;
-            match parse_strict(jws.payload()).ok()? {
-                Value::Object(m) => m.get(name)?.as_str().map(str::to_string),
-                _ => None,
-            }
+            let claims = parse_object(jws.payload()).ok()?;
+            claims.get(name)?.as_str().map(str::to_string)
         };
         if claim(0, "sub").as_deref() != Some(self.resolver_id.as_str()) {
             return Err(bad("the trust_chain header does not start at the resolver"));
