@@ -52,9 +52,17 @@ pub struct NamingConstraints {
 impl Constraints {
     /// Reads a `constraints` claim, rejecting malformed values (§3.2 step 19): a negative or
     /// fractional `max_path_length`, non-string names, or `federation_entity` listed in
-    /// `allowed_entity_types` (D11).
+    /// `allowed_entity_types` (D11). The pre-final name `allowed_leaf_entity_types` is refused
+    /// rather than ignored: ignoring it would silently drop the restriction it states (the
+    /// interoperability profile reads it as `allowed_entity_types`,
+    /// [`crate::Tolerance::PreFinalAllowedLeafEntityTypes`]).
     pub fn from_json(v: &Value) -> Result<Constraints, String> {
         let o = v.as_object().ok_or("constraints is not an object")?;
+        if o.contains_key("allowed_leaf_entity_types") {
+            return Err("allowed_leaf_entity_types is the pre-final name of \
+                        allowed_entity_types (renamed in draft -34)"
+                .into());
+        }
         let max_path_length = match o.get("max_path_length") {
             None => None,
             Some(n) => Some(
@@ -202,6 +210,7 @@ mod tests {
             json!({"naming_constraints": {"permitted": [1]}}),
             json!({"allowed_entity_types": ["federation_entity"]}),
             json!({"allowed_entity_types": "openid_provider"}),
+            json!({"allowed_leaf_entity_types": ["openid_provider"]}),
             json!([]),
         ] {
             assert!(Constraints::from_json(&bad).is_err(), "{bad} accepted");

@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod jose;
 pub mod json;
 pub mod policy;
+pub mod profile;
 pub mod record;
 pub mod resolver;
 pub mod server;
@@ -32,7 +33,8 @@ pub use resolver::{
     EntityType, Limits, Reresolution, ReresolveOptions, ResolvedEntity, Resolver, ResolverBuilder,
     Stale,
 };
-pub use statement::{EntityStatement, Rule, StatementError};
+pub use profile::{Deviation, Profile, Tolerance, Tolerances};
+pub use statement::{EntityStatement, Rule, SignatureCheck, StatementError};
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

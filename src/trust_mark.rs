@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
 use crate::json::parse_object;
+use crate::profile::{Deviation, Tolerance, Tolerances, trust_mark_type_claim};
 
 /// The `typ` of a Trust Mark (§7.1).
 pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
@@ -70,7 +71,7 @@ pub struct RejectedTrustMark {
 }
 
 /// A Trust Mark read and checked for everything that needs no keys: header, `iss`, `sub`,
-/// `trust_mark_type`, `iat`, `exp` (§7.3 steps 1–6).
+/// `trust_mark_type`, `iat`, `exp`, and that `ref`/`logo_uri` are URLs (§7.1, §7.3 steps 1–6).
 #[derive(Debug, Clone)]
 pub struct TrustMark {
     jws: CompactJws,
@@ -78,11 +79,31 @@ pub struct TrustMark {
     kid: String,
     claims: Map<String, Value>,
     issuer: EntityId,
+    trust_mark_type: String,
     expires_at: Option<i64>,
 }
 
+/// What a Trust Mark is read with, besides its JWT (see [`TrustMark::parse_with`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MarkRules<'a> {
+    /// Accepted algorithms.
+    pub algs: &'a [Alg],
+    /// The current time (Unix seconds).
+    pub now: i64,
+    /// Leeway for `iat`/`exp`, in seconds.
+    pub skew: i64,
+    /// Accept an `http` issuer (loopback test federations).
+    pub allow_http: bool,
+    /// Deviations tolerated ([`Tolerance::PreFinalTrustMarkType`],
+    /// [`Tolerance::EmptyTrustMarkUrl`]).
+    pub tolerances: Tolerances,
+}
+
+/// Trust Mark claims whose value is a URL (§7.1).
+const URL_CLAIMS: [&str; 2] = ["ref", "logo_uri"];
+
 impl TrustMark {
-    /// Reads `jwt` as a mark of type `declared_type` about `subject`.
+    /// Reads `jwt` as a mark of type `declared_type` about `subject`, strictly.
     pub fn parse(
         jwt: &str,
         declared_type: &str,
@@ -92,6 +113,32 @@ impl TrustMark {
         skew: i64,
         allow_http: bool,
     ) -> Result<TrustMark, String> {
+        let rules = MarkRules {
+            algs,
+            now,
+            skew,
+            allow_http,
+            tolerances: Tolerances::none(),
+        };
+        Self::parse_with(jwt, declared_type, subject, &rules).map(|(m, _)| m)
+    }
+
+    /// Reads `jwt` as a mark of type `declared_type` about `subject` under `rules`, and
+    /// returns the deviations its tolerances accepted. The signature is verified later, on
+    /// the JWT as received ([`TrustMark::verify`]).
+    pub fn parse_with(
+        jwt: &str,
+        declared_type: &str,
+        subject: &EntityId,
+        rules: &MarkRules<'_>,
+    ) -> Result<(TrustMark, Vec<Deviation>), String> {
+        let MarkRules {
+            algs,
+            now,
+            skew,
+            allow_http,
+            tolerances,
+        } = *rules;
         let jws = CompactJws::parse(jwt).map_err(|e| e.to_string())?;
         let rules = HeaderRules {
             typ: TRUST_MARK_TYP,
@@ -100,7 +147,7 @@ impl TrustMark {
         };
         let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| e.to_string())?;
         let kid = kid.to_string();
-        let claims = object(jws.payload())?;
+        let mut claims = object(jws.payload())?;
         let issuer = claims
             .get("iss")
             .and_then(Value::as_str)
@@ -111,19 +158,55 @@ impl TrustMark {
         if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
             return Err(format!("sub is not {subject}"));
         }
-        if claims.get("trust_mark_type").and_then(Value::as_str) != Some(declared_type) {
-            return Err(format!("trust_mark_type is not {declared_type:?}"));
+        let mut deviations = Vec::new();
+        let deviation = |t: Tolerance, what: String| {
+            Deviation::new(issuer.as_str(), subject.as_str(), t, what)
+        };
+        let found = trust_mark_type_claim(
+            &claims,
+            tolerances.contains(Tolerance::PreFinalTrustMarkType),
+        )?;
+        match found {
+            Some((t, old)) if t == declared_type => {
+                if let Some(old) = old {
+                    deviations.push(deviation(
+                        Tolerance::PreFinalTrustMarkType,
+                        format!("trust mark claim {old} {t:?} read as trust_mark_type"),
+                    ));
+                }
+            }
+            _ => return Err(format!("trust_mark_type is not {declared_type:?}")),
+        }
+        for c in URL_CLAIMS {
+            match claims.get(c) {
+                None => {}
+                Some(Value::String(s))
+                    if s.is_empty() && tolerances.contains(Tolerance::EmptyTrustMarkUrl) =>
+                {
+                    claims.remove(c);
+                    deviations.push(deviation(
+                        Tolerance::EmptyTrustMarkUrl,
+                        format!("empty {c} read as absent"),
+                    ));
+                }
+                Some(Value::String(s)) if url::Url::parse(s).is_ok() => {}
+                Some(v) => return Err(format!("{c} {v} is not a URL")),
+            }
         }
         check_times(&claims, now, skew, false)?;
         let expires_at = claims.get("exp").and_then(Value::as_i64);
-        Ok(TrustMark {
-            jws,
-            alg,
-            kid,
-            claims,
-            issuer,
-            expires_at,
-        })
+        Ok((
+            TrustMark {
+                jws,
+                alg,
+                kid,
+                claims,
+                issuer,
+                trust_mark_type: declared_type.to_string(),
+                expires_at,
+            },
+            deviations,
+        ))
     }
 
     /// `iss`.
@@ -143,10 +226,7 @@ impl TrustMark {
 
     /// `trust_mark_type`.
     pub fn trust_mark_type(&self) -> &str {
-        self.claims
-            .get("trust_mark_type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        &self.trust_mark_type
     }
 
     /// The JWT.

@@ -10,11 +10,12 @@
 
 mod claims;
 mod rule;
+mod tolerate;
 mod trust_marks;
 
 pub(crate) use claims::check_metadata;
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
-pub use rule::{Rule, StatementError};
+pub use rule::{Rule, SignatureCheck, StatementError};
 pub use trust_marks::TrustMarkEntry;
 
 use std::fmt;
@@ -25,6 +26,8 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
+use crate::profile::{Deviation, Profile, Tolerance, Tolerances};
+use crate::constraints::Constraints;
 use claims::{
     EC_ONLY, Rounding, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array,
     numeric_date,
@@ -54,6 +57,9 @@ pub struct StatementRules {
     pub expected_aud: Option<String>,
     /// Accept `trust_chain`/`peer_trust_chain` headers (Explicit Registration request only).
     pub allow_chain_headers: bool,
+    /// Deviations from the final specification tolerated (default none: strict). See
+    /// [`crate::Profile`].
+    pub tolerances: Tolerances,
 }
 
 impl Default for StatementRules {
@@ -67,6 +73,7 @@ impl Default for StatementRules {
             max_len: jose::DEFAULT_MAX_JWS_LEN,
             expected_aud: None,
             allow_chain_headers: false,
+            tolerances: Tolerances::none(),
         }
     }
 }
@@ -86,6 +93,11 @@ pub struct EntityStatement {
     jwks: KeySet,
     authority_hints: Vec<EntityId>,
     trust_marks: Vec<TrustMarkEntry>,
+    /// `constraints` of an Entity Configuration, accepted by
+    /// [`Tolerance::ConstraintsInConfiguration`].
+    configuration_constraints: Option<Value>,
+    /// Every tolerance this parse used.
+    deviations: Vec<Deviation>,
     /// Thumbprints of the keys this signature already verified with: verifying the same
     /// statement with the same key material again costs nothing.
     verified: Arc<Mutex<Vec<String>>>,
@@ -112,10 +124,30 @@ impl EntityStatement {
     /// assert_eq!(err.rule, Rule::JwsSyntax);
     /// ```
     pub fn parse(token: &str, rules: &StatementRules) -> Result<Self, StatementError> {
+        Self::parse_inner(token, rules).map_err(|e| explain(e, token, rules, None))
+    }
+
+    /// [`EntityStatement::parse`] for a fetched statement: when it is refused for its syntax,
+    /// the error also says whether its signature verifies (an Entity Configuration with its
+    /// own `jwks`; a Subordinate Statement with `issuer_keys`, its issuer's configuration
+    /// keys, when known) and whether it is expired at `now` (with `skew` leeway), besides
+    /// whether the interoperability profile would have accepted it.
+    pub fn parse_fetched(
+        token: &str,
+        rules: &StatementRules,
+        issuer_keys: Option<&KeySet>,
+        now: i64,
+        skew: i64,
+    ) -> Result<Self, StatementError> {
+        Self::parse_inner(token, rules)
+            .map_err(|e| explain(e, token, rules, Some((issuer_keys, now, skew))))
+    }
+
+    fn parse_inner(token: &str, rules: &StatementRules) -> Result<Self, StatementError> {
         let jws = CompactJws::parse_with_limit(token, rules.max_len)
             .map_err(|e| StatementError::new(None, None, Rule::JwsSyntax, e.to_string()))?;
         // The payload is read before the header is judged, so errors can name the statement.
-        let claims = match parse_strict(jws.payload()) {
+        let mut claims = match parse_strict(jws.payload()) {
             Ok(Value::Object(m)) => m,
             Ok(_) => {
                 return Err(StatementError::new(
@@ -127,9 +159,18 @@ impl EntityStatement {
             }
             Err(e) => return Err(StatementError::new(None, None, Rule::JwsSyntax, e.0)),
         };
-        let iss_s = claims.get("iss").and_then(Value::as_str);
-        let sub_s = claims.get("sub").and_then(Value::as_str);
+        let iss_owned = claims.get("iss").and_then(Value::as_str).map(str::to_string);
+        let sub_owned = claims.get("sub").and_then(Value::as_str).map(str::to_string);
+        let (iss_s, sub_s) = (iss_owned.as_deref(), sub_owned.as_deref());
         let err = |rule: Rule, detail: String| StatementError::new(iss_s, sub_s, rule, detail);
+        // The tolerances of the profile read the claims; every check below runs on the result.
+        let normalized = tolerate::normalize(
+            &mut claims,
+            iss_s.is_some() && iss_s == sub_s,
+            rules.tolerances,
+        )
+        .map_err(|(rule, d)| err(rule, d))?;
+        let claims = claims;
 
         let header_rules = HeaderRules {
             typ: ENTITY_STATEMENT_TYP,
@@ -220,7 +261,11 @@ impl EntityStatement {
         }
         let trust_marks = match claims.get("trust_marks") {
             None => Vec::new(),
-            Some(v) => trust_mark_entries(v).map_err(|d| err(Rule::TrustMarks, d))?,
+            Some(v) => trust_mark_entries(
+                v,
+                rules.tolerances.contains(Tolerance::PreFinalTrustMarkType),
+            )
+            .map_err(|d| err(Rule::TrustMarks, d))?,
         };
         if let Some(v) = claims.get("trust_mark_issuers") {
             check_trust_mark_issuers(v, rules.allow_http)
@@ -242,13 +287,12 @@ impl EntityStatement {
             check_policy_crit(v, &rules.understood_policy_operators)
                 .map_err(|d| err(Rule::MetadataPolicyCrit, d))?;
         }
-        if let Some(v) = claims.get("constraints") {
-            if !v.is_object() {
-                return Err(err(
-                    Rule::Constraints,
-                    "constraints is not an object".into(),
-                ));
-            }
+        for v in claims
+            .get("constraints")
+            .into_iter()
+            .chain(normalized.configuration_constraints.as_ref())
+        {
+            Constraints::from_json(v).map_err(|d| err(Rule::Constraints, d))?;
         }
         if let Some(v) = claims.get("source_endpoint") {
             let ok = v
@@ -277,6 +321,12 @@ impl EntityStatement {
             jwks,
             authority_hints,
             trust_marks,
+            configuration_constraints: normalized.configuration_constraints,
+            deviations: normalized
+                .deviations
+                .into_iter()
+                .map(|(t, what)| Deviation::new(iss_s.unwrap_or("?"), sub_s.unwrap_or("?"), t, what))
+                .collect(),
             verified: Arc::default(),
         })
     }
@@ -366,6 +416,18 @@ impl EntityStatement {
         self.claims.get("constraints")
     }
 
+    /// `constraints` of an Entity Configuration, accepted only under
+    /// [`Tolerance::ConstraintsInConfiguration`] (a Trust Anchor's apply to its chain).
+    pub fn configuration_constraints(&self) -> Option<&Value> {
+        self.configuration_constraints.as_ref()
+    }
+
+    /// The deviations from the final specification this statement needed, each tolerated by
+    /// the profile it was parsed under (empty in strict mode).
+    pub fn deviations(&self) -> &[Deviation] {
+        &self.deviations
+    }
+
     /// `trust_marks` entries (empty when absent).
     pub fn trust_marks(&self) -> &[TrustMarkEntry] {
         &self.trust_marks
@@ -443,4 +505,70 @@ impl EntityStatement {
             detail,
         )
     }
+}
+
+/// Completes the error of a refused statement with what an operator needs to judge it:
+/// whether a profile would have accepted it, and for a fetched one whether its signature
+/// verifies and whether it is expired.
+fn explain(
+    mut e: StatementError,
+    token: &str,
+    rules: &StatementRules,
+    fetched: Option<(Option<&KeySet>, i64, i64)>,
+) -> StatementError {
+    let interop = Profile::Interop.tolerances();
+    if rules.tolerances.union(interop) != rules.tolerances {
+        let wider = StatementRules {
+            tolerances: rules.tolerances.union(interop),
+            ..rules.clone()
+        };
+        if let Ok(s) = EntityStatement::parse_inner(token, &wider) {
+            let mut used: Vec<Tolerance> = s.deviations.iter().map(|d| d.tolerance).collect();
+            used.sort();
+            used.dedup();
+            e.would_accept_under = Some(Profile::Interop);
+            e.tolerances = used;
+        }
+    }
+    let Some((issuer_keys, now, skew)) = fetched else {
+        return e;
+    };
+    let Ok(jws) = CompactJws::parse_with_limit(token, rules.max_len) else {
+        return e;
+    };
+    let Ok(claims) = crate::json::parse_object(jws.payload()) else {
+        return e;
+    };
+    if let Ok(exp) = numeric_date(&claims, "exp", Rounding::Down) {
+        e.expired = Some(now >= exp.saturating_add(skew));
+    }
+    let header_rules = HeaderRules {
+        typ: ENTITY_STATEMENT_TYP,
+        lenient_typ: rules.lenient_typ,
+        algs: &rules.algs,
+    };
+    // Only an accepted algorithm and a present kid are tried.
+    let Ok((alg, kid)) = jose::check_header(&jws, &header_rules) else {
+        return e;
+    };
+    let is_ec = claims.get("iss").is_some() && claims.get("iss") == claims.get("sub");
+    let own;
+    let keys = if is_ec {
+        match claims.get("jwks").map(KeySet::from_json) {
+            Some(Ok(k)) => {
+                own = k;
+                Some(&own)
+            }
+            _ => None,
+        }
+    } else {
+        issuer_keys
+    };
+    if let Some(keys) = keys {
+        e.signature = match keys.verify(&jws, alg, kid, "diagnosis") {
+            Ok(()) => SignatureCheck::Verified,
+            Err(_) => SignatureCheck::Failed,
+        };
+    }
+    e
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::profile::{Profile, Tolerance};
+
 /// A rule of the specification that a statement or chain broke. Each rule knows where the
 /// spec states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,11 +117,32 @@ impl fmt::Display for Rule {
     }
 }
 
+/// Whether a statement's signature verifies, as found when the statement was refused for
+/// another reason (so an operator can tell an old-draft statement from a forged one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SignatureCheck {
+    /// It verifies with the keys that would have verified it (an Entity Configuration: its
+    /// own `jwks`; a Subordinate Statement: its issuer's configuration keys).
+    Verified,
+    /// It does not verify with those keys (or names a `kid` they do not have).
+    Failed,
+    /// Not checked: the keys were not known at that point, or the header (`alg`, `kid`)
+    /// could not be trusted enough to try.
+    #[default]
+    NotChecked,
+}
+
 /// A statement that broke a rule: which statement (issuer → subject), which rule, and what
 /// exactly was wrong. Issuer and subject are what the statement claimed, or what we asked
 /// for when the statement could not be read that far.
+///
+/// When a fetched statement is refused for its syntax, the error also says whether its
+/// signature verifies ([`StatementError::signature`]), whether it is expired
+/// ([`StatementError::expired`]) and whether the interoperability profile would have
+/// accepted it ([`StatementError::would_accept_under`], with the tolerances it would use).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("statement {} → {}: {rule}: {detail}", issuer.as_deref().unwrap_or("?"), subject.as_deref().unwrap_or("?"))]
+#[error("statement {} → {}: {rule}: {detail}{}", issuer.as_deref().unwrap_or("?"), subject.as_deref().unwrap_or("?"), self.diagnosis())]
 pub struct StatementError {
     /// The issuer, when known.
     pub issuer: Option<String>,
@@ -129,6 +152,14 @@ pub struct StatementError {
     pub rule: Rule,
     /// What was wrong.
     pub detail: String,
+    /// Whether the signature verifies (syntax errors of fetched statements only).
+    pub signature: SignatureCheck,
+    /// Whether the statement is expired at the time of the resolution (`None`: not known).
+    pub expired: Option<bool>,
+    /// A profile under which the statement would have been accepted (parsed), if any.
+    pub would_accept_under: Option<Profile>,
+    /// The tolerances that profile would have used for it.
+    pub tolerances: Vec<Tolerance>,
 }
 
 impl StatementError {
@@ -144,6 +175,36 @@ impl StatementError {
             subject: subject.map(str::to_string),
             rule,
             detail: detail.into(),
+            signature: SignatureCheck::NotChecked,
+            expired: None,
+            would_accept_under: None,
+            tolerances: Vec::new(),
+        }
+    }
+
+    fn diagnosis(&self) -> String {
+        let mut parts = Vec::new();
+        match self.signature {
+            SignatureCheck::Verified => parts.push("signature verifies".to_string()),
+            SignatureCheck::Failed => parts.push("signature does NOT verify".to_string()),
+            SignatureCheck::NotChecked => {}
+        }
+        match self.expired {
+            Some(true) => parts.push("expired".into()),
+            Some(false) => parts.push("not expired".into()),
+            None => {}
+        }
+        if let Some(p) = self.would_accept_under {
+            let t: Vec<&str> = self.tolerances.iter().map(|t| t.name()).collect();
+            parts.push(format!(
+                "the {p} profile would accept it (tolerating {})",
+                t.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", parts.join("; "))
         }
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::entity_id::EntityId;
 use crate::jose::{CompactJws, KeySet};
 use crate::json::parse_strict;
+use crate::profile::trust_mark_type_claim;
 
 /// An entry of an EC's `trust_marks` claim (§3.1.2): syntax only, not yet validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +17,12 @@ pub struct TrustMarkEntry {
     pub trust_mark: String,
 }
 
-pub(super) fn trust_mark_entries(v: &Value) -> Result<Vec<TrustMarkEntry>, String> {
+/// The entries of `trust_marks`. With `tolerate_pre_final`, the JWT may name its type with
+/// the pre-final `trust_mark_id`/`id` (the entries themselves were normalized before).
+pub(super) fn trust_mark_entries(
+    v: &Value,
+    tolerate_pre_final: bool,
+) -> Result<Vec<TrustMarkEntry>, String> {
     let arr = v.as_array().ok_or("trust_marks is not an array")?;
     let mut out = Vec::with_capacity(arr.len());
     for (i, e) in arr.iter().enumerate() {
@@ -37,7 +43,12 @@ pub(super) fn trust_mark_entries(v: &Value) -> Result<Vec<TrustMarkEntry>, Strin
             .and_then(|j| {
                 parse_strict(j.payload()).map_err(|e| format!("trust_marks[{i}]: {}", e.0))
             })?;
-        let inner_type = inner.get("trust_mark_type").and_then(Value::as_str);
+        let inner_type = match inner.as_object() {
+            Some(o) => trust_mark_type_claim(o, tolerate_pre_final)
+                .map_err(|d| format!("trust_marks[{i}]: {d}"))?
+                .map(|(t, _)| t),
+            None => None,
+        };
         if inner_type != Some(declared) {
             return Err(format!(
                 "trust_marks[{i}] declares type {declared:?} but its JWT says {inner_type:?}"
