@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
+use crate::profile::Deviation;
 use crate::resolver::EntityType;
 
 /// Where the client's protocol keys came from (spec-notes §8.6).
@@ -161,6 +162,10 @@ pub struct ClientRecord {
     pub trust_marks: Vec<TrustMarkRecord>,
     /// The accountable organization, when the chain names one.
     pub organization: Option<OrganizationBinding>,
+    /// Every deviation from the final specification the resolution tolerated under the
+    /// resolver's interoperability profile (absent from the JSON when there is none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<Deviation>,
 }
 
 impl ClientRecord {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::chain::validate::constraint_sources;
 use crate::constraints::Constraints;
 use crate::error::Error;
 use crate::policy::{OperatorRegistry, PolicySource, apply_policy, resolve_chain_policy};
@@ -52,11 +53,9 @@ pub(crate) fn resolve(
 
     // Step 3: allowed_entity_types, after the override and before policy.
     let mut removed = Vec::new();
-    for ss in &statements[1..=top] {
-        if let Some(raw) = ss.constraints() {
-            let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
-            removed.extend(c.filter_entity_types(&mut m));
-        }
+    for (_, ss, raw) in constraint_sources(statements, top) {
+        let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
+        removed.extend(c.filter_entity_types(&mut m));
     }
 
     // Step 4: policy, merged from the anchor's statement down to the Immediate Superior's.

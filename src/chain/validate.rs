@@ -153,16 +153,14 @@ fn check_authority_hints(
     Ok(())
 }
 
-/// §6.2: the constraints of `ES[k]` (issued by `E_k`) apply to `E_0 … E_(k-1)`.
+/// §6.2: the constraints of `ES[k]` (issued by `E_k`) apply to `E_0 … E_(k-1)`. Constraints
+/// a Trust Anchor put in its own configuration (`ES[top+1]`, accepted only under
+/// [`crate::Tolerance::ConstraintsInConfiguration`]) apply as if `ES[top]` also carried them.
 pub(crate) fn check_constraints(
     statements: &[Arc<EntityStatement>],
     top: usize,
 ) -> Result<(), Error> {
-    for k in 1..=top {
-        let ss = &statements[k];
-        let Some(raw) = ss.constraints() else {
-            continue;
-        };
+    for (k, ss, raw) in constraint_sources(statements, top) {
         let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
         c.check_path_length(k - 1)
             .map_err(|d| ss.error(Rule::Constraint, format!("max_path_length: {d}")))?;
@@ -172,6 +170,24 @@ pub(crate) fn check_constraints(
         }
     }
     Ok(())
+}
+
+/// Every `constraints` value of the chain with the index `k` of the level it constrains from
+/// and the statement carrying it: each Subordinate Statement's, then the anchor
+/// configuration's (at the level of the anchor's own statement, `top`).
+pub(crate) fn constraint_sources(
+    statements: &[Arc<EntityStatement>],
+    top: usize,
+) -> impl Iterator<Item = (usize, &Arc<EntityStatement>, &serde_json::Value)> {
+    let own = (1..=top).filter_map(move |k| {
+        let ss = statements.get(k)?;
+        ss.constraints().map(|c| (k, ss, c))
+    });
+    let anchor = statements
+        .get(top + 1)
+        .filter(|ec| top >= 1 && ec.is_configuration())
+        .and_then(|ec| ec.configuration_constraints().map(|c| (top, ec, c)));
+    own.chain(anchor)
 }
 
 fn verify_signatures(

@@ -317,7 +317,8 @@ impl Walk {
         let fetch = async {
             let req = FetchRequest::entity_configuration(id);
             let text = self.fetch_text(req, id, "entity configuration").await?;
-            let stmt = EntityStatement::parse(&text, &self.rules)?;
+            let stmt =
+                EntityStatement::parse_fetched(&text, &self.rules, None, self.now, self.skew)?;
             if stmt.subject() != id {
                 return Err(stmt
                     .error(
@@ -371,7 +372,9 @@ impl Walk {
             let text = self
                 .fetch_text(req, subject, "subordinate statement")
                 .await?;
-            let stmt = EntityStatement::parse(&text, &self.rules)?;
+            let keys = Some(superior_ec.jwks());
+            let stmt =
+                EntityStatement::parse_fetched(&text, &self.rules, keys, self.now, self.skew)?;
             if stmt.subject() != subject {
                 return Err(stmt
                     .error(Rule::Subject, format!("requested with sub={subject}"))

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::fetch::Fetcher;
 use crate::jose::Alg;
 use crate::policy::{OperatorRegistry, PolicyOperator};
+use crate::profile::{Profile, Tolerance, Tolerances};
 use crate::record::OrganizationRule;
 use crate::statement::StatementRules;
 use crate::trust_mark::StatusCheck;
@@ -156,6 +157,35 @@ impl ResolverBuilder {
     /// Accepts `application/entity-statement+jwt` and case variants as `typ` (default off).
     pub fn lenient_typ(mut self, lenient: bool) -> Self {
         self.rules.lenient_typ = lenient;
+        self
+    }
+
+    /// The interoperability profile (default [`Profile::Strict`]): replaces the tolerated
+    /// deviations with the profile's. Every deviation a resolution tolerates is reported
+    /// ([`crate::ResolvedEntity::deviations`], [`crate::ClientRecord::deviations`], the audit
+    /// trail). Nothing that protects the server is relaxed: see [`crate::profile`].
+    ///
+    /// ```
+    /// use oidfed::{Profile, Resolver, Tolerance};
+    /// let builder = Resolver::builder().profile(Profile::Interop);
+    /// // Or one tolerance alone, on top of strict:
+    /// let one = Resolver::builder().tolerate(Tolerance::AuthorityHintsInSubordinateStatement);
+    /// # let _ = (builder, one);
+    /// ```
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.rules.tolerances = profile.tolerances();
+        self
+    }
+
+    /// Tolerates one deviation, in addition to those already tolerated.
+    pub fn tolerate(mut self, tolerance: Tolerance) -> Self {
+        self.rules.tolerances = self.rules.tolerances.with(tolerance);
+        self
+    }
+
+    /// Tolerates exactly these deviations (replacing the profile's).
+    pub fn tolerances(mut self, tolerances: Tolerances) -> Self {
+        self.rules.tolerances = tolerances;
         self
     }
 

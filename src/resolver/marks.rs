@@ -13,9 +13,11 @@ use crate::entity_id::EntityId;
 use crate::error::{Error, Limit};
 use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::KeySet;
+use crate::profile::Deviation;
 use crate::statement::EntityStatement;
 use crate::trust_mark::{
-    MarkValidation, RejectedTrustMark, StatusCheck, TrustMark, ValidTrustMark, owner, recognised,
+    MarkRules, MarkValidation, RejectedTrustMark, StatusCheck, TrustMark, ValidTrustMark, owner,
+    recognised,
 };
 
 impl Resolver {
@@ -60,7 +62,10 @@ impl Resolver {
                     )
                     .await
                 {
-                    Ok(valid) => resolved.marks.push(valid),
+                    Ok((valid, deviations)) => {
+                        resolved.marks.push(valid);
+                        resolved.mark_deviations.extend(deviations);
+                    }
                     Err((issuer, reason)) => resolved.rejected_marks.push(RejectedTrustMark {
                         trust_mark_type: entry.trust_mark_type.clone(),
                         issuer,
@@ -127,19 +132,18 @@ impl Resolver {
         resolved: &ResolvedEntity,
         anchor_ec: Result<&Arc<EntityStatement>, &String>,
         walk: &Arc<Walk>,
-    ) -> Result<ValidTrustMark, (Option<String>, String)> {
+    ) -> Result<(ValidTrustMark, Vec<Deviation>), (Option<String>, String)> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let mark = TrustMark::parse(
-            jwt,
-            declared_type,
-            resolved.entity_id(),
-            &inner.rules.algs,
+        let rules = MarkRules {
+            algs: &inner.rules.algs,
             now,
-            inner.skew,
-            inner.rules.allow_http,
-        )
-        .map_err(|e| (None, e))?;
+            skew: inner.skew,
+            allow_http: inner.rules.allow_http,
+            tolerances: inner.rules.tolerances,
+        };
+        let (mark, deviations) = TrustMark::parse_with(jwt, declared_type, resolved.entity_id(), &rules)
+            .map_err(|e| (None, e))?;
         let issuer = Some(mark.issuer().to_string());
         let fail = |reason: String| (issuer.clone(), reason);
         let anchor_ec = anchor_ec.map_err(|e| fail(e.clone()))?;
@@ -171,14 +175,15 @@ impl Resolver {
                 .await
                 .map_err(fail)?;
         }
-        Ok(ValidTrustMark {
+        let valid = ValidTrustMark {
             trust_mark_type: declared_type.to_string(),
             issuer: mark.issuer().clone(),
             expires_at: mark.expires_at(),
             validation,
             status_checked: ask,
             jwt: jwt.to_string(),
-        })
+        };
+        Ok((valid, deviations))
     }
 
     /// The issuer's Federation Entity Keys and configuration, established through a chain

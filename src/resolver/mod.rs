@@ -141,6 +141,7 @@ impl Resolver {
                 trust_anchor = %r.trust_anchor(),
                 path = ?r.chain().path().iter().map(EntityId::as_str).collect::<Vec<_>>(),
                 expires_at = r.expires_at(),
+                deviations = ?r.deviations().iter().map(ToString::to_string).collect::<Vec<_>>(),
                 duration_us = started.elapsed().as_micros() as u64,
                 "resolved"
             ),
@@ -301,6 +302,7 @@ impl Resolver {
             configurations,
             marks: Vec::new(),
             rejected_marks: Vec::new(),
+            mark_deviations: Vec::new(),
         })
     }
 

@@ -255,6 +255,7 @@ impl Resolver {
                 })
                 .collect(),
             organization,
+            deviations: resolved.deviations(),
         })
     }
 
@@ -433,6 +434,7 @@ fn audit(
             organization_evidence = ?r.organization.as_ref().map(|o| &o.evidence),
             expires_at = r.expires_at,
             changes = ?changes,
+            deviations = ?r.deviations.iter().map(ToString::to_string).collect::<Vec<_>>(),
             duration_us = started.elapsed().as_micros() as u64,
             "client trusted"
         ),

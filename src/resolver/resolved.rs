@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
 use crate::jose::KeySet;
+use crate::profile::Deviation;
 use crate::statement::EntityStatement;
 use crate::trust_mark::{RejectedTrustMark, ValidTrustMark};
 
@@ -73,6 +74,8 @@ pub struct ResolvedEntity {
     pub(super) configurations: Arc<HashMap<EntityId, Arc<EntityStatement>>>,
     pub(super) marks: Vec<ValidTrustMark>,
     pub(super) rejected_marks: Vec<RejectedTrustMark>,
+    /// Deviations tolerated by the accepted trust marks.
+    pub(super) mark_deviations: Vec<Deviation>,
 }
 
 impl ResolvedEntity {
@@ -118,6 +121,31 @@ impl ResolvedEntity {
     /// The subject's trust marks that were refused, with the reason.
     pub fn rejected_trust_marks(&self) -> &[RejectedTrustMark] {
         &self.rejected_marks
+    }
+
+    /// Every deviation from the final specification this resolution tolerated (empty in
+    /// strict mode): those of the chosen chain's statements, of the configurations of the
+    /// superiors on its path, and of the accepted trust marks, each once, in that order.
+    pub fn deviations(&self) -> Vec<Deviation> {
+        let path = self.chain.path();
+        let configurations = path
+            .iter()
+            .skip(1)
+            .filter_map(|id| self.configurations.get(id));
+        let mut out: Vec<Deviation> = Vec::new();
+        let all = self
+            .chain
+            .statements()
+            .iter()
+            .chain(configurations)
+            .flat_map(|s| s.deviations())
+            .chain(&self.mark_deviations);
+        for d in all {
+            if !out.contains(d) {
+                out.push(d.clone());
+            }
+        }
+        out
     }
 
     /// The subject's Federation Entity Keys, as its Immediate Superior asserts them.
