@@ -259,13 +259,20 @@ impl EntityStatement {
         if let Some(v) = claims.get("trust_anchor_hints") {
             id_array(v, rules.allow_http).map_err(|d| err(Rule::TrustAnchorHints, d))?;
         }
+        let mut normalized = normalized;
         let trust_marks = match claims.get("trust_marks") {
             None => Vec::new(),
-            Some(v) => trust_mark_entries(
-                v,
-                rules.tolerances.contains(Tolerance::PreFinalTrustMarkType),
-            )
-            .map_err(|d| err(Rule::TrustMarks, d))?,
+            Some(v) => {
+                let tolerate = rules.tolerances.contains(Tolerance::PreFinalTrustMarkType);
+                let (entries, notes) =
+                    trust_mark_entries(v, tolerate).map_err(|d| err(Rule::TrustMarks, d))?;
+                normalized.deviations.extend(
+                    notes
+                        .into_iter()
+                        .map(|n| (Tolerance::PreFinalTrustMarkType, n)),
+                );
+                entries
+            }
         };
         if let Some(v) = claims.get("trust_mark_issuers") {
             check_trust_mark_issuers(v, rules.allow_http)

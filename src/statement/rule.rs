@@ -196,10 +196,14 @@ impl StatementError {
         }
         if let Some(p) = self.would_accept_under {
             let t: Vec<&str> = self.tolerances.iter().map(|t| t.name()).collect();
-            parts.push(format!(
-                "the {p} profile would accept it (tolerating {})",
-                t.join(", ")
-            ));
+            if t.is_empty() {
+                parts.push(format!("the {p} profile would accept it"));
+            } else {
+                parts.push(format!(
+                    "the {p} profile would accept it (tolerating {})",
+                    t.join(", ")
+                ));
+            }
         }
         if parts.is_empty() {
             String::new()

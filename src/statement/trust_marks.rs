@@ -18,11 +18,13 @@ pub struct TrustMarkEntry {
 }
 
 /// The entries of `trust_marks`. With `tolerate_pre_final`, the JWT may name its type with
-/// the pre-final `trust_mark_id`/`id` (the entries themselves were normalized before).
+/// the pre-final `trust_mark_id`/`id` (the entries themselves were normalized before); each
+/// such reading is returned as a note.
 pub(super) fn trust_mark_entries(
     v: &Value,
     tolerate_pre_final: bool,
-) -> Result<Vec<TrustMarkEntry>, String> {
+) -> Result<(Vec<TrustMarkEntry>, Vec<String>), String> {
+    let mut notes = Vec::new();
     let arr = v.as_array().ok_or("trust_marks is not an array")?;
     let mut out = Vec::with_capacity(arr.len());
     for (i, e) in arr.iter().enumerate() {
@@ -46,7 +48,14 @@ pub(super) fn trust_mark_entries(
         let inner_type = match inner.as_object() {
             Some(o) => trust_mark_type_claim(o, tolerate_pre_final)
                 .map_err(|d| format!("trust_marks[{i}]: {d}"))?
-                .map(|(t, _)| t),
+                .map(|(t, old)| {
+                    if let Some(old) = old {
+                        notes.push(format!(
+                            "trust_marks[{i}]: the Trust Mark's {old} {t:?} read as trust_mark_type"
+                        ));
+                    }
+                    t
+                }),
             None => None,
         };
         if inner_type != Some(declared) {
@@ -59,7 +68,7 @@ pub(super) fn trust_mark_entries(
             trust_mark: jwt.to_string(),
         });
     }
-    Ok(out)
+    Ok((out, notes))
 }
 
 pub(super) fn check_trust_mark_issuers(v: &Value, allow_http: bool) -> Result<(), String> {
