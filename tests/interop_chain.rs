@@ -1,0 +1,203 @@
+//! A chain shaped like a production pre-final federation, every deviation at once (issue 18):
+//! the Trust Anchor puts `constraints` and the misspelt `trust_marks_issuers` in its own
+//! configuration; its statement about the intermediate carries `authority_hints`,
+//! `trust_marks` and `constraints` serialized as a string naming `allowed_leaf_entity_types`;
+//! the leaf's trust mark names its type with `id` and has `ref: ""`. Under the profile it
+//! resolves to the leaf's expected metadata, saying every deviation; strictly it is refused
+//! with an error naming the deviation and saying the signature verified. Also: metadata
+//! policy over claims the deviations touch is applied and never relaxed.
+
+mod common;
+mod interop_common;
+
+use common::*;
+use interop_common::*;
+use oidfed::testing::Federation;
+use oidfed::{ClientRecord, Error, Rule, Tolerance};
+use serde_json::{Value, json};
+
+fn production_like() -> Federation {
+    let fed = three_level()
+        .metadata_policy(
+            "org",
+            "rp",
+            json!({"openid_relying_party": {
+                "client_name": {"one_of": ["RP", "Other RP"]},
+                "contacts": {"add": ["ops@fed.example"]}
+            }}),
+        )
+        .build();
+    let ta = fed.id("ta").to_string();
+    let org = fed.id("org").to_string();
+    fed.republish_ec("ta", |c| {
+        c.insert(
+            "constraints".into(),
+            json!({"max_path_length": 1, "naming_constraints": {"permitted": ["fed.example"]}}),
+        );
+        c.insert("trust_marks_issuers".into(), json!({ TYPE: [ta.clone()] }));
+    });
+    let org_mark = sign_mark(
+        &fed,
+        "ta",
+        None,
+        json!({"iss": ta, "sub": org, "id": TYPE, "iat": NOW, "exp": NOW + 600}),
+    );
+    fed.republish_ss("ta", "org", |c| {
+        c.insert("authority_hints".into(), json!([ta]));
+        c.insert(
+            "trust_marks".into(),
+            json!([{"id": TYPE, "trust_mark": org_mark}]),
+        );
+        c.insert(
+            "constraints".into(),
+            json!(r#"{"allowed_leaf_entity_types": ["openid_relying_party"]}"#),
+        );
+    });
+    let mut mark = mark_claims(&fed);
+    mark.remove("trust_mark_type");
+    mark.insert("id".into(), json!(TYPE));
+    mark.insert("ref".into(), json!(""));
+    let jwt = sign_mark(&fed, "ta", None, Value::Object(mark));
+    set_rp_marks(&fed, json!({"id": TYPE, "trust_mark": jwt}));
+    fed
+}
+
+#[tokio::test]
+async fn a_production_like_pre_final_chain_resolves_under_the_profile_and_says_so() {
+    let fed = production_like();
+    let r = interop_builder(&fed)
+        .require_trust_marks(&[TYPE])
+        .build()
+        .expect("resolver");
+    let resolved = resolve_ok(&r, &fed).await;
+    assert_eq!(
+        Value::Object(resolved.metadata().clone()),
+        json!({"client_name": "RP", "redirect_uris": ["https://rp.example/cb"],
+               "contacts": ["ops@fed.example"]})
+    );
+    assert_eq!(resolved.trust_marks().len(), 1);
+    assert_eq!(resolved.trust_marks()[0].trust_mark_type, TYPE);
+    let d = resolved.deviations();
+    for t in Tolerance::ALL {
+        assert!(d.iter().any(|x| x.tolerance == t), "{t} not reported: {d:#?}");
+    }
+    for (iss, sub, t) in [
+        ("ta", "ta", Tolerance::ConstraintsInConfiguration),
+        ("ta", "ta", Tolerance::MisspeltTrustMarksIssuers),
+        ("ta", "org", Tolerance::AuthorityHintsInSubordinateStatement),
+        ("ta", "org", Tolerance::TrustMarksInSubordinateStatement),
+        ("ta", "org", Tolerance::ObjectClaimAsString),
+        ("ta", "org", Tolerance::PreFinalAllowedLeafEntityTypes),
+        ("rp", "rp", Tolerance::PreFinalTrustMarkType),
+        ("ta", "rp", Tolerance::PreFinalTrustMarkType),
+        ("ta", "rp", Tolerance::EmptyTrustMarkUrl),
+    ] {
+        assert!(has(&d, &fed, iss, sub, t), "{iss} → {sub} {t}: {d:#?}");
+    }
+
+    // The client record carries them, serialized, and reads back.
+    let record = r.record(&fed.id("rp"), &RP).await.expect("record");
+    assert_eq!(record.deviations, d);
+    let text = serde_json::to_string(&*record).expect("json");
+    assert!(text.contains("\"deviations\""), "{text}");
+    let back: ClientRecord = serde_json::from_str(&text).expect("read back");
+    assert_eq!(back, *record);
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_it_naming_the_deviation_with_a_verified_signature() {
+    let fed = production_like();
+    let e = resolve_err(&strict(&fed), &fed).await;
+    // The leaf's own configuration is the first statement read.
+    assert!(matches!(e, Error::Statement(_)), "{e}");
+    assert_strict_syntax_error(
+        &e,
+        &fed,
+        "rp",
+        "rp",
+        Rule::TrustMarks,
+        Tolerance::PreFinalTrustMarkType,
+    );
+    let shown = e.to_string();
+    assert!(shown.contains("not expired"), "{shown}");
+    assert!(shown.contains("interop profile would accept it"), "{shown}");
+}
+
+#[tokio::test]
+async fn client_records_without_deviations_keep_their_json() {
+    let fed = three_level().build();
+    let record = strict(&fed).record(&fed.id("rp"), &RP).await.expect("record");
+    assert!(record.deviations.is_empty());
+    let text = serde_json::to_value(&*record).expect("json");
+    assert!(text.get("deviations").is_none(), "{text}");
+    // A record stored before deviations existed reads back.
+    let back: ClientRecord = serde_json::from_value(text).expect("read back");
+    assert_eq!(back, *record);
+}
+
+/// `ta` → `org` carries its policy and `org` → `rp` its metadata override as JSON strings.
+fn stringly_policy(one_of: Value) -> Federation {
+    let fed = three_level().build();
+    let policy = json!({"openid_relying_party": {
+        "client_name": {"one_of": one_of},
+        "contacts": {"add": ["ops@fed.example"]}
+    }})
+    .to_string();
+    fed.republish_ss("ta", "org", |c| {
+        c.insert("metadata_policy".into(), json!(policy));
+    });
+    let over = json!({"openid_relying_party": {"client_name": "Other RP"}}).to_string();
+    fed.republish_ss("org", "rp", |c| {
+        c.insert("metadata".into(), json!(over));
+    });
+    fed
+}
+
+#[tokio::test]
+async fn policy_over_claims_the_deviations_touch_is_applied_and_never_relaxed() {
+    let fed = stringly_policy(json!(["RP", "Other RP"]));
+    let e = resolve_err(&strict(&fed), &fed).await;
+    assert_strict_syntax_error(
+        &e,
+        &fed,
+        "org",
+        "rp",
+        Rule::Metadata,
+        Tolerance::ObjectClaimAsString,
+    );
+    let r = resolve_ok(&interop(&fed), &fed).await;
+    assert_eq!(r.metadata()["client_name"], "Other RP");
+    assert_eq!(r.metadata()["contacts"], json!(["ops@fed.example"]));
+    assert!(has(&r.deviations(), &fed, "ta", "org", Tolerance::ObjectClaimAsString));
+
+    // The override read from a string breaks the policy read from a string: refused.
+    let fed = stringly_policy(json!(["RP"]));
+    let e = resolve_err(&interop(&fed), &fed).await;
+    let policy = match &e {
+        Error::Policy { .. } => &e,
+        Error::NoTrustChain { attempts, .. } if attempts.len() == 1 => &attempts[0].error,
+        other => panic!("expected a policy error, got {other}"),
+    };
+    assert!(matches!(policy, Error::Policy { .. }), "{e}");
+    assert_eq!(policy.spec_code(), "invalid_metadata", "{e}");
+
+    // allowed_entity_types read from its pre-final name removes the type before policy:
+    // a policy on openid_relying_party then has nothing to apply to.
+    let fed = three_level()
+        .metadata_policy(
+            "org",
+            "rp",
+            json!({"openid_relying_party": {"client_name": {"essential": true}}}),
+        )
+        .constraints(
+            "ta",
+            "org",
+            json!({"allowed_leaf_entity_types": ["openid_provider"]}),
+        )
+        .build();
+    let e = resolve_err(&interop(&fed), &fed).await;
+    assert!(
+        matches!(e, Error::EntityTypeNotFound { removed_by_constraint: true, .. }),
+        "{e}"
+    );
+}
