@@ -26,6 +26,7 @@ pub use chain::{TrustAnchor, TrustChain};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use entity_id::{EntityId, EntityIdError};
 pub use error::{Error, Limit, PathAttempt};
+pub use profile::{Deviation, Profile, Tolerance, Tolerances};
 pub use record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, OrganizationRule,
 };
@@ -33,7 +34,6 @@ pub use resolver::{
     EntityType, Limits, Reresolution, ReresolveOptions, ResolvedEntity, Resolver, ResolverBuilder,
     Stale,
 };
-pub use profile::{Deviation, Profile, Tolerance, Tolerances};
 pub use statement::{EntityStatement, Rule, SignatureCheck, StatementError};
 
 /// The README's code blocks, compiled and run as doc tests.

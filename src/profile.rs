@@ -213,7 +213,9 @@ impl Tolerances {
 
     /// The tolerances in the set, in [`Tolerance::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Tolerance> {
-        Tolerance::ALL.into_iter().filter(move |t| self.contains(*t))
+        Tolerance::ALL
+            .into_iter()
+            .filter(move |t| self.contains(*t))
     }
 }
 
@@ -274,10 +276,10 @@ impl fmt::Display for Deviation {
 /// absent and [`Tolerance::PreFinalTrustMarkType`] is on, `trust_mark_id` or `id`. Returns
 /// the type and the pre-final claim it was read from, `Ok(None)` when none is there, and an
 /// error when both pre-final names are present with different values.
-pub(crate) fn trust_mark_type_claim<'a>(
-    o: &'a serde_json::Map<String, serde_json::Value>,
+pub(crate) fn trust_mark_type_claim(
+    o: &serde_json::Map<String, serde_json::Value>,
     tolerate: bool,
-) -> Result<Option<(&'a str, Option<&'static str>)>, String> {
+) -> Result<Option<(&str, Option<&'static str>)>, String> {
     if let Some(t) = o.get("trust_mark_type") {
         return Ok(t.as_str().map(|t| (t, None)));
     }

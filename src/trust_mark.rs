@@ -159,9 +159,8 @@ impl TrustMark {
             return Err(format!("sub is not {subject}"));
         }
         let mut deviations = Vec::new();
-        let deviation = |t: Tolerance, what: String| {
-            Deviation::new(issuer.as_str(), subject.as_str(), t, what)
-        };
+        let deviation =
+            |t: Tolerance, what: String| Deviation::new(issuer.as_str(), subject.as_str(), t, what);
         let found = trust_mark_type_claim(
             &claims,
             tolerances.contains(Tolerance::PreFinalTrustMarkType),

@@ -79,7 +79,10 @@ async fn a_production_like_pre_final_chain_resolves_under_the_profile_and_says_s
     assert_eq!(resolved.trust_marks()[0].trust_mark_type, TYPE);
     let d = resolved.deviations();
     for t in Tolerance::ALL {
-        assert!(d.iter().any(|x| x.tolerance == t), "{t} not reported: {d:#?}");
+        assert!(
+            d.iter().any(|x| x.tolerance == t),
+            "{t} not reported: {d:#?}"
+        );
     }
     for (iss, sub, t) in [
         ("ta", "ta", Tolerance::ConstraintsInConfiguration),
@@ -126,7 +129,10 @@ async fn strict_mode_refuses_it_naming_the_deviation_with_a_verified_signature()
 #[tokio::test]
 async fn client_records_without_deviations_keep_their_json() {
     let fed = three_level().build();
-    let record = strict(&fed).record(&fed.id("rp"), &RP).await.expect("record");
+    let record = strict(&fed)
+        .record(&fed.id("rp"), &RP)
+        .await
+        .expect("record");
     assert!(record.deviations.is_empty());
     let text = serde_json::to_value(&*record).expect("json");
     assert!(text.get("deviations").is_none(), "{text}");
@@ -168,7 +174,13 @@ async fn policy_over_claims_the_deviations_touch_is_applied_and_never_relaxed() 
     let r = resolve_ok(&interop(&fed), &fed).await;
     assert_eq!(r.metadata()["client_name"], "Other RP");
     assert_eq!(r.metadata()["contacts"], json!(["ops@fed.example"]));
-    assert!(has(&r.deviations(), &fed, "ta", "org", Tolerance::ObjectClaimAsString));
+    assert!(has(
+        &r.deviations(),
+        &fed,
+        "ta",
+        "org",
+        Tolerance::ObjectClaimAsString
+    ));
 
     // The override read from a string breaks the policy read from a string: refused.
     let fed = stringly_policy(json!(["RP"]));
@@ -197,7 +209,70 @@ async fn policy_over_claims_the_deviations_touch_is_applied_and_never_relaxed() 
         .build();
     let e = resolve_err(&interop(&fed), &fed).await;
     assert!(
-        matches!(e, Error::EntityTypeNotFound { removed_by_constraint: true, .. }),
+        matches!(
+            e,
+            Error::EntityTypeNotFound {
+                removed_by_constraint: true,
+                ..
+            }
+        ),
         "{e}"
     );
+}
+
+/// Captures the `deviations` field of `oidfed::audit` events.
+#[derive(Default, Clone)]
+struct AuditCapture(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::field::Visit for AuditCapture {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "deviations" {
+            if let Ok(mut v) = self.0.lock() {
+                v.push(format!("{value:?}"));
+            }
+        }
+    }
+}
+
+impl tracing::Subscriber for AuditCapture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "oidfed::audit" {
+            event.record(&mut self.clone());
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn the_audit_trail_names_every_deviation() {
+    let capture = AuditCapture::default();
+    let seen = capture.0.clone();
+    let fed = production_like();
+    let r = interop(&fed);
+    tracing::subscriber::with_default(capture, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async {
+                r.record(&fed.id("rp"), &RP).await.expect("record");
+            })
+    });
+    let seen = seen.lock().expect("lock").join("\n");
+    for t in Tolerance::ALL {
+        assert!(
+            seen.contains(t.name()),
+            "{t} missing from the audit event: {seen}"
+        );
+    }
+    assert!(seen.contains(fed.id("org").as_str()), "{seen}");
 }

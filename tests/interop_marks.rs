@@ -75,7 +75,11 @@ async fn mark_case(
     strict_check(&e, &fed);
     let r = resolve_ok(&requiring(&fed, true), &fed).await;
     assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
-    assert!(has(&r.deviations(), &fed, "ta", "rp", t), "{:?}", r.deviations());
+    assert!(
+        has(&r.deviations(), &fed, "ta", "rp", t),
+        "{:?}",
+        r.deviations()
+    );
 
     let forged = rp_mark(Tamper::Forge, edit);
     // Refused by strict (for the same reason as unforged), and by the profile.
@@ -155,7 +159,13 @@ async fn misspelt_trust_marks_issuers_alone_is_read_as_trust_mark_issuers() {
     assert_mark_refused(&e, "does not recognise");
     let r = resolve_ok(&requiring(&fed, true), &fed).await;
     assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
-    assert!(has(&r.deviations(), &fed, "ta", "ta", Tolerance::MisspeltTrustMarksIssuers));
+    assert!(has(
+        &r.deviations(),
+        &fed,
+        "ta",
+        "ta",
+        Tolerance::MisspeltTrustMarksIssuers
+    ));
 
     // Read as the anchor's list, so it restricts: an issuer it does not name is refused.
     let fed = marked().build();
@@ -169,7 +179,10 @@ async fn misspelt_trust_marks_issuers_alone_is_read_as_trust_mark_issuers() {
     let e = resolve_err(&requiring(&fed, true), &fed).await;
     assert_mark_refused(&e, "is not an issuer the trust anchor accepts");
 
-    for (tamper, rule) in [(Tamper::Forge, Rule::Signature), (Tamper::Expire, Rule::Expiry)] {
+    for (tamper, rule) in [
+        (Tamper::Forge, Rule::Signature),
+        (Tamper::Expire, Rule::Expiry),
+    ] {
         let fed = misspelt(tamper);
         for profile in [false, true] {
             let e = resolve_err(&requiring(&fed, profile), &fed).await;
@@ -193,5 +206,11 @@ async fn misspelt_trust_marks_issuers_next_to_the_right_one_is_ignored() {
         assert_mark_refused(&e, "is not an issuer the trust anchor accepts");
     }
     let r = resolve_ok(&interop(&fed), &fed).await;
-    assert!(has(&r.deviations(), &fed, "ta", "ta", Tolerance::MisspeltTrustMarksIssuers));
+    assert!(has(
+        &r.deviations(),
+        &fed,
+        "ta",
+        "ta",
+        Tolerance::MisspeltTrustMarksIssuers
+    ));
 }

@@ -25,7 +25,11 @@ async fn statement_case(
     let e = resolve_err(&strict(&fed), &fed).await;
     assert_strict_syntax_error(&e, &fed, iss, sub, rule, t);
     let r = resolve_ok(&interop(&fed), &fed).await;
-    assert!(has(&r.deviations(), &fed, iss, sub, t), "{:?}", r.deviations());
+    assert!(
+        has(&r.deviations(), &fed, iss, sub, t),
+        "{:?}",
+        r.deviations()
+    );
 
     let forged = make();
     forge(&forged, iss, sub);
@@ -68,7 +72,13 @@ async fn pre_final_trust_mark_id_is_read_as_trust_mark_type() {
     // Read as the type: the mark is validated and recognised under it, inner claim reported.
     assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
     assert_eq!(r.trust_marks()[0].trust_mark_type, TYPE);
-    assert!(has(&r.deviations(), &fed, "ta", "rp", Tolerance::PreFinalTrustMarkType));
+    assert!(has(
+        &r.deviations(),
+        &fed,
+        "ta",
+        "rp",
+        Tolerance::PreFinalTrustMarkType
+    ));
 
     // `trust_mark_id` (draft -42) works the same; two different pre-final names do not.
     let jwt = fed.entity_configuration("rp");
@@ -140,7 +150,10 @@ async fn authority_hints_in_a_subordinate_statement_are_ignored() {
         Tolerance::AuthorityHintsInSubordinateStatement,
     )
     .await;
-    assert_eq!(r.chain().path(), vec![fed.id("rp"), fed.id("org"), fed.id("ta")]);
+    assert_eq!(
+        r.chain().path(),
+        vec![fed.id("rp"), fed.id("org"), fed.id("ta")]
+    );
     assert_eq!(r.metadata()["client_name"], "RP");
 }
 
@@ -172,7 +185,13 @@ async fn constraints_in_the_anchor_configuration_apply_to_its_chains() {
     let fed = anchor_constraints(json!({"allowed_entity_types": ["openid_provider"]}));
     let e = resolve_err(&interop(&fed), &fed).await;
     assert!(
-        matches!(e, Error::EntityTypeNotFound { removed_by_constraint: true, .. }),
+        matches!(
+            e,
+            Error::EntityTypeNotFound {
+                removed_by_constraint: true,
+                ..
+            }
+        ),
         "{e}"
     );
     // In a configuration that is not the anchor's they constrain nothing (reported).
@@ -181,7 +200,13 @@ async fn constraints_in_the_anchor_configuration_apply_to_its_chains() {
         c.insert("constraints".into(), json!({"max_path_length": 0}));
     });
     let r = resolve_ok(&interop(&fed), &fed).await;
-    assert!(has(&r.deviations(), &fed, "org", "org", Tolerance::ConstraintsInConfiguration));
+    assert!(has(
+        &r.deviations(),
+        &fed,
+        "org",
+        "org",
+        Tolerance::ConstraintsInConfiguration
+    ));
 }
 
 fn string_constraints() -> Federation {
@@ -213,7 +238,11 @@ async fn an_object_claim_serialized_as_a_string_is_read_as_the_object() {
     let e = resolve_err(&interop(&fed), &fed).await;
     assert_eq!(statement_error(&e).rule, Rule::Constraint, "{e}");
     // A string that holds no object (or duplicate members) stays an error.
-    for bad in [r#"[1]"#, "not json", r#"{"max_path_length": 0, "max_path_length": 1}"#] {
+    for bad in [
+        r#"[1]"#,
+        "not json",
+        r#"{"max_path_length": 0, "max_path_length": 1}"#,
+    ] {
         let fed = three_level().build();
         fed.republish_ss("org", "rp", |c| {
             c.insert("constraints".into(), json!(bad));
@@ -253,7 +282,13 @@ async fn pre_final_allowed_leaf_entity_types_is_read_as_allowed_entity_types() {
     let fed = leaf_types(json!({"allowed_leaf_entity_types": ["openid_provider"]}));
     let e = resolve_err(&interop(&fed), &fed).await;
     assert!(
-        matches!(e, Error::EntityTypeNotFound { removed_by_constraint: true, .. }),
+        matches!(
+            e,
+            Error::EntityTypeNotFound {
+                removed_by_constraint: true,
+                ..
+            }
+        ),
         "{e}"
     );
     // Both names at once is an error under every profile.
@@ -295,7 +330,11 @@ async fn strict_resolution_of_a_conformant_federation_reports_no_deviation() {
     let fed = marked().build();
     for r in [strict(&fed), interop(&fed)] {
         let resolved = resolve_ok(&r, &fed).await;
-        assert!(resolved.deviations().is_empty(), "{:?}", resolved.deviations());
+        assert!(
+            resolved.deviations().is_empty(),
+            "{:?}",
+            resolved.deviations()
+        );
         assert_eq!(resolved.trust_marks().len(), 1);
     }
 }

@@ -142,8 +142,9 @@ impl Resolver {
             allow_http: inner.rules.allow_http,
             tolerances: inner.rules.tolerances,
         };
-        let (mark, deviations) = TrustMark::parse_with(jwt, declared_type, resolved.entity_id(), &rules)
-            .map_err(|e| (None, e))?;
+        let (mark, deviations) =
+            TrustMark::parse_with(jwt, declared_type, resolved.entity_id(), &rules)
+                .map_err(|e| (None, e))?;
         let issuer = Some(mark.issuer().to_string());
         let fail = |reason: String| (issuer.clone(), reason);
         let anchor_ec = anchor_ec.map_err(|e| fail(e.clone()))?;

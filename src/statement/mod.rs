@@ -23,11 +23,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use crate::constraints::Constraints;
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
 use crate::profile::{Deviation, Profile, Tolerance, Tolerances};
-use crate::constraints::Constraints;
 use claims::{
     EC_ONLY, Rounding, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array,
     numeric_date,
@@ -159,8 +159,14 @@ impl EntityStatement {
             }
             Err(e) => return Err(StatementError::new(None, None, Rule::JwsSyntax, e.0)),
         };
-        let iss_owned = claims.get("iss").and_then(Value::as_str).map(str::to_string);
-        let sub_owned = claims.get("sub").and_then(Value::as_str).map(str::to_string);
+        let iss_owned = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let sub_owned = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let (iss_s, sub_s) = (iss_owned.as_deref(), sub_owned.as_deref());
         let err = |rule: Rule, detail: String| StatementError::new(iss_s, sub_s, rule, detail);
         // The tolerances of the profile read the claims; every check below runs on the result.
@@ -332,7 +338,9 @@ impl EntityStatement {
             deviations: normalized
                 .deviations
                 .into_iter()
-                .map(|(t, what)| Deviation::new(iss_s.unwrap_or("?"), sub_s.unwrap_or("?"), t, what))
+                .map(|(t, what)| {
+                    Deviation::new(iss_s.unwrap_or("?"), sub_s.unwrap_or("?"), t, what)
+                })
                 .collect(),
             verified: Arc::default(),
         })

@@ -116,8 +116,7 @@ pub(super) fn normalize(
                 claims.insert("trust_mark_issuers".into(), v);
                 out.deviations.push((
                     Tolerance::MisspeltTrustMarksIssuers,
-                    "trust_marks_issuers (no trust_mark_issuers) read as trust_mark_issuers"
-                        .into(),
+                    "trust_marks_issuers (no trust_mark_issuers) read as trust_mark_issuers".into(),
                 ));
             }
         }
