@@ -71,7 +71,8 @@ pub enum Tolerance {
     /// inside the Trust Mark JWT. **Read as:** `trust_mark_type`, only when
     /// `trust_mark_type` is absent (`trust_mark_id` preferred over `id`; both present with
     /// different values is an error). **Never relaxed:** the entry's type must still equal
-    /// the JWT's; the mark's signature, issuer trust, recognition by the anchor and times.
+    /// the JWT's; the mark's signature, issuer trust, recognition by the anchor and times. A
+    /// delegation (§7.2.1) must name the type with `trust_mark_type`.
     PreFinalTrustMarkType,
     /// **Accepted:** `trust_marks` in a Subordinate Statement (§3.1.2 allows them only in
     /// Entity Configurations). **Read as:** absent: they are ignored and never used for
@@ -149,7 +150,12 @@ impl Tolerance {
         }
     }
 
-    /// The rule of the final specification a strict resolver applies instead.
+    /// The rule of the final specification a strict resolver applies instead. For
+    /// [`Tolerance::ObjectClaimAsString`] strict mode reports the claim's own rule
+    /// (`Metadata`, `MetadataPolicy`, `Constraints`, …); this returns `RequiredClaim` (a claim
+    /// of the wrong type, §3.1.1). For [`Tolerance::MisspeltTrustMarksIssuers`] strict mode
+    /// refuses no statement: it ignores the unknown claim, so the anchor recognises no mark
+    /// through it (`TrustMarkIssuers`).
     pub fn strict_rule(self) -> Rule {
         match self {
             Tolerance::PreFinalTrustMarkType => Rule::TrustMarks,

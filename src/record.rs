@@ -243,6 +243,14 @@ pub enum Change {
         /// After.
         to: Vec<EntityId>,
     },
+    /// The deviations from the final specification tolerated changed (a federation
+    /// fixing, or starting to need, a tolerance of the interoperability profile).
+    DeviationsChanged {
+        /// Deviations now tolerated that were not before.
+        added: Vec<Deviation>,
+        /// Deviations no longer needed.
+        removed: Vec<Deviation>,
+    },
 }
 
 /// The typed differences from `old` to `new` (empty when nothing that matters changed).
@@ -304,6 +312,17 @@ pub fn diff(old: &ClientRecord, new: &ClientRecord) -> Vec<Change> {
             from: old.path.clone(),
             to: new.path.clone(),
         });
+    }
+    let added: Vec<Deviation> = (new.deviations.iter())
+        .filter(|d| !old.deviations.contains(d))
+        .cloned()
+        .collect();
+    let removed: Vec<Deviation> = (old.deviations.iter())
+        .filter(|d| !new.deviations.contains(d))
+        .cloned()
+        .collect();
+    if !added.is_empty() || !removed.is_empty() {
+        changes.push(Change::DeviationsChanged { added, removed });
     }
     changes
 }

@@ -276,3 +276,65 @@ fn the_audit_trail_names_every_deviation() {
     }
     assert!(seen.contains(fed.id("org").as_str()), "{seen}");
 }
+
+#[tokio::test]
+async fn a_federation_fixing_a_deviation_is_a_typed_change_on_reresolution() {
+    let fed = three_level().build();
+    fed.republish_ss("org", "rp", |c| {
+        c.insert(
+            "authority_hints".into(),
+            json!(["https://fed.example/elsewhere"]),
+        );
+    });
+    let r = interop(&fed);
+    let old = r.record(&fed.id("rp"), &RP).await.expect("record");
+    assert_eq!(old.deviations.len(), 1, "{:?}", old.deviations);
+    fed.republish_ss("org", "rp", |c| {
+        c.remove("authority_hints");
+    });
+    let again = r
+        .reresolve_with(&old, &oidfed::ReresolveOptions::force())
+        .await
+        .expect("reresolve");
+    assert!(again.record.deviations.is_empty());
+    assert!(
+        again.changes.iter().any(|c| matches!(
+            c,
+            oidfed::Change::DeviationsChanged { added, removed }
+                if added.is_empty() && removed == &old.deviations
+        )),
+        "{:?}",
+        again.changes
+    );
+}
+
+#[tokio::test]
+async fn a_chain_handed_over_whole_is_explained_too() {
+    let fed = production_like();
+    let jwts = fed.chain(&["rp", "org", "ta"], true);
+    let e = strict(&fed)
+        .validate_chain(&jwts, &RP)
+        .await
+        .expect_err("strict refuses");
+    assert_strict_syntax_error(
+        &e,
+        &fed,
+        "rp",
+        "rp",
+        Rule::TrustMarks,
+        Tolerance::PreFinalTrustMarkType,
+    );
+    let resolved = interop(&fed)
+        .validate_chain(&jwts, &RP)
+        .await
+        .expect("the profile accepts");
+    let d = resolved.deviations();
+    assert!(
+        has(&d, &fed, "ta", "ta", Tolerance::ConstraintsInConfiguration),
+        "{d:?}"
+    );
+    assert!(
+        has(&d, &fed, "ta", "org", Tolerance::ObjectClaimAsString),
+        "{d:?}"
+    );
+}

@@ -326,7 +326,10 @@ impl Resolver {
         }
         let statements = jwts
             .iter()
-            .map(|j| EntityStatement::parse(j, &inner.rules).map(Arc::new))
+            .map(|j| {
+                EntityStatement::parse_fetched(j, &inner.rules, None, inner.clock.now(), inner.skew)
+                    .map(Arc::new)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let subject = statements
             .first()

@@ -7,8 +7,16 @@
 //! issuer/owner maps. Time ([`EntityStatement::check_time`]) and signatures
 //! ([`EntityStatement::verify_with`]) are separate so the chain validator can do the cheap
 //! checks for a whole chain before paying for any signature.
+//!
+//! Under an interoperability profile ([`crate::Profile`], [`StatementRules::tolerances`])
+//! the parsed claims are first read through its tolerances (`tolerate`), each use recorded
+//! as a [`crate::Deviation`]; every check above then runs on the result, and signatures on
+//! the token as received. A refused statement's error says whether the profile would have
+//! accepted it, and for a received one whether its signature verifies and whether it is
+//! expired (`explain`).
 
 mod claims;
+mod explain;
 mod rule;
 mod tolerate;
 mod trust_marks;
@@ -27,7 +35,7 @@ use crate::constraints::Constraints;
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
-use crate::profile::{Deviation, Profile, Tolerance, Tolerances};
+use crate::profile::{Deviation, Tolerance, Tolerances};
 use claims::{
     EC_ONLY, Rounding, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array,
     numeric_date,
@@ -124,10 +132,11 @@ impl EntityStatement {
     /// assert_eq!(err.rule, Rule::JwsSyntax);
     /// ```
     pub fn parse(token: &str, rules: &StatementRules) -> Result<Self, StatementError> {
-        Self::parse_inner(token, rules).map_err(|e| explain(e, token, rules, None))
+        Self::parse_inner(token, rules).map_err(|e| explain::explain(e, token, rules, None))
     }
 
-    /// [`EntityStatement::parse`] for a fetched statement: when it is refused for its syntax,
+    /// [`EntityStatement::parse`] for a statement received from elsewhere (fetched, or in a
+    /// chain handed over whole): when it is refused for its syntax,
     /// the error also says whether its signature verifies (an Entity Configuration with its
     /// own `jwks`; a Subordinate Statement with `issuer_keys`, its issuer's configuration
     /// keys, when known) and whether it is expired at `now` (with `skew` leeway), besides
@@ -140,7 +149,7 @@ impl EntityStatement {
         skew: i64,
     ) -> Result<Self, StatementError> {
         Self::parse_inner(token, rules)
-            .map_err(|e| explain(e, token, rules, Some((issuer_keys, now, skew))))
+            .map_err(|e| explain::explain(e, token, rules, Some((issuer_keys, now, skew))))
     }
 
     fn parse_inner(token: &str, rules: &StatementRules) -> Result<Self, StatementError> {
@@ -520,70 +529,4 @@ impl EntityStatement {
             detail,
         )
     }
-}
-
-/// Completes the error of a refused statement with what an operator needs to judge it:
-/// whether a profile would have accepted it, and for a fetched one whether its signature
-/// verifies and whether it is expired.
-fn explain(
-    mut e: StatementError,
-    token: &str,
-    rules: &StatementRules,
-    fetched: Option<(Option<&KeySet>, i64, i64)>,
-) -> StatementError {
-    let interop = Profile::Interop.tolerances();
-    if rules.tolerances.union(interop) != rules.tolerances {
-        let wider = StatementRules {
-            tolerances: rules.tolerances.union(interop),
-            ..rules.clone()
-        };
-        if let Ok(s) = EntityStatement::parse_inner(token, &wider) {
-            let mut used: Vec<Tolerance> = s.deviations.iter().map(|d| d.tolerance).collect();
-            used.sort();
-            used.dedup();
-            e.would_accept_under = Some(Profile::Interop);
-            e.tolerances = used;
-        }
-    }
-    let Some((issuer_keys, now, skew)) = fetched else {
-        return e;
-    };
-    let Ok(jws) = CompactJws::parse_with_limit(token, rules.max_len) else {
-        return e;
-    };
-    let Ok(claims) = crate::json::parse_object(jws.payload()) else {
-        return e;
-    };
-    if let Ok(exp) = numeric_date(&claims, "exp", Rounding::Down) {
-        e.expired = Some(now >= exp.saturating_add(skew));
-    }
-    let header_rules = HeaderRules {
-        typ: ENTITY_STATEMENT_TYP,
-        lenient_typ: rules.lenient_typ,
-        algs: &rules.algs,
-    };
-    // Only an accepted algorithm and a present kid are tried.
-    let Ok((alg, kid)) = jose::check_header(&jws, &header_rules) else {
-        return e;
-    };
-    let is_ec = claims.get("iss").is_some() && claims.get("iss") == claims.get("sub");
-    let own;
-    let keys = if is_ec {
-        match claims.get("jwks").map(KeySet::from_json) {
-            Some(Ok(k)) => {
-                own = k;
-                Some(&own)
-            }
-            _ => None,
-        }
-    } else {
-        issuer_keys
-    };
-    if let Some(keys) = keys {
-        e.signature = match keys.verify(&jws, alg, kid, "diagnosis") {
-            Ok(()) => SignatureCheck::Verified,
-            Err(_) => SignatureCheck::Failed,
-        };
-    }
-    e
 }
