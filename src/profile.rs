@@ -91,8 +91,9 @@ pub enum Tolerance {
     /// statement's own constraints (each checked on its own, so this can only reject more).
     /// In any other configuration they are ignored (a configuration does not constrain the
     /// chain; only an anchor's can speak for the whole federation below it). Their syntax is
-    /// checked as in a Subordinate Statement. **Never relaxed:** the constraints of every
-    /// Subordinate Statement.
+    /// checked as in a Subordinate Statement. A chain handed over whole without the anchor's
+    /// configuration carries none of them (strict mode reads none either). **Never
+    /// relaxed:** the constraints of every Subordinate Statement.
     ConstraintsInConfiguration,
     /// **Accepted:** an object-valued claim (`metadata`, `metadata_policy`, `constraints`,
     /// `trust_mark_issuers`) serialized as a JSON string holding an object, e.g. `"{}"`.

@@ -124,7 +124,13 @@ async fn empty_ref_in_a_trust_mark_is_read_as_absent() {
         |c| {
             c.insert("ref".into(), json!(""));
         },
-        |e, _| assert_mark_refused(e, "ref \"\" is not a URL"),
+        |e, _| {
+            assert_mark_refused(e, "ref \"\" is not a URL");
+            assert_mark_refused(
+                e,
+                "the interop profile would accept it, tolerating empty_trust_mark_url",
+            );
+        },
         Tolerance::EmptyTrustMarkUrl,
     )
     .await;
@@ -157,6 +163,7 @@ async fn misspelt_trust_marks_issuers_alone_is_read_as_trust_mark_issuers() {
     let fed = misspelt(Tamper::None);
     let e = resolve_err(&requiring(&fed, false), &fed).await;
     assert_mark_refused(&e, "does not recognise");
+    assert_mark_refused(&e, "tolerating misspelt_trust_marks_issuers");
     let r = resolve_ok(&requiring(&fed, true), &fed).await;
     assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
     assert!(has(

@@ -13,7 +13,7 @@ use crate::entity_id::EntityId;
 use crate::error::{Error, Limit};
 use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::KeySet;
-use crate::profile::Deviation;
+use crate::profile::{Deviation, Profile, Tolerance};
 use crate::statement::EntityStatement;
 use crate::trust_mark::{
     MarkRules, MarkValidation, RejectedTrustMark, StatusCheck, TrustMark, ValidTrustMark, owner,
@@ -142,14 +142,45 @@ impl Resolver {
             allow_http: inner.rules.allow_http,
             tolerances: inner.rules.tolerances,
         };
-        let (mark, deviations) =
-            TrustMark::parse_with(jwt, declared_type, resolved.entity_id(), &rules)
-                .map_err(|e| (None, e))?;
+        let subject = resolved.entity_id();
+        let (mark, deviations) = TrustMark::parse_with(jwt, declared_type, subject, &rules)
+            .map_err(|e| {
+                // Say when the interoperability profile would have read it.
+                let wider = MarkRules {
+                    tolerances: rules.tolerances.union(Profile::Interop.tolerances()),
+                    ..rules
+                };
+                match TrustMark::parse_with(jwt, declared_type, subject, &wider) {
+                    Ok((_, used)) if wider.tolerances != rules.tolerances => {
+                        let used: Vec<&str> = used.iter().map(|d| d.tolerance.name()).collect();
+                        let hint = format!(
+                            "{e} (the {} profile would accept it, tolerating {})",
+                            Profile::Interop,
+                            used.join(", ")
+                        );
+                        (None, hint)
+                    }
+                    _ => (None, e),
+                }
+            })?;
         let issuer = Some(mark.issuer().to_string());
         let fail = |reason: String| (issuer.clone(), reason);
         let anchor_ec = anchor_ec.map_err(|e| fail(e.clone()))?;
         let anchor_claims: &Map<String, Value> = anchor_ec.claims();
-        recognised(anchor_claims, declared_type, mark.issuer()).map_err(fail)?;
+        recognised(anchor_claims, declared_type, mark.issuer()).map_err(|e| {
+            let misspelt = anchor_claims.get("trust_marks_issuers");
+            if !anchor_claims.contains_key("trust_mark_issuers")
+                && misspelt.and_then(|m| m.get(declared_type)).is_some()
+            {
+                fail(format!(
+                    "{e} (it lists the type under the misspelt trust_marks_issuers, which the {} profile reads, tolerating {})",
+                    Profile::Interop,
+                    Tolerance::MisspeltTrustMarksIssuers
+                ))
+            } else {
+                fail(e)
+            }
+        })?;
 
         // Trust in the issuer comes first (§7.3): its keys from its own chain to this anchor.
         let (issuer_keys, issuer_ec) = self
