@@ -28,6 +28,12 @@ pub enum Limit {
     ChainLength,
     /// Path hops tried in one resolution (shared fetches included).
     PathSteps,
+    /// Elements of one array in `metadata` or `metadata_policy`.
+    ValueArrayLength,
+    /// Bytes of one string in `metadata` or `metadata_policy`.
+    ValueStringLength,
+    /// Words of one `scope` string in `metadata` or `metadata_policy`.
+    ScopeWords,
 }
 
 impl fmt::Display for Limit {
@@ -41,6 +47,9 @@ impl fmt::Display for Limit {
             Limit::TrustMarks => "max_trust_marks",
             Limit::ChainLength => "max_chain_length",
             Limit::PathSteps => "max_path_steps",
+            Limit::ValueArrayLength => "max_value_array_len",
+            Limit::ValueStringLength => "max_value_string_len",
+            Limit::ScopeWords => "max_scope_words",
         })
     }
 }

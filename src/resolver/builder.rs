@@ -33,7 +33,8 @@ pub struct Limits {
     pub max_candidates: usize,
     /// Most fetches in flight at once in one resolution (default 8).
     pub max_concurrent_fetches: usize,
-    /// Time for a whole resolution, every fetch included (default 10 s).
+    /// Time for a whole resolution (default 10 s): every fetch, chain validation, policy
+    /// and trust marks included.
     pub resolution_timeout: Duration,
     /// Longest statement accepted, in bytes (default 64 KiB).
     pub max_statement_bytes: usize,
@@ -44,6 +45,14 @@ pub struct Limits {
     /// Most path hops tried in one resolution, shared fetches included (default 1024): a
     /// graph of many diamonds has few distinct statements but exponentially many paths.
     pub max_path_steps: usize,
+    /// Longest array in a statement's `metadata` or `metadata_policy` (default 1000): the
+    /// policy set operators work on arrays, so their size bounds policy work.
+    pub max_value_array_len: usize,
+    /// Longest string in a statement's `metadata` or `metadata_policy`, in bytes
+    /// (default 8 KiB).
+    pub max_value_string_len: usize,
+    /// Most words in one `scope` string of `metadata` or `metadata_policy` (default 1000).
+    pub max_scope_words: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +68,9 @@ impl Default for Limits {
             max_chain_length: 16,
             max_trust_marks: 16,
             max_path_steps: 1024,
+            max_value_array_len: 1000,
+            max_value_string_len: 8 * 1024,
+            max_scope_words: 1000,
         }
     }
 }
@@ -203,7 +215,26 @@ impl ResolverBuilder {
         self
     }
 
-    /// Time for a whole resolution.
+    /// Longest array in a statement's `metadata` or `metadata_policy` (default 1000).
+    pub fn max_value_array_len(mut self, n: usize) -> Self {
+        self.limits.max_value_array_len = n;
+        self
+    }
+
+    /// Longest string in a statement's `metadata` or `metadata_policy`, in bytes
+    /// (default 8 KiB).
+    pub fn max_value_string_len(mut self, n: usize) -> Self {
+        self.limits.max_value_string_len = n;
+        self
+    }
+
+    /// Most words in one `scope` string of `metadata` or `metadata_policy` (default 1000).
+    pub fn max_scope_words(mut self, n: usize) -> Self {
+        self.limits.max_scope_words = n;
+        self
+    }
+
+    /// Time for a whole resolution: discovery, validation, policy and trust marks.
     pub fn resolution_timeout(mut self, d: Duration) -> Self {
         self.limits.resolution_timeout = d;
         self

@@ -209,7 +209,6 @@ impl Resolver {
         Error,
     > {
         let inner = &self.inner;
-        let timeout = inner.limits.resolution_timeout;
         let run = async {
             match subject_ec {
                 Some(ec) => walk.clone().run_from(ec).await,
@@ -218,31 +217,50 @@ impl Resolver {
         };
         let outcome = tokio::time::timeout_at(walk.deadline, run)
             .await
-            .map_err(|_| Error::LimitExceeded {
-                limit: Limit::ResolutionTime,
-                value: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                context: Some(format!("resolving {subject}")),
-            })??;
+            .map_err(|_| self.out_of_time(subject))??;
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: walk.now,
             skew: inner.skew,
             issuer_configurations: Some(&outcome.configurations),
             operators: &inner.operators,
+            limits: &inner.limits,
+            deadline: Some(walk.deadline),
         };
         let mut attempts = outcome.attempts;
         let mut chains = Vec::new();
         for candidate in outcome.candidates {
+            // Validation is work too: the deadline is checked between candidates (and inside
+            // each validation).
+            ctx.check_deadline(&format!("validating the chains of {subject}"))?;
             let path = candidate_path(&candidate);
             match validate_chain(candidate, &ctx) {
                 Ok(chain) => chains.push(chain),
+                // Out of time ends the resolution, not one path.
+                Err(
+                    e @ Error::LimitExceeded {
+                        limit: Limit::ResolutionTime,
+                        ..
+                    },
+                ) => return Err(e),
                 Err(error) => attempts.push(PathAttempt { path, error }),
             }
         }
         Ok((chains, attempts, outcome.configurations))
     }
 
-    /// Discovery, validation, choice and trust marks; `refresh` fetches every statement anew.
+    /// The error of a resolution that ran out of time.
+    pub(crate) fn out_of_time(&self, subject: &EntityId) -> Error {
+        Error::LimitExceeded {
+            limit: Limit::ResolutionTime,
+            value: u64::try_from(self.inner.limits.resolution_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            context: Some(format!("resolving {subject}")),
+        }
+    }
+
+    /// Discovery, validation, choice and trust marks, all within one deadline; `refresh`
+    /// fetches every statement anew.
     pub(crate) async fn discover(
         &self,
         subject: &EntityId,
@@ -250,16 +268,22 @@ impl Resolver {
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
         let walk = self.walk(refresh);
-        let (chains, attempts, configurations) = self.find_chains_on(&walk, subject, None).await?;
-        let mut resolved = self.choose(
-            subject,
-            entity_type,
-            chains,
-            attempts,
-            Arc::new(configurations),
-        )?;
-        self.evaluate_trust_marks(&mut resolved, &walk).await?;
-        Ok(resolved)
+        let work = async {
+            let (chains, attempts, configurations) =
+                self.find_chains_on(&walk, subject, None).await?;
+            let mut resolved = self.choose(
+                subject,
+                entity_type,
+                chains,
+                attempts,
+                Arc::new(configurations),
+            )?;
+            self.evaluate_trust_marks(&mut resolved, &walk).await?;
+            Ok(resolved)
+        };
+        tokio::time::timeout_at(walk.deadline, work)
+            .await
+            .map_err(|_| self.out_of_time(subject))?
     }
 
     pub(crate) fn choose(
@@ -330,12 +354,15 @@ impl Resolver {
             .first()
             .map(|s| s.subject().clone())
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
+        let walk = self.walk(false);
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: inner.clock.now(),
             skew: inner.skew,
             issuer_configurations: None,
             operators: &inner.operators,
+            limits: &inner.limits,
+            deadline: Some(walk.deadline),
         };
         let chain = validate_chain(statements, &ctx)?;
         let mut resolved = self.choose(
@@ -345,8 +372,12 @@ impl Resolver {
             Vec::new(),
             Arc::default(),
         )?;
-        self.evaluate_trust_marks(&mut resolved, &self.walk(false))
-            .await?;
+        tokio::time::timeout_at(
+            walk.deadline,
+            self.evaluate_trust_marks(&mut resolved, &walk),
+        )
+        .await
+        .map_err(|_| self.out_of_time(&subject))??;
         Ok(resolved)
     }
 

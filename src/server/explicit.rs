@@ -134,7 +134,12 @@ impl Resolver {
             attempts,
             Arc::new(configurations),
         )?;
-        self.evaluate_trust_marks(&mut resolved, &walk).await?;
+        tokio::time::timeout_at(
+            walk.deadline,
+            self.evaluate_trust_marks(&mut resolved, &walk),
+        )
+        .await
+        .map_err(|_| self.out_of_time(&subject))??;
         // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
         if let Some(peer) = peer {
             let p = self
