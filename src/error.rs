@@ -34,6 +34,8 @@ pub enum Limit {
     ValueStringLength,
     /// Words of one `scope` string in `metadata` or `metadata_policy`.
     ScopeWords,
+    /// Resolutions running at once on one resolver: no turn came before the deadline.
+    ConcurrentResolutions,
 }
 
 impl fmt::Display for Limit {
@@ -50,6 +52,7 @@ impl fmt::Display for Limit {
             Limit::ValueArrayLength => "max_value_array_len",
             Limit::ValueStringLength => "max_value_string_len",
             Limit::ScopeWords => "max_scope_words",
+            Limit::ConcurrentResolutions => "max_concurrent_resolutions",
         })
     }
 }
@@ -203,14 +206,16 @@ impl From<StatementError> for Error {
 
 impl Error {
     /// Whether retrying later may succeed (network failures, timeouts, 5xx, a resolution
-    /// that ran out of time). Definitive failures (bad signatures, policy conflicts, 404s)
+    /// that ran out of time or found no turn among the concurrent ones). Definitive failures (bad signatures, policy conflicts, 404s)
     /// are not transient. A failed search is transient when any path it tried failed
     /// transiently.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Fetch { source, .. } => source.is_transient(),
             Error::NoTrustChain { attempts, .. } => attempts.iter().any(|a| a.error.is_transient()),
-            Error::LimitExceeded { limit, .. } => *limit == Limit::ResolutionTime,
+            Error::LimitExceeded { limit, .. } => {
+                matches!(limit, Limit::ResolutionTime | Limit::ConcurrentResolutions)
+            }
             _ => false,
         }
     }

@@ -53,6 +53,10 @@ pub struct Limits {
     pub max_value_string_len: usize,
     /// Most words in one `scope` string of `metadata` or `metadata_policy` (default 1000).
     pub max_scope_words: usize,
+    /// Most resolutions running at once on one resolver (default 64): a resolution is
+    /// bounded (a few MiB at the limits above), this bounds them all together. A resolution
+    /// beyond it waits for a turn, within its own `resolution_timeout`.
+    pub max_concurrent_resolutions: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +75,7 @@ impl Default for Limits {
             max_value_array_len: 1000,
             max_value_string_len: 8 * 1024,
             max_scope_words: 1000,
+            max_concurrent_resolutions: 64,
         }
     }
 }
@@ -234,6 +239,13 @@ impl ResolverBuilder {
         self
     }
 
+    /// Most resolutions running at once on this resolver (default 64); more wait for a turn
+    /// within their deadline, then fail with `Limit::ConcurrentResolutions`.
+    pub fn max_concurrent_resolutions(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_resolutions = n;
+        self
+    }
+
     /// Time for a whole resolution: discovery, validation, policy and trust marks.
     pub fn resolution_timeout(mut self, d: Duration) -> Self {
         self.limits.resolution_timeout = d;
@@ -323,6 +335,9 @@ impl ResolverBuilder {
                 clock: self.clock,
                 rules: Arc::new(rules),
                 operators: self.operators,
+                resolutions: Arc::new(tokio::sync::Semaphore::new(
+                    self.limits.max_concurrent_resolutions.max(1),
+                )),
                 limits: self.limits,
                 skew: self.skew,
                 stop_at_first_anchor: self.stop_at_first_anchor,

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub rules: Arc<StatementRules>,
     pub operators: OperatorRegistry,
     pub limits: Limits,
+    /// Turns among concurrent resolutions (`max_concurrent_resolutions`).
+    pub resolutions: Arc<tokio::sync::Semaphore>,
     pub skew: i64,
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
@@ -166,8 +168,39 @@ impl Resolver {
         self.discover(subject, entity_type, false).await
     }
 
-    /// A walk for one resolution.
-    pub(crate) fn walk(&self, refresh: bool) -> Arc<Walk> {
+    /// A resolution's deadline, from now.
+    pub(crate) fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.limits.resolution_timeout
+    }
+
+    /// A turn among the resolver's concurrent resolutions, waited for until `deadline`.
+    pub(crate) async fn admit(
+        &self,
+        deadline: Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let limit = self.inner.limits.max_concurrent_resolutions;
+        let refused = || Error::LimitExceeded {
+            limit: Limit::ConcurrentResolutions,
+            value: limit as u64,
+            context: Some("no turn before the resolution's deadline".into()),
+        };
+        tokio::time::timeout_at(deadline, self.inner.resolutions.clone().acquire_owned())
+            .await
+            .map_err(|_| refused())?
+            .map_err(|_| refused())
+    }
+
+    /// Resolutions running now (holding a turn), at most `max_concurrent_resolutions`.
+    pub fn resolutions_in_flight(&self) -> usize {
+        self.inner
+            .limits
+            .max_concurrent_resolutions
+            .max(1)
+            .saturating_sub(self.inner.resolutions.available_permits())
+    }
+
+    /// A walk for one resolution ending at `deadline`.
+    pub(crate) fn walk_until(&self, refresh: bool, deadline: Instant) -> Arc<Walk> {
         let inner = &self.inner;
         let mut walk = Walk::new(
             inner.fetcher.clone(),
@@ -184,7 +217,7 @@ impl Resolver {
             },
             inner.clock.now(),
             inner.skew,
-            Instant::now() + inner.limits.resolution_timeout,
+            deadline,
             Some(inner.statements.clone()),
         );
         walk.refresh = refresh;
@@ -267,7 +300,9 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
-        let walk = self.walk(refresh);
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        let walk = self.walk_until(refresh, deadline);
         let work = async {
             let (chains, attempts, configurations) =
                 self.find_chains_on(&walk, subject, None).await?;
@@ -338,6 +373,18 @@ impl Resolver {
         jwts: &[String],
         entity_type: &EntityType,
     ) -> Result<ResolvedEntity, Error> {
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        self.validate_chain_until(jwts, entity_type, deadline).await
+    }
+
+    /// [`Resolver::validate_chain`] for a caller that holds a turn already.
+    pub(crate) async fn validate_chain_until(
+        &self,
+        jwts: &[String],
+        entity_type: &EntityType,
+        deadline: Instant,
+    ) -> Result<ResolvedEntity, Error> {
         let inner = &self.inner;
         if jwts.len() > inner.limits.max_chain_length {
             return Err(Error::LimitExceeded {
@@ -354,7 +401,7 @@ impl Resolver {
             .first()
             .map(|s| s.subject().clone())
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
-        let walk = self.walk(false);
+        let walk = self.walk_until(false, deadline);
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: inner.clock.now(),

@@ -124,7 +124,9 @@ impl Resolver {
         let jwks = ec.claim("jwks").cloned();
         let ec = Arc::new(ec);
         let subject = ec.subject().clone();
-        let walk = self.walk(false);
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        let walk = self.walk_until(false, deadline);
         let (chains, attempts, configurations) =
             self.find_chains_on(&walk, &subject, Some(ec)).await?;
         let mut resolved = self.choose(
@@ -143,7 +145,7 @@ impl Resolver {
         // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
         if let Some(peer) = peer {
             let p = self
-                .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
+                .validate_chain_until(&peer, &EntityType::OPENID_PROVIDER, deadline)
                 .await
                 .map_err(|e| invalid(format!("peer_trust_chain does not validate: {e}")))?;
             if p.entity_id().as_str() != reg.our_entity_id {
