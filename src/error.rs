@@ -36,6 +36,8 @@ pub enum Limit {
     ScopeWords,
     /// Resolutions running at once on one resolver: no turn came before the deadline.
     ConcurrentResolutions,
+    /// Bytes of a request body (an Explicit Registration request).
+    RequestBody,
 }
 
 impl fmt::Display for Limit {
@@ -53,6 +55,7 @@ impl fmt::Display for Limit {
             Limit::ValueStringLength => "max_value_string_len",
             Limit::ScopeWords => "max_scope_words",
             Limit::ConcurrentResolutions => "max_concurrent_resolutions",
+            Limit::RequestBody => "max_request_body_bytes",
         })
     }
 }

@@ -57,6 +57,10 @@ pub struct Limits {
     /// bounded (a few MiB at the limits above), this bounds them all together. A resolution
     /// beyond it waits for a turn, within its own `resolution_timeout`.
     pub max_concurrent_resolutions: usize,
+    /// Longest Explicit Registration request body, in bytes (default 2 MiB: a whole chain
+    /// of `max_chain_length` statements of `max_statement_bytes`, with room to spare). It
+    /// is checked before the body is parsed.
+    pub max_request_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -76,6 +80,7 @@ impl Default for Limits {
             max_value_string_len: 8 * 1024,
             max_scope_words: 1000,
             max_concurrent_resolutions: 64,
+            max_request_body_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -243,6 +248,13 @@ impl ResolverBuilder {
     /// within their deadline, then fail with `Limit::ConcurrentResolutions`.
     pub fn max_concurrent_resolutions(mut self, n: usize) -> Self {
         self.limits.max_concurrent_resolutions = n;
+        self
+    }
+
+    /// Longest Explicit Registration request body, in bytes (default 2 MiB), refused before
+    /// it is parsed with `Limit::RequestBody`.
+    pub fn max_request_body_bytes(mut self, n: usize) -> Self {
+        self.limits.max_request_body_bytes = n;
         self
     }
 
