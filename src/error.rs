@@ -188,6 +188,16 @@ pub enum Error {
     /// The resolver's configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// A step of the walk ended without a result: it panicked (a bug, or a panicking
+    /// `Fetcher`) or was cancelled. Recorded as the failure of the path it was extending,
+    /// so that a failed search still lists every path tried.
+    #[error("the step to {entity} ended without a result: {detail}")]
+    StepFailed {
+        /// The superior the step was fetching.
+        entity: EntityId,
+        /// What happened.
+        detail: String,
+    },
 }
 
 fn fmt_attempts(a: &[PathAttempt]) -> String {
@@ -248,7 +258,7 @@ impl Error {
                 attempts[0].error.spec_code()
             }
             Error::LimitExceeded { .. } => "invalid_trust_chain",
-            Error::Config(_) => "server_error",
+            Error::Config(_) | Error::StepFailed { .. } => "server_error",
             Error::OrganizationNotBound { .. } => "invalid_client",
             Error::TrustMarkRequired { .. } => "invalid_trust_chain",
             Error::InvalidRequest { .. } => "invalid_request",

@@ -179,10 +179,9 @@ impl MetadataPolicy {
 
 fn parse_text(text: &str) -> Result<Value, PolicyError> {
     crate::json::parse_strict(text.as_bytes()).map_err(|e| {
-        let kind = if e.0.contains("duplicate") {
-            K::DuplicateMember
-        } else {
-            K::Malformed
+        let kind = match e.kind() {
+            crate::json::JsonErrorKind::DuplicateMember => K::DuplicateMember,
+            _ => K::Malformed,
         };
         PolicyError::new(kind, e.0)
     })

@@ -137,7 +137,8 @@ impl Resolver {
         let result = self.resolve_inner(subject, entity_type).await;
         match &result {
             Ok(r) => tracing::info!(
-                target: "oidfed::resolve",
+                target: "oidfed::audit",
+                action = "resolve",
                 subject = %subject,
                 entity_type = %entity_type,
                 trust_anchor = %r.trust_anchor(),
@@ -147,7 +148,8 @@ impl Resolver {
                 "resolved"
             ),
             Err(e) => tracing::info!(
-                target: "oidfed::resolve",
+                target: "oidfed::audit",
+                action = "resolve",
                 subject = %subject,
                 entity_type = %entity_type,
                 transient = e.is_transient(),
@@ -366,8 +368,10 @@ impl Resolver {
     /// Validates a chain handed over whole (a `trust_chain` header or an Explicit
     /// Registration body, §4.3). The array is the subject's EC, the Subordinate Statements,
     /// and optionally the anchor's EC. The chain is only a hint of the path: every statement
-    /// is verified, and it must end at a configured anchor. Nothing is fetched, except what
-    /// the subject's trust marks need (their issuers' chains).
+    /// is verified, and it must end at a configured anchor. The chain itself is not fetched;
+    /// what the subject's trust marks need is, within the same deadline and fetch budget:
+    /// each issuer's chain, the anchor's Entity Configuration (`trust_mark_issuers`,
+    /// `trust_mark_owners`), and status endpoints when `trust_mark_status` asks.
     pub async fn validate_chain(
         &self,
         jwts: &[String],

@@ -33,9 +33,10 @@ pub struct ExplicitRegistration<'a> {
     pub signer: &'a dyn Signer,
     /// The longest registration, in seconds (it is also capped at the chain's expiry).
     pub max_lifetime: i64,
-    /// The client Entity Type (default `openid_relying_party`).
+    /// The client Entity Type to resolve and register, usually
+    /// [`EntityType::OPENID_RELYING_PARTY`] (there is no default: every field is given).
     pub entity_type: EntityType,
-    /// Decides the registered metadata (default: the resolved metadata as is).
+    /// Decides the registered metadata (`None`: the resolved metadata as is).
     pub decide: Option<&'a MetadataDecision>,
 }
 
