@@ -257,6 +257,14 @@ impl Error {
             {
                 attempts[0].error.spec_code()
             }
+            Error::LimitExceeded {
+                limit: Limit::RequestBody,
+                ..
+            } => "invalid_request",
+            Error::LimitExceeded {
+                limit: Limit::ConcurrentResolutions,
+                ..
+            } => "temporarily_unavailable",
             Error::LimitExceeded { .. } => "invalid_trust_chain",
             Error::Config(_) | Error::StepFailed { .. } => "server_error",
             Error::OrganizationNotBound { .. } => "invalid_client",

@@ -19,7 +19,8 @@ use crate::record::OrganizationRule;
 use crate::statement::StatementRules;
 use crate::trust_mark::StatusCheck;
 
-/// Limits of one resolution. Every loop over network data is bounded by one of these.
+/// Limits of one resolution (and, with `max_concurrent_resolutions`, of all of them
+/// together). Every loop over network data is bounded by one of these.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Limits {
