@@ -180,9 +180,11 @@ impl TrustChain {
             + 1
     }
 
-    /// Whether the chain is the anchor alone (never true for a chain of length ≥ 2).
+    /// Whether the chain holds no statement. A chain the resolver validated never is empty
+    /// (it holds at least the subject's configuration, and [`TrustChain::len`] is at least
+    /// 1); a subject that is the anchor itself has `len() == 1`.
     pub fn is_empty(&self) -> bool {
-        false
+        self.statements.is_empty()
     }
 
     /// A SHA-256 fingerprint (base64url) of the chain's statements, to tell whether two

@@ -118,29 +118,59 @@ impl Resolver {
     ) -> Result<Arc<ClientRecord>, Error> {
         let key = (client_id.clone(), entity_type.clone());
         let now = self.inner.clock.now();
+        let mut previous = None;
         if let Some(r) = self.inner.records.get(&key).await {
             if r.is_valid_at(now) {
+                tracing::debug!(
+                    target: "oidfed::audit",
+                    action = "record",
+                    client_id = %client_id,
+                    cached = true,
+                    trust_anchor = %r.trust_anchor,
+                    expires_at = r.expires_at,
+                    "client trusted (cached record)"
+                );
                 return Ok(r);
             }
             self.inner.records.invalidate(&key).await;
+            previous = Some(r);
         }
-        let started = std::time::Instant::now();
+        let resolved_here = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .inner
             .records
             .try_get_with(key, async {
-                self.build_record(client_id, entity_type, false)
-                    .await
-                    .map(Arc::new)
+                // Audited where the resolution runs: once, whoever else shares it.
+                resolved_here.store(true, std::sync::atomic::Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                let built = self.build_record(client_id, entity_type, false).await;
+                match &built {
+                    Ok(new) => {
+                        // What changed since the expired record this one replaces.
+                        let changes = previous.as_ref().map(|old| diff(old, new));
+                        audit(
+                            "record",
+                            client_id,
+                            &Ok((new, changes.as_deref().unwrap_or_default())),
+                            started,
+                        );
+                    }
+                    Err(e) => audit_err("record", client_id, Err(e), started),
+                }
+                built.map(Arc::new)
             })
             .await
             .map_err(|e| (*e).clone());
-        audit(
-            "record",
-            client_id,
-            &result.as_ref().map(|r| (r.as_ref(), &[][..])),
-            started,
-        );
+        if !resolved_here.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::debug!(
+                target: "oidfed::audit",
+                action = "record",
+                client_id = %client_id,
+                shared = true,
+                ok = result.is_ok(),
+                "client record from a concurrent resolution"
+            );
+        }
         result
     }
 
@@ -149,8 +179,12 @@ impl Resolver {
     /// error with `is_transient() == false`: revoke the client. A transient failure
     /// (network, 5xx) while `old` is still valid keeps `old`, with a retry time.
     ///
-    /// While every statement is cached and unexpired, this costs no fetch and no signature
-    /// check.
+    /// While every statement of the chain is cached and unexpired, the chain costs no fetch
+    /// and no signature check (a statement's signature is verified once per key). Not
+    /// everything is cached: a client's `jwks_uri` or `signed_jwks_uri` is fetched again
+    /// (and a signed set verified), the subject's trust marks are verified again (their
+    /// issuers' configurations and the status endpoint fetched when not cached, or when
+    /// `StatusCheck` asks for them).
     pub async fn reresolve(&self, old: &ClientRecord) -> Result<Reresolution, Error> {
         self.reresolve_with(old, &ReresolveOptions::default()).await
     }
