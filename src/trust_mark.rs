@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
-use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
+use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_object;
 
 /// The `typ` of a Trust Mark (§7.1).
@@ -155,15 +155,14 @@ impl TrustMark {
     }
 
     /// §7.3 step 7: the signature verifies with the issuer's Federation Entity Keys.
-    pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), String> {
-        issuer_keys
-            .verify(
-                &self.jws,
-                self.alg,
-                &self.kid,
-                &format!("issuer {}", self.issuer),
-            )
-            .map_err(|e| e.to_string())
+    /// A key of the issuer refused for its material gives [`JoseError::InvalidKey`].
+    pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), JoseError> {
+        issuer_keys.verify(
+            &self.jws,
+            self.alg,
+            &self.kid,
+            &format!("issuer {}", self.issuer),
+        )
     }
 
     /// §7.2.2: the delegation names this mark's issuer and type, is issued by `owner`, and

@@ -164,7 +164,9 @@ impl EntityStatement {
         let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(|d| err(Rule::Expiry, d))?;
         let jwks = match claims.get("jwks") {
             None => return Err(err(Rule::Jwks, "the jwks claim is missing".into())),
-            Some(v) => KeySet::from_json(v).map_err(|e| err(Rule::Jwks, e.to_string()))?,
+            Some(v) => {
+                KeySet::from_json(v).map_err(|e| err(Rule::Jwks, e.to_string()).with_key_of(&e))?
+            }
         };
         let is_ec = iss == sub;
 
@@ -424,7 +426,7 @@ impl EntityStatement {
                     JoseError::UnknownKid { .. } => Rule::Kid,
                     _ => Rule::Signature,
                 };
-                self.error(rule, e.to_string())
+                self.error(rule, e.to_string()).with_key_of(&e)
             })?;
         if let (Some(t), Ok(mut v)) = (thumb, self.verified.lock()) {
             if v.len() < 8 {

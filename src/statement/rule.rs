@@ -129,6 +129,9 @@ pub struct StatementError {
     pub rule: Rule,
     /// What was wrong.
     pub detail: String,
+    /// When a key was refused for its material (a degenerate key, §3.2 step 12): which
+    /// rule of the key it broke.
+    pub key: Option<Box<crate::jose::KeyError>>,
 }
 
 impl StatementError {
@@ -144,6 +147,15 @@ impl StatementError {
             subject: subject.map(str::to_string),
             rule,
             detail: detail.into(),
+            key: None,
         }
+    }
+
+    /// The same error, naming the key rule behind it (from [`crate::jose::JoseError::InvalidKey`]).
+    pub fn with_key_of(mut self, e: &crate::jose::JoseError) -> Self {
+        if let crate::jose::JoseError::InvalidKey { reason, .. } = e {
+            self.key = Some(Box::new(reason.clone()));
+        }
+        self
     }
 }
