@@ -14,12 +14,12 @@ use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::fetch::{FetchError, FetchKind, FetchRequest};
 use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
-use crate::json::parse_strict;
+use crate::json::{parse_object, parse_strict};
 use crate::record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, TrustMarkRecord,
     binding_evidence, diff, org_details,
 };
-use crate::statement::{Rule, StatementError};
+use crate::statement::{Rounding, Rule, StatementError, check_validity, optional_numeric_date};
 
 type RecordKey = (EntityId, EntityType);
 
@@ -398,18 +398,19 @@ impl Resolver {
             .federation_keys()
             .verify(&jws, alg, kid, "the client's federation keys")
             .map_err(|e| err(e.to_string()).with_key_of(&e))?;
-        let claims = parse_strict(jws.payload()).map_err(|e| err(e.to_string()))?;
+        let claims = parse_object(jws.payload()).map_err(|e| err(e.0))?;
         for c in ["iss", "sub"] {
             if claims.get(c).and_then(Value::as_str) != Some(subject) {
                 return Err(err(format!("{c} is not {subject}")));
             }
         }
-        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
-            if self.inner.clock.now() >= exp.saturating_add(self.inner.skew) {
-                return Err(err(format!("expired at {exp}")));
-            }
-        }
-        KeySet::from_json(&claims).map_err(|e| err(e.to_string()).with_key_of(&e))
+        // `iat` and `exp` are optional here (§5.2.1), but when present they are NumericDates
+        // read and judged exactly as in a statement: a malformed one is refused, not ignored.
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(err)?;
+        let exp = optional_numeric_date(&claims, "exp", Rounding::Down).map_err(err)?;
+        check_validity(iat, exp, self.inner.clock.now(), self.inner.skew)
+            .map_err(|(_, detail)| err(detail))?;
+        KeySet::from_json(&Value::Object(claims)).map_err(|e| err(e.to_string()).with_key_of(&e))
     }
 
     async fn fetch_document(

@@ -12,8 +12,8 @@ mod claims;
 mod rule;
 mod trust_marks;
 
-pub(crate) use claims::check_metadata;
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
+pub(crate) use claims::{Rounding, check_metadata, check_validity, optional_numeric_date};
 pub use rule::{Rule, StatementError};
 pub use trust_marks::TrustMarkEntry;
 
@@ -26,8 +26,7 @@ use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
 use claims::{
-    EC_ONLY, Rounding, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array,
-    numeric_date,
+    EC_ONLY, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array, numeric_date,
 };
 use trust_marks::{check_trust_mark_issuers, check_trust_mark_owners, trust_mark_entries};
 
@@ -386,22 +385,8 @@ impl EntityStatement {
     /// (§3.2 steps 7–8): `iat` may be at most `skew` in the future; the statement is refused
     /// from `exp + skew` on.
     pub fn check_time(&self, now: i64, skew: i64) -> Result<(), StatementError> {
-        if self.iat > now.saturating_add(skew) {
-            return Err(self.error(
-                Rule::IssuedAt,
-                format!(
-                    "iat {} is in the future (now {now}, leeway {skew} s)",
-                    self.iat
-                ),
-            ));
-        }
-        if now >= self.exp.saturating_add(skew) {
-            return Err(self.error(
-                Rule::Expiry,
-                format!("expired at {} (now {now}, leeway {skew} s)", self.exp),
-            ));
-        }
-        Ok(())
+        check_validity(Some(self.iat), Some(self.exp), now, skew)
+            .map_err(|(rule, detail)| self.error(rule, detail))
     }
 
     /// Verifies the signature with `keys` (the key named by the header `kid`); `whose` says
