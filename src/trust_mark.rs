@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_object;
+use crate::statement::{Rounding, check_validity, numeric_date, optional_numeric_date};
 
 /// The `typ` of a Trust Mark (§7.1).
 pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
@@ -114,8 +115,7 @@ impl TrustMark {
         if claims.get("trust_mark_type").and_then(Value::as_str) != Some(declared_type) {
             return Err(format!("trust_mark_type is not {declared_type:?}"));
         }
-        check_times(&claims, now, skew, false)?;
-        let expires_at = claims.get("exp").and_then(Value::as_i64);
+        let expires_at = check_times(&claims, now, skew)?;
         Ok(TrustMark {
             jws,
             alg,
@@ -196,7 +196,7 @@ impl TrustMark {
         if claims.get("trust_mark_type").and_then(Value::as_str) != Some(self.trust_mark_type()) {
             return Err("delegation: trust_mark_type differs from the mark's".into());
         }
-        check_times(&claims, now, skew, false).map_err(|e| format!("delegation: {e}"))?;
+        check_times(&claims, now, skew).map_err(|e| format!("delegation: {e}"))?;
         owner_keys
             .verify(&jws, alg, kid, &format!("owner {owner}"))
             .map_err(|e| format!("delegation: {e}"))
@@ -239,33 +239,14 @@ fn object(payload: &[u8]) -> Result<Map<String, Value>, String> {
     parse_object(payload).map_err(|e| e.0)
 }
 
-/// `iat` must be present and not in the future; `exp`, when present (or when required),
-/// must be in the future. Both with `skew` leeway.
-fn check_times(
-    claims: &Map<String, Value>,
-    now: i64,
-    skew: i64,
-    exp_required: bool,
-) -> Result<(), String> {
-    let iat = claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or("iat missing or not an integer")?;
-    if iat > now.saturating_add(skew) {
-        return Err(format!("iat {iat} is in the future"));
-    }
-    match claims.get("exp") {
-        None if exp_required => Err("exp missing".into()),
-        None => Ok(()),
-        Some(v) => {
-            let exp = v.as_i64().ok_or("exp is not an integer")?;
-            if now >= exp.saturating_add(skew) {
-                Err(format!("expired at {exp}"))
-            } else {
-                Ok(())
-            }
-        }
-    }
+/// `iat` must be present and not in the future; `exp`, when present, must be in the
+/// future: NumericDates read and judged as in a statement (the same functions, §3.2 steps
+/// 7–8 leeway). Returns `exp`.
+fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<Option<i64>, String> {
+    let iat = numeric_date(claims, "iat", Rounding::Up)?;
+    let exp = optional_numeric_date(claims, "exp", Rounding::Down)?;
+    check_validity(Some(iat), exp, now, skew).map_err(|(_, detail)| detail)?;
+    Ok(exp)
 }
 
 /// The anchor's recognition of a mark type (§3.1.2, §7.3): `Ok` when the type is listed in

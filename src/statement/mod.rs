@@ -13,7 +13,9 @@ mod rule;
 mod trust_marks;
 
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
-pub(crate) use claims::{Rounding, check_metadata, check_validity, optional_numeric_date};
+pub(crate) use claims::{
+    Rounding, check_metadata, check_validity, numeric_date, optional_numeric_date,
+};
 pub use rule::{Rule, StatementError};
 pub use trust_marks::TrustMarkEntry;
 
@@ -25,9 +27,7 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
-use claims::{
-    EC_ONLY, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array, numeric_date,
-};
+use claims::{EC_ONLY, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array};
 use trust_marks::{check_trust_mark_issuers, check_trust_mark_owners, trust_mark_entries};
 
 /// The `typ` of every Entity Statement (§3).
