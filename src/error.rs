@@ -275,6 +275,18 @@ impl Error {
         }
     }
 
+    /// The key rule behind this error, when a key was refused for its material (a
+    /// degenerate key: `e = 1`, a point off its curve…), here or on any path tried.
+    pub fn key_error(&self) -> Option<&crate::jose::KeyError> {
+        match self {
+            Error::Statement(e) => e.key.as_deref(),
+            Error::NoTrustChain { attempts, .. } => {
+                attempts.iter().find_map(|a| a.error.key_error())
+            }
+            _ => None,
+        }
+    }
+
     /// The statement error behind this error, if it is one.
     pub fn statement_error(&self) -> Option<&StatementError> {
         match self {

@@ -13,13 +13,13 @@ use super::{EntityType, ResolvedEntity, Resolver};
 use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::fetch::{FetchError, FetchKind, FetchRequest};
-use crate::jose::{self, CompactJws, HeaderRules, KeySet};
-use crate::json::parse_strict;
+use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
+use crate::json::{parse_object, parse_strict};
 use crate::record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, TrustMarkRecord,
     binding_evidence, diff, org_details,
 };
-use crate::statement::{Rule, StatementError};
+use crate::statement::{Rounding, Rule, StatementError, check_validity, optional_numeric_date};
 
 type RecordKey = (EntityId, EntityType);
 
@@ -359,8 +359,28 @@ impl Resolver {
             )
             .into()
         };
+        // The protocol keys are handed to the embedder's OAuth stack as they are: a set
+        // holding a key refused for its material is refused whole, not passed on filtered.
+        let strict = |set: KeySet, param: &str| -> Result<KeySet, Error> {
+            match set
+                .rejected()
+                .iter()
+                .find(|(_, e)| matches!(e, JoseError::InvalidKey { .. }))
+            {
+                Some((_, e)) => Err(StatementError::new(
+                    Some(subject.as_str()),
+                    Some(subject.as_str()),
+                    Rule::Jwks,
+                    format!("{param}: {e}"),
+                )
+                .with_key_of(e)
+                .into()),
+                None => Ok(set),
+            }
+        };
         if let Some(jwks) = m.get("jwks") {
             let set = KeySet::from_json(jwks).map_err(|e| bad(format!("metadata jwks: {e}")))?;
+            let set = strict(set, "metadata jwks")?;
             return Ok((set.to_json(), KeySource::Jwks));
         }
         for (param, source) in [
@@ -378,11 +398,12 @@ impl Resolver {
                 .ok_or_else(|| bad(format!("{param} {uri:?} is not an https URL")))?;
             let body = self.fetch_document(&url, subject, param).await?;
             let set = if source == KeySource::SignedJwksUri {
-                self.signed_jwks(&body, resolved).map_err(bad)?
+                self.signed_jwks(&body, resolved)?
             } else {
                 let v = parse_strict(body.as_bytes()).map_err(|e| bad(format!("{param}: {e}")))?;
                 KeySet::from_json(&v).map_err(|e| bad(format!("{param}: {e}")))?
             };
+            let set = strict(set, param)?;
             return Ok((set.to_json(), source));
         }
         Ok((json!({"keys": []}), KeySource::None))
@@ -390,33 +411,41 @@ impl Resolver {
 
     /// A signed JWK Set (§5.2.1): `typ` `jwk-set+jwt`, signed with the subject's Federation
     /// Entity Keys from the validated chain, `iss` = `sub` = the subject, `exp` honoured.
-    fn signed_jwks(&self, jwt: &str, resolved: &ResolvedEntity) -> Result<KeySet, String> {
+    fn signed_jwks(&self, jwt: &str, resolved: &ResolvedEntity) -> Result<KeySet, StatementError> {
+        let subject = resolved.entity_id().as_str();
+        let err = |detail: String| {
+            StatementError::new(
+                Some(subject),
+                Some(subject),
+                Rule::Jwks,
+                format!("signed_jwks_uri: {detail}"),
+            )
+        };
         let jws = CompactJws::parse_with_limit(jwt, self.inner.limits.max_statement_bytes)
-            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
+            .map_err(|e| err(e.to_string()))?;
         let rules = HeaderRules {
             typ: "jwk-set+jwt",
             lenient_typ: self.inner.rules.lenient_typ,
             algs: &self.inner.rules.algs,
         };
-        let (alg, kid) =
-            jose::check_header(&jws, &rules).map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| err(e.to_string()))?;
         resolved
             .federation_keys()
             .verify(&jws, alg, kid, "the client's federation keys")
-            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
-        let claims = parse_strict(jws.payload()).map_err(|e| format!("signed_jwks_uri: {e}"))?;
-        let subject = resolved.entity_id().as_str();
+            .map_err(|e| err(e.to_string()).with_key_of(&e))?;
+        let claims = parse_object(jws.payload()).map_err(|e| err(e.0))?;
         for c in ["iss", "sub"] {
             if claims.get(c).and_then(Value::as_str) != Some(subject) {
-                return Err(format!("signed_jwks_uri: {c} is not {subject}"));
+                return Err(err(format!("{c} is not {subject}")));
             }
         }
-        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
-            if self.inner.clock.now() >= exp.saturating_add(self.inner.skew) {
-                return Err(format!("signed_jwks_uri: expired at {exp}"));
-            }
-        }
-        KeySet::from_json(&claims).map_err(|e| format!("signed_jwks_uri: {e}"))
+        // `iat` and `exp` are optional here (§5.2.1), but when present they are NumericDates
+        // read and judged exactly as in a statement: a malformed one is refused, not ignored.
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(err)?;
+        let exp = optional_numeric_date(&claims, "exp", Rounding::Down).map_err(err)?;
+        check_validity(iat, exp, self.inner.clock.now(), self.inner.skew)
+            .map_err(|(_, detail)| err(detail))?;
+        KeySet::from_json(&Value::Object(claims)).map_err(|e| err(e.to_string()).with_key_of(&e))
     }
 
     async fn fetch_document(
