@@ -132,7 +132,12 @@ impl Resolver {
             });
         }
         let started = std::time::Instant::now();
-        let result = self.resolve_inner(subject, entity_type).await;
+        let result = crate::metrics::resolution(
+            subject,
+            entity_type,
+            self.resolve_inner(subject, entity_type),
+        )
+        .await;
         match &result {
             Ok(r) => tracing::info!(
                 target: "oidfed::resolve",

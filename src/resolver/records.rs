@@ -120,10 +120,12 @@ impl Resolver {
         let now = self.inner.clock.now();
         if let Some(r) = self.inner.records.get(&key).await {
             if r.is_valid_at(now) {
+                crate::metrics::cache_lookup("record", true);
                 return Ok(r);
             }
             self.inner.records.invalidate(&key).await;
         }
+        crate::metrics::cache_lookup("record", false);
         let started = std::time::Instant::now();
         let result = self
             .inner
@@ -221,7 +223,12 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ClientRecord, Error> {
-        let resolved = self.discover(client_id, entity_type, refresh).await?;
+        let resolved = crate::metrics::resolution(
+            client_id,
+            entity_type,
+            self.discover(client_id, entity_type, refresh),
+        )
+        .await?;
         self.record_from(&resolved).await
     }
 
