@@ -81,18 +81,18 @@ impl Recorder for TestRecorder {
     }
 }
 
-/// The process-wide recorder (installed once), and a lock so tests read their own deltas.
-fn recorder() -> (&'static TestRecorder, std::sync::MutexGuard<'static, ()>) {
+/// The process-wide recorder, installed once.
+fn recorder() -> &'static TestRecorder {
     static REC: OnceLock<&'static TestRecorder> = OnceLock::new();
-    static SERIAL: Mutex<()> = Mutex::new(());
-    let rec = REC.get_or_init(|| {
+    REC.get_or_init(|| {
         let r: &'static TestRecorder = Box::leak(Box::default());
         metrics::set_global_recorder(r).expect("no other recorder in this test binary");
         r
-    });
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    (rec, guard)
+    })
 }
+
+/// Tests run one at a time, so each reads only its own deltas.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 type Snapshot = BTreeMap<(String, Vec<(String, String)>), u64>;
 
@@ -135,7 +135,8 @@ fn total(d: &Snapshot, name: &str) -> u64 {
 
 #[tokio::test]
 async fn a_cold_then_warm_three_level_resolution_is_counted_exactly() {
-    let (rec, _serial) = recorder();
+    let _serial = SERIAL.lock().await;
+    let rec = recorder();
     let fed = common::three_level().build();
     let resolver = common::resolver(&fed);
     let rp = fed.id("rp");
@@ -220,7 +221,8 @@ async fn a_cold_then_warm_three_level_resolution_is_counted_exactly() {
 
 #[tokio::test]
 async fn failures_are_counted_by_outcome_and_fetch_status() {
-    let (rec, _serial) = recorder();
+    let _serial = SERIAL.lock().await;
+    let rec = recorder();
     let fed = common::three_level().build();
     let resolver = common::resolver(&fed);
     let rp = fed.id("rp");
@@ -282,7 +284,8 @@ async fn failures_are_counted_by_outcome_and_fetch_status() {
 
 #[test]
 fn the_registry_helpers_emit_the_reserved_names() {
-    let (rec, _serial) = recorder();
+    let _serial = SERIAL.blocking_lock();
+    let rec = recorder();
     let before = snapshot(rec);
     let span = m::registry_span("offboard", Some("https://org.example"));
     let started = std::time::Instant::now();

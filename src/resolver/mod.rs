@@ -306,6 +306,7 @@ impl Resolver {
             configurations,
             marks: Vec::new(),
             rejected_marks: Vec::new(),
+            failed_paths: attempts,
         })
     }
 
