@@ -216,10 +216,10 @@ impl Walk {
                     let hint = hint.clone();
                     // Boxed: the step's state machine is kilobytes, and a task moves its
                     // future several times on the way in and out (measured: 4 copies).
-                    tasks.spawn(Box::pin(async move {
+                    tasks.spawn(Box::pin(tracing::Instrument::in_current_span(async move {
                         let r = walk.superior_step(&p.top_ec, &hint).await;
                         (p, hint, r)
-                    }));
+                    })));
                 }
             }
             let mut next = Vec::new();

@@ -130,7 +130,7 @@ pub async fn run(args: ValidateChainArgs) -> Exit {
                 }
                 print_json(&doc);
             } else {
-                println!("{} statements read ({source})\n", chain.len());
+                out!("{} statements read ({source})\n", chain.len());
                 print_trusted(&resolved, &record, &tolerated);
             }
             Exit::Ok

@@ -95,24 +95,24 @@ pub async fn run(args: DemoArgs) -> Exit {
             "resolve": command,
         });
         // One line, so a script can read it before the server stops.
-        println!("{doc}");
+        out!("{doc}");
     } else {
-        println!("oidfed demo federation on {} (fresh keys)", fed.base());
+        out!("oidfed demo federation on {} (fresh keys)", fed.base());
         for (name, role) in roles() {
-            println!("  {role:<13} {}", fed.id(&name));
+            out!("  {role:<13} {}", fed.id(&name));
         }
-        println!("\ntrust anchor {ta}");
-        println!("  its configuration: {ta_config}");
+        out!("\ntrust anchor {ta}");
+        out!("  its configuration: {ta_config}");
         if let Some(p) = &args.jwks_out {
-            println!("  its keys, to pin:  {}", p.display());
+            out!("  its keys, to pin:  {}", p.display());
         }
-        println!("\nTry (from another terminal):\n  {command}");
-        println!(
+        out!("\nTry (from another terminal):\n  {command}");
+        out!(
             "  add --json, --dot or --mermaid; `oidfed statement {ta_config} --allow-http {network}`"
         );
         match args.for_secs {
-            Some(s) => println!("\nServing for {s} s."),
-            None => println!("\nServing until Ctrl-C."),
+            Some(s) => out!("\nServing for {s} s."),
+            None => out!("\nServing until Ctrl-C."),
         }
     }
     match args.for_secs {

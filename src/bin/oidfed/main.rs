@@ -9,6 +9,22 @@
 //! flattened into each of them.
 #![forbid(unsafe_code)]
 
+/// `println!` that ignores a closed stdout (`oidfed … | head`): the exit code still tells.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!`, likewise.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod anchors;
 mod chain_cmd;
 mod demo;

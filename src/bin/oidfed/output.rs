@@ -106,7 +106,7 @@ pub fn usage_failure(command: &str, json: bool, exit: Exit, message: &str) -> Ex
 /// Prints a JSON document on stdout.
 pub fn print_json(v: &Value) {
     match serde_json::to_string_pretty(v) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => out!("{s}"),
         Err(e) => eprintln!("error: rendering JSON: {e}"),
     }
 }

@@ -114,36 +114,36 @@ fn evidence_text(e: &BindingEvidence) -> String {
 
 /// The human report of a trusted entity.
 pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&str]) {
-    println!(
+    out!(
         "✔ TRUSTED  {} as {}",
         r.entity_id(),
         r.entity_type().as_str()
     );
-    println!("  trust anchor  {}", r.trust_anchor());
-    println!(
+    out!("  trust anchor  {}", r.trust_anchor());
+    out!(
         "  valid until   {} (the earliest exp of the chain and the accepted trust marks)",
         rfc3339(r.expires_at())
     );
 
-    println!("\nChain: who vouches for whom");
+    out!("\nChain: who vouches for whom");
     let statements = r.chain().statements();
     let mut depth = 0;
     if let Some(top) = statements
         .last()
         .filter(|s| s.is_configuration() && statements.len() > 1)
     {
-        println!(
+        out!(
             "  {}  trust anchor: own configuration signed with kid {:?} (pinned key), until {}",
             top.subject(),
             top.kid(),
             rfc3339(top.expires_at())
         );
     } else if let Some(top) = statements.iter().rev().find(|s| !s.is_configuration()) {
-        println!("  {}  trust anchor (pinned keys)", top.issuer());
+        out!("  {}  trust anchor (pinned keys)", top.issuer());
     }
     for s in statements.iter().rev().filter(|s| !s.is_configuration()) {
         let pad = "   ".repeat(depth);
-        println!(
+        out!(
             "  {pad}└─ vouches for {}  until {}  signed with kid {:?} of {}",
             s.subject(),
             rfc3339(s.expires_at()),
@@ -154,7 +154,7 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
     }
     if let Some(ec) = statements.first().filter(|_| statements.len() > 1) {
         let pad = "   ".repeat(depth);
-        println!(
+        out!(
             "  {pad}└─ {}  own configuration signed with kid {:?}, until {}",
             ec.subject(),
             ec.kid(),
@@ -162,10 +162,10 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
         );
     }
 
-    println!("\nOrganization");
+    out!("\nOrganization");
     match &record.organization {
         Some(o) => {
-            println!(
+            out!(
                 "  {}  {}{}",
                 o.name.as_deref().unwrap_or("(unnamed)"),
                 o.entity_id,
@@ -174,19 +174,19 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
                     .map(|u| format!("  <{u}>"))
                     .unwrap_or_default()
             );
-            println!("  evidence: {}", evidence_text(&o.evidence));
+            out!("  evidence: {}", evidence_text(&o.evidence));
             let path: Vec<&str> = o.authority_path.iter().map(|e| e.as_str()).collect();
-            println!("  authority path: {}", path.join(" → "));
+            out!("  authority path: {}", path.join(" → "));
         }
-        None => println!("  none: the chain names no accountable organization"),
+        None => out!("  none: the chain names no accountable organization"),
     }
 
-    println!("\nTrust marks");
+    out!("\nTrust marks");
     if r.trust_marks().is_empty() && r.rejected_trust_marks().is_empty() {
-        println!("  none");
+        out!("  none");
     }
     for m in r.trust_marks() {
-        println!(
+        out!(
             "  ✔ {}  issued by {}, {}, checked: {}{}",
             m.trust_mark_type,
             m.issuer,
@@ -202,7 +202,7 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
         );
     }
     for m in r.rejected_trust_marks() {
-        println!(
+        out!(
             "  ✘ {}  issued by {}: {}",
             m.trust_mark_type,
             m.issuer.as_deref().unwrap_or("?"),
@@ -211,7 +211,7 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
     }
 
     let kids: Vec<String> = record.key_ids().into_iter().collect();
-    println!(
+    out!(
         "\nProtocol keys: {} ({:?})",
         if kids.is_empty() {
             "none".to_string()
@@ -220,25 +220,25 @@ pub fn print_trusted(r: &ResolvedEntity, record: &ClientRecord, deviations: &[&s
         },
         record.key_source
     );
-    println!("\nResolved {} metadata", r.entity_type().as_str());
+    out!("\nResolved {} metadata", r.entity_type().as_str());
     let md = serde_json::to_string_pretty(&Value::Object(r.metadata().clone())).unwrap_or_default();
     for line in md.lines() {
-        println!("  {line}");
+        out!("  {line}");
     }
 
     if !r.alternatives().is_empty() || !r.failed_paths().is_empty() {
-        println!("\nOther paths tried");
+        out!("\nOther paths tried");
         for alt in r.alternatives() {
             let path = alt.path();
             let p: Vec<&str> = path.iter().map(|e| e.as_str()).collect();
-            println!("  ✔ {} (valid, not chosen)", p.join(" → "));
+            out!("  ✔ {} (valid, not chosen)", p.join(" → "));
         }
         for a in r.failed_paths() {
             let p: Vec<&str> = a.path.iter().map(|e| e.as_str()).collect();
-            println!("  ✘ {}: {}", p.join(" → "), a.error);
+            out!("  ✘ {}: {}", p.join(" → "), a.error);
         }
     }
-    println!(
+    out!(
         "\nDeviations tolerated: {}",
         if deviations.is_empty() {
             "none (strict)".to_string()

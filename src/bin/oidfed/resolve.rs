@@ -83,9 +83,9 @@ pub async fn run(args: ResolveArgs) -> Exit {
             if json {
                 print_json(&trusted_json(command, &resolved, &record, &tolerated));
             } else if args.format.dot {
-                print!("{}", Picture::of_resolved(&resolved).dot());
+                out_raw!("{}", Picture::of_resolved(&resolved).dot());
             } else if args.format.mermaid {
-                print!("{}", Picture::of_resolved(&resolved).mermaid());
+                out_raw!("{}", Picture::of_resolved(&resolved).mermaid());
             } else {
                 print_trusted(&resolved, &record, &tolerated);
             }
@@ -96,7 +96,7 @@ pub async fn run(args: ResolveArgs) -> Exit {
                 print_json(&error_json(command, Some(subject.as_str()), &e));
             } else if args.format.dot || args.format.mermaid {
                 let p = Picture::of_error(subject.as_str(), &e);
-                print!(
+                out_raw!(
                     "{}",
                     if args.format.dot {
                         p.dot()
@@ -120,10 +120,10 @@ pub fn print_failure(subject: &str, e: &oidfed::Error) {
     } else {
         "NOT TRUSTED"
     };
-    println!("✘ {verdict}  {subject}");
-    println!("  spec code: {}", e.spec_code());
+    out!("✘ {verdict}  {subject}");
+    out!("  spec code: {}", e.spec_code());
     if let Some(r) = e.rule() {
-        println!("  rule: {r}");
+        out!("  rule: {r}");
     }
-    println!("  {e}");
+    out!("  {e}");
 }

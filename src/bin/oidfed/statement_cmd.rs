@@ -181,13 +181,13 @@ fn print_human(
         Some(_) => "Subordinate statement",
         None => "Statement",
     };
-    println!(
+    out!(
         "{kind}  {} → {}",
         s(claims.get("iss")),
         s(claims.get("sub"))
     );
-    println!("  from {source}");
-    println!(
+    out!("  from {source}");
+    out!(
         "  alg {}, kid {:?}, typ {}",
         s(header.get("alg")),
         s(header.get("kid")),
@@ -200,40 +200,47 @@ fn print_human(
             .map(rfc3339)
             .unwrap_or_else(|| "?".into())
     };
-    println!("  issued {}, expires {}", time("iat"), time("exp"));
+    out!("  issued {}, expires {}", time("iat"), time("exp"));
     if let Some(h) = claims.get("authority_hints").and_then(Value::as_array) {
         let hints: Vec<&str> = h.iter().filter_map(Value::as_str).collect();
-        println!("  authority_hints: {}", hints.join(", "));
+        out!("  authority_hints: {}", hints.join(", "));
     }
     if let Some(keys) = claims.pointer("/jwks/keys").and_then(Value::as_array) {
         let kids: Vec<&str> = keys
             .iter()
             .filter_map(|k| k.get("kid").and_then(Value::as_str))
             .collect();
-        println!("  jwks: {}", kids.join(", "));
+        out!("  jwks: {}", kids.join(", "));
     }
     for claim in ["metadata", "metadata_policy"] {
         if let Some(m) = claims.get(claim).and_then(Value::as_object) {
             let types: Vec<&str> = m.keys().map(String::as_str).collect();
-            println!("  {claim}: {}", types.join(", "));
+            out!("  {claim}: {}", types.join(", "));
         }
     }
-    for claim in ["constraints", "trust_marks", "crit", "metadata_policy_crit"] {
+    if let Some(marks) = claims.get("trust_marks").and_then(Value::as_array) {
+        let types: Vec<&str> = marks
+            .iter()
+            .filter_map(|m| m.get("trust_mark_type").and_then(Value::as_str))
+            .collect();
+        out!("  trust_marks: {}", types.join(", "));
+    }
+    for claim in ["constraints", "crit", "metadata_policy_crit"] {
         if let Some(v) = claims.get(claim) {
-            println!("  {claim}: {v}");
+            out!("  {claim}: {v}");
         }
     }
-    println!("\nChecks");
+    out!("\nChecks");
     for c in checks {
         match &c.result {
-            Ok(None) => println!("  ✔ {}", c.name),
-            Ok(Some(why)) => println!("  - {}: not checked ({why})", c.name),
-            Err(e) => println!("  ✘ {}: {} — {}", c.name, e.rule, e.detail),
+            Ok(None) => out!("  ✔ {}", c.name),
+            Ok(Some(why)) => out!("  - {}: not checked ({why})", c.name),
+            Err(e) => out!("  ✘ {}: {} — {}", c.name, e.rule, e.detail),
         }
     }
     if broken.is_empty() {
-        println!("\nNo rule broken.");
+        out!("\nNo rule broken.");
     } else {
-        println!("\nRules broken: {}", broken.join(", "));
+        out!("\nRules broken: {}", broken.join(", "));
     }
 }
