@@ -121,6 +121,7 @@ impl Resolver {
         let mut previous = None;
         if let Some(r) = self.inner.records.get(&key).await {
             if r.is_valid_at(now) {
+                crate::metrics::cache_lookup("record", true);
                 tracing::debug!(
                     target: "oidfed::audit",
                     action = "record",
@@ -135,6 +136,7 @@ impl Resolver {
             self.inner.records.invalidate(&key).await;
             previous = Some(r);
         }
+        crate::metrics::cache_lookup("record", false);
         let resolved_here = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .inner
@@ -255,7 +257,12 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ClientRecord, Error> {
-        let resolved = self.discover(client_id, entity_type, refresh).await?;
+        let resolved = crate::metrics::resolution(
+            client_id,
+            entity_type,
+            self.discover(client_id, entity_type, refresh),
+        )
+        .await?;
         self.record_from(&resolved).await
     }
 
