@@ -287,7 +287,7 @@ impl ResolverBuilder {
         };
         Ok(Resolver {
             inner: Arc::new(Inner {
-                anchors: anchors.into(),
+                anchors: crate::anchors::TrustAnchorsHandle::new(anchors, rules.allow_http),
                 fetcher,
                 clock: self.clock,
                 rules: Arc::new(rules),

@@ -133,6 +133,7 @@ impl Resolver {
             chains,
             attempts,
             Arc::new(configurations),
+            &walk.anchors,
         )?;
         self.evaluate_trust_marks(&mut resolved, &walk).await?;
         // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
