@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{NOW, builder, claims_of, three_level};
+use common::{builder, claims_of, three_level};
 use oidfed::anchor_store::{AnchorStore, FileAnchorStore, MemoryAnchorStore};
 use oidfed::anchors::{AnchorError, ChangeReason, IndependentCopy};
 use oidfed::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
@@ -341,7 +341,6 @@ async fn add_remove_and_their_refusals() {
     let err = handle.add(http).await.unwrap_err();
     assert!(matches!(err, AnchorError::HttpNotAllowed { .. }), "{err}");
     assert_eq!(resolver.trust_anchors().generation(), 2);
-    let _ = NOW;
 }
 
 #[tokio::test]

@@ -65,14 +65,14 @@ pub(super) fn entity_id_claim(
 }
 
 #[derive(Clone, Copy)]
-pub(super) enum Rounding {
+pub(crate) enum Rounding {
     Up,
     Down,
 }
 
 /// Reads a NumericDate. Fractions are allowed by RFC 7519 and rounded in the safe direction
 /// (`iat` up, `exp` down); negative, non-finite and absurd values are malformed.
-pub(super) fn numeric_date(
+pub(crate) fn numeric_date(
     claims: &Map<String, Value>,
     name: &str,
     r: Rounding,

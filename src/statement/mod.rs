@@ -8,7 +8,7 @@
 //! ([`EntityStatement::verify_with`]) are separate so the chain validator can do the cheap
 //! checks for a whole chain before paying for any signature.
 
-mod claims;
+pub(crate) mod claims;
 mod rule;
 mod trust_marks;
 
