@@ -1,18 +1,18 @@
 //! Trust Anchors over time (§10, §11.2, §11.3): the configured anchors and their pinned keys
-//! change at run time without rebuilding the [`Resolver`].
+//! change at run time without rebuilding the [`Resolver`](crate::Resolver).
 //!
 //! * **Snapshots.** The resolver holds its anchors in a [`TrustAnchorsHandle`]. Every
 //!   resolution takes an [`AnchorSet`] snapshot (an `Arc`) when it starts and finishes on it:
 //!   a change made while it runs applies to the resolutions that start afterwards. Each change
 //!   gives the set a new [`AnchorSet::generation`]; the client-record cache is keyed by it, so
 //!   a record validated under a removed anchor or key is never served again.
-//! * **Rollover** (§11.2): [`Resolver::accept_anchor_key`] pins a new key only when the
+//! * **Rollover** (§11.2): [`Resolver::accept_anchor_key`](crate::Resolver::accept_anchor_key) pins a new key only when the
 //!   anchor's current Entity Configuration, verified under a key pinned now, announces it in
-//!   its `jwks`; [`Resolver::follow_anchor_rollover`] pins every announced key. An
+//!   its `jwks`; [`Resolver::follow_anchor_rollover`](crate::Resolver::follow_anchor_rollover) pins every announced key. An
 //!   unannounced key is refused ([`AnchorError::KeyNotAnnounced`]).
 //! * **Independent copy** (§11.3): with [`TrustAnchorsHandle::set_independent_copy`], the
 //!   anchor's keys are compared with a copy retrieved through another channel
-//!   ([`Resolver::check_anchor_independently`], and before every rollover). A difference that
+//!   ([`Resolver::check_anchor_independently`](crate::Resolver::check_anchor_independently), and before every rollover). A difference that
 //!   survives a re-fetch of both is [`AnchorError::IndependentCopyMismatch`].
 //! * **Audit and persistence.** Every change is an [`AnchorChange`] and a `tracing` event on
 //!   target `oidfed::audit`; with an [`AnchorStore`] it is persisted before it takes effect
@@ -200,7 +200,7 @@ impl TrustAnchorsHandle {
     }
 
     /// Compares `anchor`'s keys with `copy` before every rollover and in
-    /// [`Resolver::check_anchor_independently`] (`None`: stop).
+    /// [`Resolver::check_anchor_independently`](crate::Resolver::check_anchor_independently) (`None`: stop).
     pub fn set_independent_copy(&self, anchor: &EntityId, copy: Option<IndependentCopy>) {
         let mut map = self
             .state

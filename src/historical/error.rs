@@ -36,7 +36,7 @@ pub enum HistoricalError {
         /// The `iss` found.
         found: String,
     },
-    /// More keys than [`MAX_HISTORICAL_KEYS`].
+    /// More keys than [`MAX_HISTORICAL_KEYS`](super::MAX_HISTORICAL_KEYS).
     #[error("historical keys of {entity}: {count} keys, at most {limit} accepted")]
     TooManyKeys {
         /// The entity.
