@@ -335,9 +335,10 @@ impl Resolver {
             .first()
             .map(|s| s.subject().clone())
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
-        let anchors = inner.anchors.snapshot();
+        // The walk holds the anchor-set snapshot this validation uses throughout.
+        let walk = self.walk(false);
         let ctx = ValidationContext {
-            anchors: anchors.anchors(),
+            anchors: &walk.anchors,
             now: inner.clock.now(),
             skew: inner.skew,
             issuer_configurations: None,
@@ -350,10 +351,9 @@ impl Resolver {
             vec![chain],
             Vec::new(),
             Arc::default(),
-            anchors.anchors(),
+            &walk.anchors,
         )?;
-        self.evaluate_trust_marks(&mut resolved, &self.walk(false))
-            .await?;
+        self.evaluate_trust_marks(&mut resolved, &walk).await?;
         Ok(resolved)
     }
 
