@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod anchor_store;
+pub mod anchors;
 pub mod cache;
 pub mod chain;
 pub mod clock;
@@ -9,6 +11,7 @@ pub mod constraints;
 pub mod entity_id;
 pub mod error;
 pub mod fetch;
+pub mod historical;
 pub mod jose;
 pub mod json;
 pub mod metrics;

@@ -203,5 +203,31 @@ fn main() {
         let text = format!("{a}\n{b}\n{c}\n{d}");
         write(&root.join("policy"), &format!("seed_{i}"), text.as_bytes());
     }
+    // historical: retired keys (one revoked), as lines and as signed tokens.
+    let mut retired = k1.jwks["keys"][0].clone();
+    retired["iat"] = serde_json::json!(1_690_000_000);
+    retired["exp"] = serde_json::json!(1_700_000_000);
+    let mut revoked = k2.jwks["keys"][0].clone();
+    revoked["exp"] = serde_json::json!(1_710_000_000);
+    revoked["nbf"] = serde_json::json!(1_695_000_000);
+    revoked["revoked"] = serde_json::json!({"revoked_at": 1_699_000_000, "reason": "compromised"});
+    let lines = [
+        serde_json::json!({"iss": "https://ta.example", "iat": 1_700_000_000, "keys": [retired, revoked]}),
+        serde_json::json!({"iss": "https://ta.example", "iat": 1_700_000_000, "keys": []}),
+    ];
+    for (i, l) in lines.iter().enumerate() {
+        let text = l.to_string();
+        write(
+            &root.join("historical"),
+            &format!("line_{i}"),
+            text.as_bytes(),
+        );
+        let tok = sign_line(text.as_bytes(), "jwk-set+jwt", &[]);
+        write(
+            &root.join("historical"),
+            &format!("token_{i}"),
+            tok.as_bytes(),
+        );
+    }
     eprintln!("seeds written under {}", root.display());
 }

@@ -398,6 +398,84 @@ pub fn run_statement(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------
+// historical keys
+
+/// `HistoricalKeys::parse_unverified` and `parse` (§8.7) on a `jwk-set+jwt`: a compact JWS,
+/// or a line (starting with `{` or `~`) the harness signs with `typ` `jwk-set+jwt`. Checks
+/// that every key's status at its own boundaries is the one §8.7 gives, that `check_key_at`
+/// agrees with `status_at`, and that a verified parse reads the same keys.
+pub fn run_historical(data: &[u8]) {
+    use oidfed::historical::{HISTORICAL_KEYS_TYP, HistoricalKeys, HistoricalVerifier, KeyStatus};
+    let token = if data.first() == Some(&b'{') || data.first() == Some(&b'~') {
+        sign_line(data, HISTORICAL_KEYS_TYP, &[])
+    } else {
+        match std::str::from_utf8(data) {
+            Ok(s) => s.to_string(),
+            Err(_) => return,
+        }
+    };
+    let rules = StatementRules::default();
+    let unverified = HistoricalKeys::parse_unverified(&token, &rules);
+    if debug() {
+        eprintln!(
+            "historical (unverified): {:?}",
+            unverified.as_ref().map(|u| &u.0)
+        );
+    }
+    let Ok((set, _, _, _)) = unverified else {
+        return;
+    };
+    for k in set.keys() {
+        let exp = k.expires_at();
+        if let Some(from) = k.valid_from() {
+            assert!(from <= exp, "valid_from after exp was accepted");
+        }
+        let revoked_by = |t: i64| k.revocation().is_some_and(|r| r.revoked_at <= t);
+        for t in [
+            0,
+            NOW,
+            exp.saturating_sub(1),
+            exp,
+            k.valid_from().unwrap_or(0),
+        ] {
+            let status = k.status_at(t);
+            if t >= exp || revoked_by(t) {
+                assert_ne!(
+                    status,
+                    KeyStatus::Valid,
+                    "a key valid at/after exp or revocation"
+                );
+            }
+            let checked = set.check_key_at(k.kid(), t);
+            assert_eq!(
+                matches!(checked, Ok(Some(_))),
+                status == KeyStatus::Valid,
+                "check_key_at disagrees with status_at"
+            );
+        }
+        if let Some(r) = k.revocation() {
+            assert!(matches!(k.status_at(r.revoked_at), KeyStatus::Revoked(_)));
+        }
+        let _ = set.keys_valid_at(NOW);
+    }
+    let [k1, _] = keys();
+    let current = KeySet::from_json(&k1.jwks).expect("k1 jwks");
+    if let Ok(verified) = HistoricalKeys::parse(&token, set.issuer(), &current, &rules) {
+        assert_eq!(verified.keys().len(), set.keys().len());
+    }
+    let anchor = oidfed::TrustAnchor::new(TA, &k1.jwks).expect("anchor");
+    let _ = HistoricalVerifier::new(anchor)
+        .history(set.clone())
+        .verify_signed_at(
+            &token,
+            HISTORICAL_KEYS_TYP,
+            set.issuer(),
+            Some(&current),
+            NOW,
+        );
+}
+
+// ---------------------------------------------------------------------------------------
 // policy
 
 fn parse_doc(text: &[u8]) -> Option<Value> {

@@ -373,7 +373,7 @@ impl ResolverBuilder {
         };
         Ok(Resolver {
             inner: Arc::new(Inner {
-                anchors: anchors.into(),
+                anchors: crate::anchors::TrustAnchorsHandle::new(anchors, rules.allow_http),
                 fetcher: crate::metrics::InstrumentedFetcher::wrap(fetcher),
                 clock: self.clock,
                 rules: Arc::new(rules),

@@ -110,8 +110,7 @@ impl Resolver {
         {
             return Ok(last.clone());
         }
-        let anchor = self
-            .inner
+        let anchor = walk
             .anchors
             .iter()
             .find(|a| a.id() == chain.anchor())

@@ -36,8 +36,8 @@ pub(crate) struct Inner {
     pub mark_status: StatusCheck,
     pub organization_rule: OrganizationRule,
     pub require_asserted_organization: bool,
-    pub records: moka::future::Cache<(EntityId, EntityType), Arc<ClientRecord>>,
-    pub anchors: Arc<[TrustAnchor]>,
+    pub records: moka::future::Cache<(EntityId, EntityType, u64), Arc<ClientRecord>>,
+    pub anchors: crate::anchors::TrustAnchorsHandle,
     pub fetcher: Arc<dyn Fetcher>,
     pub clock: Arc<dyn Clock>,
     pub rules: Arc<StatementRules>,
@@ -87,8 +87,10 @@ impl fmt::Debug for Resolver {
                 &self
                     .inner
                     .anchors
+                    .snapshot()
+                    .ids()
                     .iter()
-                    .map(|a| a.id().as_str())
+                    .map(|a| a.as_str())
                     .collect::<Vec<_>>(),
             )
             .field("limits", &self.inner.limits)
@@ -102,9 +104,10 @@ impl Resolver {
         ResolverBuilder::default()
     }
 
-    /// The configured Trust Anchors, in order of preference.
-    pub fn trust_anchors(&self) -> &[TrustAnchor] {
-        &self.inner.anchors
+    /// The Trust Anchors configured now, in order of preference (a snapshot: see
+    /// [`Resolver::trust_anchors_handle`] to change them).
+    pub fn trust_anchors(&self) -> Arc<crate::anchors::AnchorSet> {
+        self.inner.anchors.snapshot()
     }
 
     /// The current time by the resolver's clock.
@@ -213,7 +216,7 @@ impl Resolver {
         let mut walk = Walk::new(
             inner.fetcher.clone(),
             inner.rules.clone(),
-            inner.anchors.clone(),
+            inner.anchors.snapshot().shared(),
             WalkLimits {
                 max_depth: inner.limits.max_chain_depth,
                 max_authority_hints: inner.limits.max_authority_hints,
@@ -260,7 +263,7 @@ impl Resolver {
             .await
             .map_err(|_| self.out_of_time(subject))??;
         let ctx = ValidationContext {
-            anchors: &inner.anchors,
+            anchors: &walk.anchors,
             now: walk.now,
             skew: inner.skew,
             issuer_configurations: Some(&outcome.configurations),
@@ -320,6 +323,7 @@ impl Resolver {
                 chains,
                 attempts,
                 Arc::new(configurations),
+                &walk.anchors,
             )?;
             self.evaluate_trust_marks(&mut resolved, &walk).await?;
             Ok(resolved)
@@ -336,6 +340,7 @@ impl Resolver {
         mut chains: Vec<TrustChain>,
         attempts: Vec<PathAttempt>,
         configurations: Arc<HashMap<EntityId, Arc<EntityStatement>>>,
+        anchors: &[TrustAnchor],
     ) -> Result<ResolvedEntity, Error> {
         if chains.is_empty() {
             return Err(Error::NoTrustChain {
@@ -343,7 +348,7 @@ impl Resolver {
                 attempts,
             });
         }
-        sort_chains(&mut chains, &self.inner.anchors);
+        sort_chains(&mut chains, anchors);
         let Some(pos) = chains.iter().position(|c| {
             c.metadata()
                 .get(entity_type.as_str())
@@ -416,9 +421,10 @@ impl Resolver {
             .first()
             .map(|s| s.subject().clone())
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
+        // The walk holds the anchor-set snapshot this validation uses throughout.
         let walk = self.walk_until(false, deadline);
         let ctx = ValidationContext {
-            anchors: &inner.anchors,
+            anchors: &walk.anchors,
             now: inner.clock.now(),
             skew: inner.skew,
             issuer_configurations: None,
@@ -433,6 +439,7 @@ impl Resolver {
             vec![chain],
             Vec::new(),
             Arc::default(),
+            &walk.anchors,
         )?;
         tokio::time::timeout_at(
             walk.deadline,

@@ -21,7 +21,9 @@ use crate::record::{
 };
 use crate::statement::{Rounding, Rule, StatementError, check_validity, optional_numeric_date};
 
-type RecordKey = (EntityId, EntityType);
+/// Client, Entity Type, and the anchor-set generation the record was looked up under: a
+/// record built before an anchor change is never served after it.
+type RecordKey = (EntityId, EntityType, u64);
 
 struct RecordExpiry;
 
@@ -116,7 +118,11 @@ impl Resolver {
         client_id: &EntityId,
         entity_type: &EntityType,
     ) -> Result<Arc<ClientRecord>, Error> {
-        let key = (client_id.clone(), entity_type.clone());
+        let key = (
+            client_id.clone(),
+            entity_type.clone(),
+            self.inner.anchors.generation(),
+        );
         let now = self.inner.clock.now();
         let mut previous = None;
         if let Some(r) = self.inner.records.get(&key).await {
@@ -203,7 +209,11 @@ impl Resolver {
         let ahead = opts.refresh_ahead > 0.0
             && ((old.expires_at - now) as f64) < lifetime * opts.refresh_ahead;
         let refresh = opts.force_refresh || ahead;
-        let key = (old.client_id.clone(), old.entity_type.clone());
+        let key = (
+            old.client_id.clone(),
+            old.entity_type.clone(),
+            self.inner.anchors.generation(),
+        );
         match self
             .build_record(&old.client_id, &old.entity_type, refresh)
             .await

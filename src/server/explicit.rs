@@ -140,6 +140,7 @@ impl Resolver {
             chains,
             attempts,
             Arc::new(configurations),
+            &walk.anchors,
         )?;
         tokio::time::timeout_at(
             walk.deadline,

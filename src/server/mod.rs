@@ -8,6 +8,7 @@
 
 mod automatic;
 mod explicit;
+mod history;
 mod presence;
 mod resolve;
 
@@ -15,5 +16,6 @@ pub use automatic::{
     BoxFuture, ChainSource, MemoryReplayGuard, ReplayGuard, RequestPolicy, VerifiedRequest,
 };
 pub use explicit::{ExplicitRegistration, MetadataDecision, REGISTRATION_RESPONSE_TYP, Registered};
+pub use history::HistoricalKeysResponse;
 pub use presence::EntityConfiguration;
 pub use resolve::{RESOLVE_RESPONSE_TYP, RemoteResolution, RemoteResolver, resolve_response};

@@ -15,7 +15,7 @@
 //! accepted it, and for a received one whether its signature verifies and whether it is
 //! expired (`explain`).
 
-mod claims;
+pub(crate) mod claims;
 mod explain;
 mod rule;
 mod tolerate;

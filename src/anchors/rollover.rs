@@ -1,0 +1,317 @@
+//! Rollover (§11.2) and the independent copy (§11.3): the [`Resolver`] methods that fetch
+//! the anchor's configuration, verify it under a pinned key and change the pinned set.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use url::Url;
+
+use super::{
+    AnchorChange, AnchorError, ChangeReason, TrustAnchorsHandle, diff, kids_missing, same_key,
+};
+use crate::chain::TrustAnchor;
+use crate::entity_id::EntityId;
+use crate::error::Error;
+use crate::fetch::{FetchError, FetchKind, FetchRequest, Fetcher};
+use crate::jose::{Key, KeySet};
+use crate::json::parse_strict;
+use crate::resolver::Resolver;
+use crate::statement::EntityStatement;
+
+/// Where an anchor's keys can be retrieved independently of the federation (§11.3): a URL
+/// that answers its JWK Set (`{"keys": [...]}`), fetched with a fetcher of its own.
+#[derive(Clone)]
+pub struct IndependentCopy {
+    fetcher: Arc<dyn Fetcher>,
+    url: Url,
+}
+
+impl std::fmt::Debug for IndependentCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IndependentCopy({})", self.url)
+    }
+}
+
+impl IndependentCopy {
+    /// The JWK Set at `url`, fetched with `fetcher`.
+    pub fn new(fetcher: impl Fetcher, url: Url) -> Self {
+        Self {
+            fetcher: Arc::new(fetcher),
+            url,
+        }
+    }
+
+    async fn keys(&self, anchor: &EntityId) -> Result<KeySet, AnchorError> {
+        let what = |detail: String| AnchorError::IndependentCopy {
+            anchor: anchor.clone(),
+            detail,
+        };
+        let response = self
+            .fetcher
+            .fetch(FetchRequest::get(self.url.clone(), FetchKind::JwkSet))
+            .await
+            .map_err(|e| what(e.to_string()))?;
+        let body = response
+            .into_body(&self.url)
+            .map_err(|e| what(e.to_string()))?;
+        let json = parse_strict(&body).map_err(|e| what(e.to_string()))?;
+        KeySet::from_json(&json).map_err(|e| what(e.to_string()))
+    }
+}
+
+/// The outcome of a successful comparison with the independent copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IndependentCheck {
+    /// The anchor.
+    pub anchor: EntityId,
+    /// The `kid`s both channels agree on.
+    pub keys: Vec<String>,
+    /// Whether the first comparison differed and a re-fetch of both made them agree.
+    pub agreed_after_refetch: bool,
+}
+
+impl Resolver {
+    /// The run-time anchor configuration, to change it without rebuilding the resolver.
+    pub fn trust_anchors_handle(&self) -> TrustAnchorsHandle {
+        self.inner.anchors.clone()
+    }
+
+    /// Replaces every configured anchor (see [`TrustAnchorsHandle::replace`]).
+    pub async fn replace_trust_anchors(
+        &self,
+        anchors: Vec<TrustAnchor>,
+    ) -> Result<AnchorChange, AnchorError> {
+        self.inner.anchors.replace(anchors).await
+    }
+
+    /// The anchor's Entity Configuration, fetched anew (no cache), valid now and verified
+    /// with the keys pinned now.
+    pub(crate) async fn pinned_anchor_configuration(
+        &self,
+        anchor: &TrustAnchor,
+    ) -> Result<EntityStatement, AnchorError> {
+        let id = anchor.id();
+        let ec = self.fetch_configuration(id).await.map_err(|e| match e {
+            Error::Fetch { source, .. } => AnchorError::Fetch {
+                anchor: id.clone(),
+                source,
+            },
+            Error::Statement(source) => AnchorError::Configuration {
+                anchor: id.clone(),
+                source,
+            },
+            other => AnchorError::InvalidKeys {
+                anchor: id.clone(),
+                detail: other.to_string(),
+            },
+        })?;
+        ec.verify_with(anchor.keys(), "pinned keys of the trust anchor")
+            .map_err(|source| AnchorError::Configuration {
+                anchor: id.clone(),
+                source: Box::new(source),
+            })?;
+        Ok(ec)
+    }
+
+    /// `id`'s Entity Configuration, fetched anew (no cache), well formed, about `id`, valid
+    /// now and verified with its own `jwks`.
+    pub(crate) async fn fetch_configuration(
+        &self,
+        id: &EntityId,
+    ) -> Result<EntityStatement, Error> {
+        let inner = &self.inner;
+        let request = FetchRequest::entity_configuration(id);
+        let url = request.url.clone();
+        let fetch_err = |source| Error::Fetch {
+            entity: id.clone(),
+            what: "entity configuration",
+            source,
+        };
+        let body = inner
+            .fetcher
+            .fetch(request)
+            .await
+            .and_then(|r| r.into_body(&url))
+            .map_err(fetch_err)?;
+        let text = String::from_utf8(body).map_err(|_| {
+            fetch_err(FetchError::BadResponse {
+                url: url.to_string(),
+                detail: "the body is not UTF-8".into(),
+            })
+        })?;
+        let ec = EntityStatement::parse(text.trim(), &inner.rules)?;
+        if !ec.is_configuration() || ec.subject() != id {
+            return Err(ec
+                .error(
+                    crate::statement::Rule::Subject,
+                    format!("not the Entity Configuration of {id}"),
+                )
+                .into());
+        }
+        ec.check_time(inner.clock.now(), inner.skew)?;
+        ec.verify_with(ec.jwks(), "its own jwks")?;
+        Ok(ec)
+    }
+
+    /// Pins `new_key` (a public JWK) for `anchor` when the anchor's current Entity
+    /// Configuration, verified under a key pinned now, announces it in its `jwks` (§11.2),
+    /// and — when an independent copy is configured — the copy has it too (§11.3).
+    pub async fn accept_anchor_key(
+        &self,
+        anchor: &EntityId,
+        new_key: &Value,
+    ) -> Result<AnchorChange, AnchorError> {
+        let key = Key::from_json(new_key).map_err(|e| AnchorError::InvalidKeys {
+            anchor: anchor.clone(),
+            detail: e.to_string(),
+        })?;
+        let current = self.configured(anchor)?;
+        if current.keys().keys().iter().any(|k| same_key(k, &key)) {
+            return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
+        }
+        let ec = self.pinned_anchor_configuration(&current).await?;
+        if !ec.jwks().keys().iter().any(|k| same_key(k, &key)) {
+            tracing::warn!(
+                target: "oidfed::audit",
+                event = "anchor_key_refused",
+                anchor = %anchor,
+                kid = key.kid(),
+                "a new trust anchor key was refused: the anchor's configuration does not announce it"
+            );
+            return Err(AnchorError::KeyNotAnnounced {
+                anchor: anchor.clone(),
+                kid: key.kid().to_string(),
+            });
+        }
+        let mut keys: Vec<Value> = current.keys().keys().iter().map(|k| k.to_json()).collect();
+        keys.push(key.to_json());
+        self.pin_rollover(&current, keys, &ec).await
+    }
+
+    /// Pins every key the anchor's current Entity Configuration (verified under a key pinned
+    /// now) announces and that is not pinned yet. Keys no longer announced stay pinned until
+    /// an operator removes them ([`TrustAnchorsHandle::replace_keys`]).
+    pub async fn follow_anchor_rollover(
+        &self,
+        anchor: &EntityId,
+    ) -> Result<AnchorChange, AnchorError> {
+        let current = self.configured(anchor)?;
+        let ec = self.pinned_anchor_configuration(&current).await?;
+        let mut keys: Vec<Value> = current.keys().keys().iter().map(|k| k.to_json()).collect();
+        let new: Vec<Value> = ec
+            .jwks()
+            .keys()
+            .iter()
+            .filter(|k| !current.keys().keys().iter().any(|p| same_key(p, k)))
+            .map(|k| k.to_json())
+            .collect();
+        if new.is_empty() {
+            return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
+        }
+        keys.extend(new);
+        self.pin_rollover(&current, keys, &ec).await
+    }
+
+    async fn pin_rollover(
+        &self,
+        current: &TrustAnchor,
+        keys: Vec<Value>,
+        ec: &EntityStatement,
+    ) -> Result<AnchorChange, AnchorError> {
+        let id = current.id();
+        if let Some(copy) = self.inner.anchors.independent_copy(id) {
+            let copy_keys = copy.keys(id).await?;
+            let missing = kids_missing(ec.jwks(), &copy_keys);
+            if !missing.is_empty() {
+                // §11.3: fetch both again before calling it a mismatch.
+                self.compare_with_copy(current, &copy).await?;
+            }
+        }
+        let new = TrustAnchor::new_with(id.as_str(), &serde_json::json!({ "keys": keys }), true)
+            .map_err(|e| AnchorError::InvalidKeys {
+                anchor: id.clone(),
+                detail: e.to_string(),
+            })?;
+        self.inner
+            .anchors
+            .swap_anchor(ChangeReason::Rollover, new)
+            .await
+    }
+
+    /// Compares `anchor`'s keys — its current Entity Configuration's `jwks`, verified under a
+    /// pinned key — with the configured independent copy (§11.3). On a difference both are
+    /// fetched again; a difference that remains is [`AnchorError::IndependentCopyMismatch`]
+    /// (and a warning on `oidfed::audit`).
+    pub async fn check_anchor_independently(
+        &self,
+        anchor: &EntityId,
+    ) -> Result<IndependentCheck, AnchorError> {
+        let current = self.configured(anchor)?;
+        let copy = self.inner.anchors.independent_copy(anchor).ok_or_else(|| {
+            AnchorError::NoIndependentCopy {
+                anchor: anchor.clone(),
+            }
+        })?;
+        self.compare_with_copy(&current, &copy).await
+    }
+
+    async fn compare_with_copy(
+        &self,
+        anchor: &TrustAnchor,
+        copy: &IndependentCopy,
+    ) -> Result<IndependentCheck, AnchorError> {
+        let id = anchor.id();
+        let mut last = (Vec::new(), Vec::new());
+        for attempt in 0..2 {
+            let ec = self.pinned_anchor_configuration(anchor).await?;
+            let copy_keys = copy.keys(id).await?;
+            let only_fed = kids_missing(ec.jwks(), &copy_keys);
+            let only_copy = kids_missing(&copy_keys, ec.jwks());
+            if only_fed.is_empty() && only_copy.is_empty() {
+                return Ok(IndependentCheck {
+                    anchor: id.clone(),
+                    keys: ec
+                        .jwks()
+                        .keys()
+                        .iter()
+                        .map(|k| k.kid().to_string())
+                        .collect(),
+                    agreed_after_refetch: attempt > 0,
+                });
+            }
+            last = (only_fed, only_copy);
+        }
+        tracing::warn!(
+            target: "oidfed::audit",
+            event = "anchor_keys_mismatch",
+            anchor = %id,
+            only_in_federation = ?last.0,
+            only_in_copy = ?last.1,
+            "trust anchor keys differ from the independently retrieved copy"
+        );
+        Err(AnchorError::IndependentCopyMismatch {
+            anchor: id.clone(),
+            only_in_federation: last.0,
+            only_in_copy: last.1,
+        })
+    }
+
+    fn configured(&self, anchor: &EntityId) -> Result<TrustAnchor, AnchorError> {
+        self.inner
+            .anchors
+            .snapshot()
+            .get(anchor)
+            .cloned()
+            .ok_or_else(|| AnchorError::NotConfigured {
+                anchor: anchor.clone(),
+            })
+    }
+}
+
+impl AnchorChange {
+    fn at(mut self, generation: u64) -> Self {
+        self.generation = generation;
+        self
+    }
+}

@@ -1,0 +1,330 @@
+//! Verifying stored artefacts as of the time they were made: [`HistoricalVerifier`], and the
+//! [`Resolver`] methods that fetch what it needs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::{HISTORICAL_KEYS_ENDPOINT, HistoricalError, HistoricalKeys};
+use crate::chain::{TrustAnchor, TrustChain, ValidationContext, validate_chain};
+use crate::entity_id::EntityId;
+use crate::error::{Error, Limit};
+use crate::fetch::{FetchError, FetchKind, FetchRequest};
+use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
+use crate::json::parse_object;
+use crate::policy::OperatorRegistry;
+use crate::resolver::Resolver;
+use crate::statement::claims::{Rounding, numeric_date};
+use crate::statement::{EntityStatement, StatementRules};
+
+/// Most statements in a stored chain.
+const MAX_STORED_CHAIN: usize = 16;
+
+/// Verifies stored trust chains and signed responses as of the time they were made, against
+/// a Trust Anchor's keys pinned now plus its historical keys valid then, and the historical
+/// keys of any other entity given (a key they list as revoked or expired at that time fails).
+///
+/// Keys pinned now are accepted for any past time: they are the anchor's own. Statement time
+/// windows are checked at that time, so a chain that verifies as of its time usually fails
+/// as of now (its statements have expired).
+#[derive(Clone)]
+pub struct HistoricalVerifier {
+    anchor: TrustAnchor,
+    histories: HashMap<EntityId, HistoricalKeys>,
+    rules: StatementRules,
+    operators: OperatorRegistry,
+    skew: i64,
+}
+
+impl std::fmt::Debug for HistoricalVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoricalVerifier")
+            .field("anchor", self.anchor.id())
+            .field("histories", &self.histories.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl HistoricalVerifier {
+    /// A verifier for chains ending at `anchor` (with the keys pinned now), strict statement
+    /// rules, standard policy operators and 60 s of leeway.
+    pub fn new(anchor: TrustAnchor) -> Self {
+        Self {
+            anchor,
+            histories: HashMap::new(),
+            rules: StatementRules::default(),
+            operators: OperatorRegistry::default(),
+            skew: 60,
+        }
+    }
+
+    /// Adds an entity's historical keys (the anchor's, or any signer's in the chain).
+    #[must_use]
+    pub fn history(mut self, keys: HistoricalKeys) -> Self {
+        self.histories.insert(keys.issuer().clone(), keys);
+        self
+    }
+
+    /// The statement rules (algorithms, `http`, …).
+    #[must_use]
+    pub fn rules(mut self, rules: StatementRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The policy operators understood.
+    #[must_use]
+    pub fn operators(mut self, operators: OperatorRegistry) -> Self {
+        self.operators = operators;
+        self
+    }
+
+    /// Leeway for `iat`/`exp`, in seconds.
+    #[must_use]
+    pub fn clock_skew(mut self, secs: i64) -> Self {
+        self.skew = secs.max(0);
+        self
+    }
+
+    /// The anchor.
+    pub fn anchor(&self) -> &TrustAnchor {
+        &self.anchor
+    }
+
+    /// Whether historical keys of `entity` were given.
+    pub fn has_history(&self, entity: &EntityId) -> bool {
+        self.histories.contains_key(entity)
+    }
+
+    /// The anchor's keys usable at `t`: pinned now, plus historical ones valid then.
+    fn anchor_at(&self, t: i64) -> Result<TrustAnchor, HistoricalError> {
+        let mut keys: Vec<Value> = self
+            .anchor
+            .keys()
+            .keys()
+            .iter()
+            .map(|k| k.to_json())
+            .collect();
+        if let Some(h) = self.histories.get(self.anchor.id()) {
+            for k in h.keys_valid_at(t).keys() {
+                if self.anchor.keys().get(k.kid()).is_none() {
+                    keys.push(k.to_json());
+                }
+            }
+        }
+        TrustAnchor::new_with(self.anchor.id().as_str(), &json!({ "keys": keys }), true).map_err(
+            |e| HistoricalError::Chain {
+                at: t,
+                source: Box::new(e),
+            },
+        )
+    }
+
+    /// Validates the stored chain `jwts` (`[subject EC, SS…, (anchor EC)]`) as of `t`: every
+    /// rule of §10.2 with `t` as the current time, the anchor's keys valid at `t`, and no
+    /// statement signed with a key its issuer's historical keys show as revoked at or before
+    /// `t`, or as not valid at `t`.
+    pub fn verify_chain_at(&self, jwts: &[String], t: i64) -> Result<TrustChain, HistoricalError> {
+        let chain_err = |source: Error| HistoricalError::Chain {
+            at: t,
+            source: Box::new(source),
+        };
+        if jwts.len() > MAX_STORED_CHAIN {
+            return Err(chain_err(Error::LimitExceeded {
+                limit: Limit::ChainLength,
+                value: MAX_STORED_CHAIN as u64,
+                context: Some(format!("a stored chain of {} statements", jwts.len())),
+            }));
+        }
+        let statements = jwts
+            .iter()
+            .map(|j| EntityStatement::parse(j, &self.rules).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| chain_err(e.into()))?;
+        for s in &statements {
+            if let Some(h) = self.histories.get(s.issuer()) {
+                h.check_key_at(s.kid(), t)?;
+            }
+        }
+        let anchors = [self.anchor_at(t)?];
+        let limits = crate::resolver::Limits::default();
+        let ctx = ValidationContext {
+            anchors: &anchors,
+            now: t,
+            skew: self.skew,
+            issuer_configurations: None,
+            operators: &self.operators,
+            limits: &limits,
+            deadline: None,
+        };
+        validate_chain(statements, &ctx).map_err(chain_err)
+    }
+
+    /// Verifies a stored signed response (a resolve response, a registration response, …) of
+    /// `issuer`, of type `typ`, as of `t`: signed with a key of `issuer` valid at `t` (from its
+    /// historical keys, or else from `current_keys`), `iat` not after `t` and `exp` (when
+    /// present) after `t`. Returns the claims.
+    pub fn verify_signed_at(
+        &self,
+        jwt: &str,
+        typ: &str,
+        issuer: &EntityId,
+        current_keys: Option<&KeySet>,
+        t: i64,
+    ) -> Result<Map<String, Value>, HistoricalError> {
+        let entity = issuer.to_string();
+        let jws_err = |source: JoseError| HistoricalError::Jws {
+            entity: entity.clone(),
+            source,
+        };
+        let jws = CompactJws::parse_with_limit(jwt.trim(), self.rules.max_len).map_err(jws_err)?;
+        let header = HeaderRules {
+            typ,
+            lenient_typ: false,
+            algs: &self.rules.algs,
+        };
+        let (alg, kid) = jose::check_header(&jws, &header).map_err(jws_err)?;
+        let claim = |claim: &'static str, detail: String| HistoricalError::Claim {
+            entity: entity.clone(),
+            claim,
+            detail,
+        };
+        let claims = parse_object(jws.payload()).map_err(|e| claim("payload", e.0))?;
+        if let Some(iss) = claims.get("iss") {
+            if iss.as_str() != Some(issuer.as_str()) {
+                return Err(HistoricalError::WrongIssuer {
+                    expected: entity.clone(),
+                    found: iss.to_string(),
+                });
+            }
+        }
+        if claims.contains_key("iat") {
+            let iat = numeric_date(&claims, "iat", Rounding::Up).map_err(|d| claim("iat", d))?;
+            if iat > t.saturating_add(self.skew) {
+                return Err(claim(
+                    "iat",
+                    format!("{iat} is after the time verified for ({t})"),
+                ));
+            }
+        }
+        if claims.contains_key("exp") {
+            let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(|d| claim("exp", d))?;
+            if t >= exp.saturating_add(self.skew) {
+                return Err(claim("exp", format!("expired at {exp}, before {t}")));
+            }
+        }
+        let historical = match self.histories.get(issuer) {
+            Some(h) => h.check_key_at(kid, t)?.map(|k| k.key().to_json()),
+            None => None,
+        };
+        let keys = match historical {
+            Some(k) => KeySet::from_json(&json!({ "keys": [k] })).map_err(jws_err)?,
+            None => current_keys.cloned().unwrap_or_default(),
+        };
+        keys.verify(&jws, alg, kid, "the issuer's keys valid at that time")
+            .map_err(|source| HistoricalError::Signature { entity, source })?;
+        Ok(claims)
+    }
+}
+
+impl Resolver {
+    /// Fetches and verifies `entity`'s historical keys: its Entity Configuration (valid now,
+    /// self-signed, and for a configured anchor signed with a pinned key) names the
+    /// `federation_historical_keys_endpoint`; the response must be signed with a key of that
+    /// configuration's `jwks` (§8.7).
+    pub async fn historical_keys(
+        &self,
+        entity: &EntityId,
+    ) -> Result<HistoricalKeys, HistoricalError> {
+        let config_err = |source: Error| HistoricalError::Configuration {
+            entity: entity.clone(),
+            source: Box::new(source),
+        };
+        let ec = self.fetch_configuration(entity).await.map_err(config_err)?;
+        if let Some(anchor) = self.trust_anchors().get(entity) {
+            ec.verify_with(anchor.keys(), "pinned keys of the trust anchor")
+                .map_err(|e| config_err(e.into()))?;
+        }
+        let endpoint = ec
+            .federation_endpoint(HISTORICAL_KEYS_ENDPOINT)
+            .ok_or_else(|| HistoricalError::NoEndpoint {
+                entity: entity.clone(),
+            })?;
+        let rules = &self.inner.rules;
+        let url = Url::parse(endpoint)
+            .ok()
+            .filter(|u| u.scheme() == "https" || (rules.allow_http && u.scheme() == "http"))
+            .ok_or_else(|| HistoricalError::Claim {
+                entity: entity.to_string(),
+                claim: HISTORICAL_KEYS_ENDPOINT,
+                detail: format!("{endpoint:?} is not an https URL"),
+            })?;
+        let fetch_err = |source| HistoricalError::Fetch {
+            entity: entity.clone(),
+            source,
+        };
+        let body = self
+            .inner
+            .fetcher
+            .fetch(FetchRequest::get(url.clone(), FetchKind::JwkSet))
+            .await
+            .and_then(|r| r.into_body(&url))
+            .map_err(fetch_err)?;
+        let text = String::from_utf8(body).map_err(|_| {
+            fetch_err(FetchError::BadResponse {
+                url: url.to_string(),
+                detail: "the body is not UTF-8".into(),
+            })
+        })?;
+        HistoricalKeys::parse(&text, entity, ec.jwks(), rules)
+    }
+
+    /// A [`HistoricalVerifier`] for the configured anchor `anchor`, with this resolver's rules,
+    /// operators and leeway, and the anchor's historical keys when it publishes them.
+    pub async fn historical_verifier(
+        &self,
+        anchor: &EntityId,
+    ) -> Result<HistoricalVerifier, HistoricalError> {
+        let pinned = self.trust_anchors().get(anchor).cloned().ok_or_else(|| {
+            HistoricalError::Configuration {
+                entity: anchor.clone(),
+                source: Box::new(Error::UntrustedAnchor {
+                    anchor: anchor.to_string(),
+                }),
+            }
+        })?;
+        let inner = &self.inner;
+        let verifier = HistoricalVerifier::new(pinned)
+            .rules((*inner.rules).clone())
+            .operators(inner.operators.clone())
+            .clock_skew(inner.skew);
+        match self.historical_keys(anchor).await {
+            Ok(keys) => Ok(verifier.history(keys)),
+            Err(HistoricalError::NoEndpoint { .. }) => Ok(verifier),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Validates a stored chain as of `t` (e.g. when a client was registered), against the
+    /// configured anchor it ends at and that anchor's historical keys
+    /// ([`HistoricalVerifier::verify_chain_at`]).
+    pub async fn verify_chain_at(
+        &self,
+        jwts: &[String],
+        t: i64,
+    ) -> Result<TrustChain, HistoricalError> {
+        let chain_err = |source: Error| HistoricalError::Chain {
+            at: t,
+            source: Box::new(source),
+        };
+        let last = jwts
+            .last()
+            .ok_or_else(|| chain_err(Error::Config("an empty trust chain was given".into())))?;
+        let top =
+            EntityStatement::parse(last, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
+        let verifier = self.historical_verifier(top.issuer()).await?;
+        verifier.verify_chain_at(jwts, t)
+    }
+}
