@@ -73,6 +73,8 @@ mod evidence;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod replay;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod requests;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sweep;
@@ -87,6 +89,8 @@ pub use admit::OffboardReport;
 pub use consent::ConsentCheck;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use replay::BoxFuture;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use requests::RegistryRequest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sweep::{ClientOutcome, SweepOutcome, SweepReport};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
