@@ -12,10 +12,18 @@ use serde_json::json;
 async fn tamper(url: &str, sql: &str) -> Result<u64, String> {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string())
     } else {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -24,7 +32,11 @@ async fn the_trail_is_append_only_streamable_and_exported() {
     on_both(|db| async move {
         let fed = three_level()
             .leaf("rp2", &["org"])
-            .metadata("rp2", "openid_relying_party", json!({"client_name": "RP, \"2\""}))
+            .metadata(
+                "rp2",
+                "openid_relying_party",
+                json!({"client_name": "RP, \"2\""}),
+            )
             .ec_claim(
                 "ta",
                 "trust_mark_issuers",
@@ -35,9 +47,15 @@ async fn the_trail_is_append_only_streamable_and_exported() {
         let (b, clock) = builder(&fed, &["ta"]);
         let r = b.build().unwrap();
         let reg = Registry::open(&db.url).await.unwrap().with_clock(clock);
-        reg.admit(&r, &fed.id("rp"), "openid_relying_party").await.unwrap();
-        reg.admit(&r, &fed.id("rp2"), "openid_relying_party").await.unwrap();
-        reg.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+        reg.admit(&r, &fed.id("rp"), "openid_relying_party")
+            .await
+            .unwrap();
+        reg.admit(&r, &fed.id("rp2"), "openid_relying_party")
+            .await
+            .unwrap();
+        reg.grant("alice", &fed.id("rp"), &["openid"])
+            .await
+            .unwrap();
         reg.offboard_client(&fed.id("rp2"), "test").await.unwrap();
 
         // A SIEM reads the trail two entries at a time from a cursor.
@@ -61,10 +79,20 @@ async fn the_trail_is_append_only_streamable_and_exported() {
         );
         assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
         assert!(reg.audit_after(cursor, 10).await.unwrap().is_empty());
-        assert_eq!(reg.audit_of_organization(&fed.id("org")).await.unwrap().len(), 4);
+        assert_eq!(
+            reg.audit_of_organization(&fed.id("org"))
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
 
         // History cannot be rewritten, even with direct SQL.
-        assert!(tamper(&db.url, "UPDATE oidfed_audit SET event = 'admitted'").await.is_err());
+        assert!(
+            tamper(&db.url, "UPDATE oidfed_audit SET event = 'admitted'")
+                .await
+                .is_err()
+        );
         assert!(tamper(&db.url, "DELETE FROM oidfed_audit").await.is_err());
         assert_eq!(reg.audit_after(0, 100).await.unwrap().len(), 4);
 
@@ -86,7 +114,10 @@ async fn the_trail_is_append_only_streamable_and_exported() {
         assert_eq!(lines[1].split(',').count(), 9);
         let json = reg.access_review_json().await.unwrap();
         assert_eq!(json[1]["status"], "revoked");
-        assert_eq!(json[0]["trust_marks"], "https://fed.example/marks/certified");
+        assert_eq!(
+            json[0]["trust_marks"],
+            "https://fed.example/marks/certified"
+        );
     })
     .await;
 }
