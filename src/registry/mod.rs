@@ -80,6 +80,8 @@ mod store;
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod trail;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod transition;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crate::resolver::SweepMemo;
