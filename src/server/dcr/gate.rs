@@ -146,6 +146,9 @@ pub struct Approval {
     pub metadata: Map<String, Value>,
     /// The verified software statement and the organization it binds to.
     pub statement: VerifiedStatement,
+    /// The organization's `organization_name`, as its chain resolves it (for a
+    /// directory-issued statement without one: the statement's `org_name`).
+    pub organization_name: Option<String>,
 }
 
 /// The registration gate: a resolver (anchors, clock, fetcher) and a [`DcrConfig`].
@@ -254,9 +257,17 @@ impl DcrGate {
         check_metadata(&mut metadata, &self.config.metadata)?;
         check_software_redirects(&metadata, &statement.claims)?;
         let metadata = self.apply_organization_policy(org, metadata)?;
+        let organization_name = org
+            .all_metadata()
+            .get("federation_entity")
+            .and_then(|m| m.get("organization_name"))
+            .or_else(|| statement.claims.get("org_name"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Ok(Approval {
             metadata,
             statement,
+            organization_name,
         })
     }
 

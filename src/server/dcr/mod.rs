@@ -27,4 +27,6 @@ pub use metadata::{
 pub use statement::{
     Directory, DirectoryKeys, StatementForm, StatementRules, VerifiedStatement, verify_statement,
 };
+pub(crate) use statement::{resolve_entity, resolve_fresh};
+pub(crate) use token::random_b64;
 pub use token::{RegistrationAccessToken, hash_token, token_matches};
