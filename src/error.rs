@@ -173,6 +173,9 @@ pub enum Error {
     /// The resolver's configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The client registry refused a client or failed (`oidfed::registry`).
+    #[error(transparent)]
+    Registry(Box<crate::registry::RegistryError>),
 }
 
 fn fmt_attempts(a: &[PathAttempt]) -> String {
@@ -202,6 +205,7 @@ impl Error {
             Error::Fetch { source, .. } => source.is_transient(),
             Error::NoTrustChain { attempts, .. } => attempts.iter().any(|a| a.error.is_transient()),
             Error::LimitExceeded { limit, .. } => *limit == Limit::ResolutionTime,
+            Error::Registry(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -236,7 +240,16 @@ impl Error {
             Error::TrustMarkRequired { .. } => "invalid_trust_chain",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::InvalidClient { .. } => "invalid_client",
+            Error::Registry(e) => e.spec_code(),
             _ => "invalid_trust_chain",
+        }
+    }
+
+    /// The registry error behind this error, if it is one.
+    pub fn registry_error(&self) -> Option<&crate::registry::RegistryError> {
+        match self {
+            Error::Registry(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod jose;
 pub mod json;
 pub mod policy;
 pub mod record;
+pub mod registry;
 pub mod resolver;
 pub mod server;
 pub mod signer;

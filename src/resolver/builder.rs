@@ -289,6 +289,10 @@ impl ResolverBuilder {
             inner: Arc::new(Inner {
                 anchors: anchors.into(),
                 fetcher,
+                verified: Arc::new(crate::statement::verified::VerifiedMemo::new(
+                    VERIFIED_MEMO_ENTRIES,
+                    self.clock.clone(),
+                )),
                 clock: self.clock,
                 rules: Arc::new(rules),
                 operators: self.operators,
@@ -305,3 +309,6 @@ impl ResolverBuilder {
         })
     }
 }
+
+/// Verified (statement bytes, key) pairs a resolver remembers: ~100 bytes each.
+const VERIFIED_MEMO_ENTRIES: usize = 100_000;

@@ -6,10 +6,12 @@ mod builder;
 mod marks;
 mod records;
 mod resolved;
+mod sweep;
 
 pub use builder::{Limits, ResolverBuilder};
 pub use records::{Reresolution, ReresolveOptions, Stale};
 pub use resolved::{EntityType, ResolvedEntity};
+pub use sweep::SweepMemo;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -46,6 +48,7 @@ pub(crate) struct Inner {
     pub skew: i64,
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
+    pub verified: Arc<crate::statement::verified::VerifiedMemo>,
 }
 
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
@@ -168,6 +171,16 @@ impl Resolver {
 
     /// A walk for one resolution.
     pub(crate) fn walk(&self, refresh: bool) -> Arc<Walk> {
+        self.walk_with(refresh, None)
+    }
+
+    /// A walk for one resolution, sharing the statements fetched with other walks through
+    /// `memo` when one is given.
+    pub(crate) fn walk_with(
+        &self,
+        refresh: bool,
+        memo: Option<crate::chain::walk::SharedMemo>,
+    ) -> Arc<Walk> {
         let inner = &self.inner;
         let mut walk = Walk::new(
             inner.fetcher.clone(),
@@ -188,6 +201,10 @@ impl Resolver {
             Some(inner.statements.clone()),
         );
         walk.refresh = refresh;
+        walk.verified = Some(inner.verified.clone());
+        if let Some(memo) = memo {
+            walk.memo = memo;
+        }
         Arc::new(walk)
     }
 

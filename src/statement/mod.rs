@@ -11,6 +11,7 @@
 mod claims;
 mod rule;
 mod trust_marks;
+pub(crate) mod verified;
 
 pub(crate) use claims::check_metadata;
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
@@ -89,6 +90,9 @@ pub struct EntityStatement {
     /// Thumbprints of the keys this signature already verified with: verifying the same
     /// statement with the same key material again costs nothing.
     verified: Arc<Mutex<Vec<String>>>,
+    /// The resolver's memo of verified bytes, and these bytes' digest, when the statement
+    /// was fetched by a resolver.
+    memo: Option<(Arc<verified::VerifiedMemo>, verified::Digest)>,
 }
 
 impl fmt::Debug for EntityStatement {
@@ -278,7 +282,16 @@ impl EntityStatement {
             authority_hints,
             trust_marks,
             verified: Arc::default(),
+            memo: None,
         })
+    }
+
+    /// Attaches the resolver's memo of verified bytes: a verification of these exact bytes
+    /// with the same key, by an earlier copy of this statement, is not repeated.
+    pub(crate) fn with_memo(mut self, memo: Arc<verified::VerifiedMemo>) -> Self {
+        let digest = verified::VerifiedMemo::digest(self.jws.raw());
+        self.memo = Some((memo, digest));
+        self
     }
 
     /// The token as received.
@@ -417,6 +430,19 @@ impl EntityStatement {
             if k.usable_for(self.alg) && self.verified.lock().is_ok_and(|v| v.contains(t)) {
                 return Ok(());
             }
+            if let Some((memo, digest)) = &self.memo {
+                if k.usable_for(self.alg) && memo.contains(digest, t) {
+                    if let Ok(mut v) = self.verified.lock() {
+                        if v.len() < 8 {
+                            v.push(t.clone());
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        if let Some((memo, _)) = &self.memo {
+            memo.count_check();
         }
         keys.verify(&self.jws, self.alg, &self.kid, whose)
             .map_err(|e| {
@@ -426,6 +452,9 @@ impl EntityStatement {
                 };
                 self.error(rule, e.to_string())
             })?;
+        if let (Some(t), Some((memo, digest))) = (&thumb, &self.memo) {
+            memo.insert(*digest, t.clone(), self.exp);
+        }
         if let (Some(t), Ok(mut v)) = (thumb, self.verified.lock()) {
             if v.len() < 8 {
                 v.push(t);
