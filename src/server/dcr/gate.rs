@@ -93,7 +93,8 @@ impl ModelPolicy {
 }
 
 /// What a second registration of the same software by the same organization does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DuplicateSoftware {
     /// It updates the existing client (same client_id, new metadata, new token) and is

@@ -340,7 +340,10 @@ pub(crate) async fn resolve_entity(
 }
 
 /// [`resolve_entity`] with every statement fetched anew (a sweep's view).
-pub(crate) async fn resolve_fresh(resolver: &Resolver, id: &EntityId) -> Result<ResolvedEntity, Error> {
+pub(crate) async fn resolve_fresh(
+    resolver: &Resolver,
+    id: &EntityId,
+) -> Result<ResolvedEntity, Error> {
     resolve_entity(resolver, id, true).await
 }
 
