@@ -422,7 +422,10 @@ async fn second_registration_of_the_same_software_is_reported() {
             .unwrap();
         let report = second.duplicate.clone().expect("reported");
         assert_eq!(report.software_id, "dir-sw-1");
-        assert_eq!(report.existing, [first.registration.client_id.clone()]);
+        assert_eq!(
+            report.existing,
+            std::slice::from_ref(&first.registration.client_id)
+        );
         assert_eq!(report.handled, DuplicateSoftware::Update);
         assert_eq!(second.registration.client_id, first.registration.client_id);
         assert_eq!(registry.clients_of(&fed.id("acme")).await.unwrap().len(), 1);

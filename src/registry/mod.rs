@@ -71,6 +71,8 @@ mod consent;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod dynamic;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod dynamic_manage;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod dynamic_sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod evidence;

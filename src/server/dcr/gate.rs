@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::directory::check_status;
 use super::error::{DcrError, DcrRule};
 use super::metadata::{
     DEFAULT_MAX_REQUEST_BYTES, MetadataRules, RegistrationRequest, check_metadata,
     check_software_redirects, merge_statement, policy_changed,
 };
 use super::statement::{
-    StatementForm, StatementRules, VerifiedStatement, check_status, resolve_entity,
-    verify_statement,
+    StatementForm, StatementRules, VerifiedStatement, resolve_entity, verify_statement,
 };
 use crate::constraints::Constraints;
 use crate::entity_id::EntityId;

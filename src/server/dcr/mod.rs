@@ -13,20 +13,20 @@
 //! as a hash ([`RegistrationAccessToken`]), and serves the RFC 7592 read, update and delete
 //! operations (`oidfed::registry::Registry::register_dynamic` and the methods next to it).
 
+mod directory;
 mod error;
 mod gate;
 mod metadata;
 mod statement;
 mod token;
 
+pub use directory::{Directory, DirectoryKeys};
 pub use error::{DcrError, DcrRule};
 pub use gate::{AcceptedModels, Approval, DcrConfig, DcrGate, DuplicateSoftware, ModelPolicy};
 pub use metadata::{
     DEFAULT_MAX_REQUEST_BYTES, MetadataRules, RegistrationRequest, check_metadata, merge_statement,
 };
-pub use statement::{
-    Directory, DirectoryKeys, StatementForm, StatementRules, VerifiedStatement, verify_statement,
-};
+pub use statement::{StatementForm, StatementRules, VerifiedStatement, verify_statement};
 pub(crate) use statement::{resolve_entity, resolve_fresh};
 pub(crate) use token::random_b64;
 pub use token::{RegistrationAccessToken, hash_token, token_matches};
