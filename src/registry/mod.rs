@@ -81,6 +81,8 @@ mod manual;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod replay;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod requests;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod review;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
@@ -104,6 +106,8 @@ pub use manual::{
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use replay::BoxFuture;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use requests::RegistryRequest;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use review::{FederationCandidate, ManualReview, ModelReview};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -7,7 +7,7 @@
 //! * its own presence — [`EntityConfiguration`];
 //! * Dynamic Client Registration gated by the federation — [`dcr`].
 
-mod automatic;
+pub(crate) mod automatic;
 pub mod dcr;
 mod explicit;
 mod presence;
