@@ -304,7 +304,109 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nClient record:\n{}",
         serde_json::to_string_pretty(client)?
     );
+    registration_models(&fed, &server.resolver).await?;
     accept.abort();
     println!("\nPrometheus metrics:\n{}", metrics.render());
+    Ok(())
+}
+
+/// One client of each registration model in a SQLite registry — federation, gated DCR with
+/// an organization-signed statement, gated DCR with a directory-issued statement, manual
+/// onboarding — then the access review with each client's organization and evidence.
+async fn registration_models(
+    fed: &oidfed::testing::Federation,
+    resolver: &Resolver,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use oidfed::registry::{ManualOnboarding, ManualOrganization, Registry};
+    use oidfed::server::dcr::{
+        AcceptedModels, DcrConfig, DcrGate, Directory, DirectoryKeys, ModelPolicy,
+    };
+
+    let path = std::env::temp_dir().join(format!("oidfed-example-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let registry = Registry::open(&format!("sqlite://{}", path.display())).await?;
+    let now = resolver.now();
+
+    // 1. Federation: the relying party, resolved and bound by its chain.
+    registry
+        .admit(resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY)
+        .await?;
+
+    // 2–3. Gated DCR: the trust anchor is also the ecosystem's directory.
+    let mut config = DcrConfig::default();
+    config.statements.directories.push(Directory::new(
+        fed.id("ta").as_str(),
+        fed.id("ta"),
+        DirectoryKeys::AnchorConfiguration,
+    ));
+    let gate = DcrGate::new(resolver.clone(), config);
+    let app_key = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+    let register = |statement: String| {
+        json!({
+            "redirect_uris": ["https://app.org.example/cb"],
+            "client_name": "Example Org mobile app",
+            "jwks": app_key.public_jwks(),
+            "software_statement": statement,
+        })
+        .to_string()
+    };
+    let org_signed = fed.key("org").sign_jwt(
+        "JWT",
+        &json!({"iss": fed.id("org").as_str(), "iat": now, "exp": now + 600,
+                "jti": format!("org-{now}"), "software_id": "org-mobile"}),
+    );
+    let directory_issued = fed.key("ta").sign_jwt(
+        "JWT",
+        &json!({"iss": fed.id("ta").as_str(), "iat": now, "exp": now + 600,
+                "jti": format!("dir-{now}"), "software_id": "directory-web",
+                "org_id": fed.id("org").as_str(), "org_status": "Active",
+                "software_redirect_uris": ["https://app.org.example/cb"]}),
+    );
+    let replay = MemoryReplayGuard::default();
+    for statement in [org_signed, directory_issued] {
+        let r = registry
+            .register_dynamic(&gate, register(statement).as_bytes(), &replay)
+            .await
+            .map_err(|e| format!("DCR refused: {}", e.to_json()))?;
+        println!(
+            "\nDCR registered {} (registration access token issued, stored as a hash)",
+            r.registration.client_id
+        );
+    }
+
+    // 4. Manual onboarding of a partner outside the federation, with an owner.
+    registry
+        .create_organization(
+            "partner-gmbh",
+            "Partner GmbH",
+            "alice@as.example",
+            "CHG-1042",
+        )
+        .await?;
+    let manual = ManualOnboarding::new("partner-portal")
+        .organization(ManualOrganization::Named("partner-gmbh".into()))
+        .approved_by("alice@as.example", "CHG-1043")
+        .valid_until(now + 180 * 86_400, now + 90 * 86_400);
+    let models = ModelPolicy::default().default_models(AcceptedModels::All);
+    registry.register_manual(resolver, &models, manual).await?;
+
+    let review = registry.access_review_by_model().await?;
+    println!("\nRegistry by registration model:");
+    for (model, rows) in [
+        ("federation", review.federation.iter().collect::<Vec<_>>()),
+        ("dynamic", review.dynamic.iter().map(|r| &r.row).collect()),
+        ("manual", review.manual.iter().map(|r| &r.row).collect()),
+    ] {
+        for r in rows {
+            println!(
+                "  [{model}] {}\n      organization: {}  status: {}\n      evidence: {}",
+                r.client_id, r.organization, r.status, r.binding_evidence
+            );
+        }
+    }
+    registry.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     Ok(())
 }

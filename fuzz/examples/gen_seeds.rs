@@ -157,6 +157,32 @@ fn main() {
     );
     write(&root.join("jws"), "jwe", b"a.b.c.d.e");
 
+    // software_statement: an organization-signed and a directory-issued statement (lines
+    // signed with key 1), each followed by a request body; registration_request: bodies.
+    let request = r#"{"redirect_uris":["https://app.example/cb"],"client_name":"Asked","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"token_endpoint_auth_method":"private_key_jwt","jwks":$JWKS2,"software_id":"mine","scope":"openid accounts"}"#;
+    let statements = [
+        t(r#"{"iss":"https://int.example","iat":IAT,"exp":EXP,"jti":"j1","software_id":"sw-1","client_name":"Vouched","redirect_uris":["https://app.example/cb"]}"#),
+        t(r#"{"iss":"https://ta.example","iat":IAT,"exp":EXP,"jti":"j2","software_id":"sw-2","org_id":"acme","org_status":"Active","software_redirect_uris":["https://app.example/cb"],"software_roles":["AISP"]}"#),
+        t(r#"{"iss":"https://ta.example","iat":IAT,"jti":"j3","org_id":"acme","org_status":"Withdrawn"}"#),
+    ];
+    for (i, st) in statements.iter().enumerate() {
+        let body = format!("{st}\n{}", String::from_utf8_lossy(&oidfed_fuzz::expand(request.as_bytes(), &[])));
+        write(&root.join("software_statement"), &format!("line_{i}"), body.as_bytes());
+        let tok = sign_line(st.as_bytes(), "JWT", &[]);
+        write(&root.join("software_statement"), &format!("token_{i}"), tok.as_bytes());
+    }
+    for (i, body) in [
+        oidfed_fuzz::expand(request.as_bytes(), &[]),
+        br#"{"redirect_uris":["https://a.example/cb#f"],"jwks":{"keys":[]},"jwks_uri":"https://a.example/j"}"#.to_vec(),
+        br#"{"grant_types":["client_credentials"],"response_types":[],"token_endpoint_auth_method":"tls_client_auth","software_statement":"a.b.c"}"#.to_vec(),
+        br#"{"client_id":"x","registration_access_token":"t","contacts":"no"}"#.to_vec(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        write(&root.join("registration_request"), &format!("seed_{i}"), body);
+    }
+
     // json
     for (i, s) in [
         r#"{"a":{"b":[1,2.5,-3e10,true,null,"x\u00e9"]}}"#,

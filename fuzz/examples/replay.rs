@@ -5,7 +5,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let target = args
         .next()
-        .expect("usage: replay <jws|statement|policy|chain|json|historical> <file>...");
+        .expect("usage: replay <jws|statement|policy|chain|json|historical|software_statement|registration_request> <file>...");
     let run: fn(&[u8]) = match target.as_str() {
         "jws" => oidfed_fuzz::run_jws,
         "statement" => oidfed_fuzz::run_statement,
@@ -13,6 +13,8 @@ fn main() {
         "chain" => oidfed_fuzz::run_chain,
         "json" => oidfed_fuzz::run_json,
         "historical" => oidfed_fuzz::run_historical,
+        "software_statement" => oidfed_fuzz::run_software_statement,
+        "registration_request" => oidfed_fuzz::run_registration_request,
         other => panic!("unknown target {other}"),
     };
     for path in args {

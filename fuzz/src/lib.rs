@@ -8,6 +8,9 @@
 //!   the harness signs with a fixed key, so mutations land in the JSON and not in base64.
 //! * `policy`: up to four `\n`-separated JSON documents: superior `metadata_policy`,
 //!   subordinate `metadata_policy`, `metadata`, and a `metadata_policy_crit` value.
+//! * `software_statement`: like `statement` (a compact JWS, or a line signed with `typ`
+//!   `JWT`), then optionally `\n` and a registration request body it is embedded in.
+//! * `registration_request`: the raw bytes of a registration request body.
 //! * `chain`: byte 0 = mode (`% 3`: 0 raw tokens, 1 signed lines, 2 signed lines served
 //!   over an in-memory fetcher and resolved), byte 1 = entity type (`% 5`, see
 //!   [`ENTITY_TYPES`]), then up to [`MAX_LINES`] `\n`-separated lines.
@@ -805,4 +808,119 @@ fn exercise_resolved(r: &oidfed::ResolvedEntity) {
         "resolved to an anchor that is not configured: {}",
         r.trust_anchor()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// software statements and registration requests (RFC 7591)
+
+/// A DCR gate whose resolver trusts [`TA`] and [`TA2`] (nothing is served, so no
+/// organization resolves) with [`TA`] configured as a directory pinned to key 1, its
+/// organizations named `https://ta.example/orgs/{org_id}`.
+fn dcr_gate() -> &'static oidfed::server::dcr::DcrGate {
+    use oidfed::server::dcr::{DcrConfig, DcrGate, Directory, DirectoryKeys};
+    static GATE: OnceLock<DcrGate> = OnceLock::new();
+    GATE.get_or_init(|| {
+        let [k1, _] = keys();
+        let mut config = DcrConfig::default();
+        let anchor = EntityId::parse(TA).expect("TA");
+        let pinned = KeySet::from_json(&k1.jwks).expect("k1 jwks");
+        config.statements.directories.push(
+            Directory::new(TA, anchor, DirectoryKeys::Pinned(pinned))
+                .organization_template("https://ta.example/orgs/{org_id}"),
+        );
+        DcrGate::new(resolver(MemoryFetcher::new()), config)
+    })
+}
+
+fn check_dcr_error(e: &oidfed::server::dcr::DcrError) {
+    let body = e.to_json();
+    let code = body["error"].as_str().unwrap_or_default();
+    assert!(
+        [
+            "invalid_software_statement",
+            "unapproved_software_statement",
+            "invalid_client_metadata",
+            "invalid_redirect_uri",
+            "temporarily_unavailable",
+            "server_error",
+        ]
+        .contains(&code),
+        "a registration refusal with a code RFC 7591 does not define: {body}"
+    );
+    assert!(e.rule().is_some() || code.ends_with("error") || code == "temporarily_unavailable");
+}
+
+/// `verify_statement` (both forms) on one statement, then the whole gate on a request
+/// carrying it. Nothing can be accepted (no organization resolves), and every refusal has
+/// an RFC 7591 code and a rule.
+pub fn run_software_statement(data: &[u8]) {
+    use oidfed::server::MemoryReplayGuard;
+    use oidfed::server::dcr::verify_statement;
+    let (first, rest) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    };
+    let token = if first.first() == Some(&b'{') || first.first() == Some(&b'~') {
+        sign_line(first, "JWT", &[])
+    } else {
+        match std::str::from_utf8(first) {
+            Ok(s) => s.to_string(),
+            Err(_) => return,
+        }
+    };
+    let gate = dcr_gate();
+    let rt = runtime();
+    let verified = rt.block_on(verify_statement(
+        gate.resolver(),
+        &gate.config().statements,
+        &token,
+    ));
+    if debug() {
+        eprintln!("verify_statement: {verified:?}");
+    }
+    match verified {
+        Ok(_) => panic!("a statement was verified although no organization resolves"),
+        Err(e) => check_dcr_error(&e),
+    }
+    let mut body = match rest.map(parse_strict) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    };
+    body.insert("software_statement".into(), Value::from(token));
+    let bytes = Value::Object(body).to_string().into_bytes();
+    let guard = MemoryReplayGuard::new(64);
+    match rt.block_on(gate.check_registration(&bytes, &guard)) {
+        Ok(a) => panic!("a registration was approved although no organization resolves: {a:?}"),
+        Err(e) => check_dcr_error(&e),
+    }
+}
+
+/// `RegistrationRequest::parse`, `merge_statement` and `check_metadata`: what the checks
+/// accept has the defaults filled, a supported authentication method and consistent
+/// grant and response types, and checking it again changes nothing.
+pub fn run_registration_request(data: &[u8]) {
+    use oidfed::server::dcr::{MetadataRules, RegistrationRequest, check_metadata, merge_statement};
+    let request = match RegistrationRequest::parse(data, 64 * 1024) {
+        Ok(r) => r,
+        Err(e) => return check_dcr_error(&e),
+    };
+    if debug() {
+        eprintln!("request: {request:?}");
+    }
+    let rules = MetadataRules::default();
+    let mut merged = merge_statement(request.metadata(), request.metadata());
+    for issued in ["client_id", "client_secret", "registration_access_token"] {
+        assert!(!merged.contains_key(issued), "{issued} survived the merge");
+    }
+    match check_metadata(&mut merged, &rules) {
+        Ok(()) => {
+            assert!(merged.contains_key("grant_types") && merged.contains_key("response_types"));
+            let method = merged["token_endpoint_auth_method"].as_str().unwrap_or_default();
+            assert!(rules.auth_methods.iter().any(|m| m == method), "method {method}");
+            let mut again = merged.clone();
+            assert!(check_metadata(&mut again, &rules).is_ok(), "accepted once, refused twice");
+            assert_eq!(again, merged, "checking twice changed the metadata");
+        }
+        Err(e) => check_dcr_error(&e),
+    }
 }

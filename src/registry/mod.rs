@@ -69,11 +69,21 @@ mod admit;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod consent;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod dynamic;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod dynamic_manage;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod dynamic_sweep;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod evidence;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod manual;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod replay;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod requests;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod review;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -90,9 +100,18 @@ pub use admit::OffboardReport;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use consent::ConsentCheck;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use dynamic::{DcrResponse, DuplicateSoftwareReport, DynamicRegistration};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use manual::{
+    ManualError, ManualOnboarding, ManualOrganization, ManualRegistration, ManualRule,
+    ModelReviewRow,
+};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use replay::BoxFuture;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use requests::RegistryRequest;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use review::{FederationCandidate, ManualReview, ModelReview};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sweep::{ClientOutcome, SweepOutcome, SweepReport};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -176,6 +176,19 @@ impl Registry {
                 report.outcomes.push(line);
             }
         }
+        // Dynamic clients' organizations and manual clients' expiry (counted as skipped
+        // above, where only federation clients are re-resolved).
+        for line in self.sweep_registrations(resolver).await? {
+            report.skipped = report.skipped.saturating_sub(1);
+            match &line.outcome {
+                SweepOutcome::Unchanged => report.unchanged += 1,
+                SweepOutcome::Stale { .. } => report.stale += 1,
+                SweepOutcome::Revoked { .. } => report.revoked += 1,
+                SweepOutcome::NotWritten { .. } => report.not_written += 1,
+                _ => {}
+            }
+            report.outcomes.push(line);
+        }
         report.statements_fetched = memo.len();
         report.signature_checks = resolver.signature_checks().saturating_sub(checks_before);
         tracing::info!(

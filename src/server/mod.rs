@@ -4,9 +4,11 @@
 //!   [`crate::Resolver::verify_client_assertion`];
 //! * explicit registration — [`crate::Resolver::register_explicit`];
 //! * the resolve endpoint — [`resolve_response`] and, as a client, [`RemoteResolver`];
-//! * its own presence — [`EntityConfiguration`].
+//! * its own presence — [`EntityConfiguration`];
+//! * Dynamic Client Registration gated by the federation — [`dcr`].
 
 pub(crate) mod automatic;
+pub mod dcr;
 mod explicit;
 mod history;
 mod presence;

@@ -52,6 +52,10 @@ pub(crate) struct Batch {
     pub grants: Vec<GrantWrite>,
     /// Actor and time for the consent entries the store derives.
     pub actor: Option<(Actor, i64)>,
+    /// Dynamic and manual registrations to write (insert or replace).
+    pub registrations: Vec<super::RegistrationWrite>,
+    /// Organization records an operator created.
+    pub named_organizations: Vec<super::NamedOrganizationRow>,
 }
 
 type ClientTuple = (
@@ -297,6 +301,41 @@ impl Store {
                 .bind(org)
                 .bind(scopes.join(" "))
                 .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            for r in &batch.registrations {
+                sqlx::query(
+                    "INSERT INTO oidfed_registrations (client_id, registration_model, \
+                     organization_id, software_id, token_hash, details_json, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id) DO UPDATE SET \
+                     registration_model = excluded.registration_model, \
+                     organization_id = excluded.organization_id, \
+                     software_id = excluded.software_id, token_hash = excluded.token_hash, \
+                     details_json = excluded.details_json, updated_at = excluded.updated_at",
+                )
+                .bind(&r.client_id)
+                .bind(r.model.as_str())
+                .bind(&r.organization_id)
+                .bind(&r.software_id)
+                .bind(&r.token_hash)
+                .bind(r.details.to_string())
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            for o in &batch.named_organizations {
+                sqlx::query(
+                    "INSERT INTO oidfed_named_organizations (organization_id, name, created_by, \
+                     reference, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&o.organization_id)
+                .bind(&o.name)
+                .bind(&o.created_by)
+                .bind(&o.reference)
+                .bind(o.created_at)
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;

@@ -9,10 +9,12 @@
 mod audit;
 mod clients;
 mod misc;
+mod registrations;
 mod schema;
 
 pub(crate) use audit::AuditFilter;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
+pub(crate) use registrations::{NamedOrganizationRow, RegistrationWrite};
 pub(crate) use schema::schema_version;
 
 use std::time::Duration;

@@ -56,6 +56,25 @@ CREATE TABLE IF NOT EXISTS oidfed_replay (
     PRIMARY KEY (client_id, jti)
 );
 CREATE INDEX IF NOT EXISTS oidfed_replay_by_expiry ON oidfed_replay (keep_until);
+CREATE TABLE IF NOT EXISTS oidfed_registrations (
+    client_id TEXT PRIMARY KEY,
+    registration_model TEXT NOT NULL,
+    organization_id TEXT,
+    software_id TEXT,
+    token_hash TEXT,
+    details_json TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oidfed_registrations_by_software
+    ON oidfed_registrations (organization_id, software_id);
+CREATE INDEX IF NOT EXISTS oidfed_registrations_by_model ON oidfed_registrations (registration_model);
+CREATE TABLE IF NOT EXISTS oidfed_named_organizations (
+    organization_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
 ";
 
 const AUDIT_COLUMNS: &str = "

@@ -1,0 +1,338 @@
+//! Dynamic clients in the registry: what the DCR gate ([`crate::server::dcr::DcrGate`])
+//! approves is stored with registration model `dynamic`, its organization binding and the
+//! evidence (the software statement's form, issuer, chain, `jti`, `software_id`), and a
+//! registration access token kept only as its SHA-256 hash. RFC 7592 read, update and
+//! delete authenticate with that token (compared in constant time), rotate it on every
+//! read and update, keep the organization binding and re-check policy.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::Registry;
+use super::audit::{AuditEntry, AuditEvent};
+use super::model::{
+    Actor, ClientStatus, Evidence, RegisteredClient, RegistrationModel, StatusKind,
+};
+use super::store::{Batch, ClientWrite, OrgWrite, RegistrationWrite};
+use crate::error::Error;
+use crate::resolver::EntityType;
+use crate::server::ReplayGuard;
+use crate::server::dcr::{
+    DcrError, DcrGate, DcrRule, DuplicateSoftware, RegistrationAccessToken, VerifiedStatement,
+    random_b64,
+};
+
+/// What the registry holds about a dynamic client besides its status (the token only as
+/// a hash, elsewhere).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DynamicRegistration {
+    /// The generated client_id.
+    pub client_id: String,
+    /// The Entity Type whose policy applied.
+    pub entity_type: EntityType,
+    /// The registered metadata (request ⊕ statement, policy applied).
+    pub metadata: Map<String, Value>,
+    /// The software statement and the organization binding it established.
+    pub statement: VerifiedStatement,
+    /// When the client_id was issued (Unix seconds).
+    pub client_id_issued_at: i64,
+    /// When the registration last changed (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// A second registration of the same software by the same organization (issue 21 item 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DuplicateSoftwareReport {
+    /// The organization.
+    pub organization_id: String,
+    /// The `software_id`.
+    pub software_id: String,
+    /// The clients already registered for it.
+    pub existing: Vec<String>,
+    /// What was done: `Update` (the first of them was updated) or `Allow` (a new client).
+    pub handled: DuplicateSoftware,
+}
+
+/// The answer to a registration, read or update: the client information response of
+/// RFC 7591 §3.2.1 and RFC 7592 §3.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DcrResponse {
+    /// The registration as stored.
+    pub registration: DynamicRegistration,
+    /// The new registration access token (its value is never stored).
+    pub registration_access_token: RegistrationAccessToken,
+    /// Set when the same software of the same organization was registered before.
+    pub duplicate: Option<DuplicateSoftwareReport>,
+}
+
+impl DcrResponse {
+    /// The JSON body: the registered metadata, `client_id`, `client_id_issued_at`, the
+    /// software statement as received, `registration_access_token` and
+    /// `registration_client_uri` (`configuration_endpoint` + `/` + client_id). No secret is
+    /// issued.
+    pub fn to_json(&self, configuration_endpoint: &str) -> Value {
+        let r = &self.registration;
+        let mut m = r.metadata.clone();
+        m.insert("client_id".into(), Value::from(r.client_id.as_str()));
+        m.insert(
+            "client_id_issued_at".into(),
+            Value::from(r.client_id_issued_at),
+        );
+        m.insert(
+            "software_statement".into(),
+            Value::from(r.statement.raw.as_str()),
+        );
+        m.insert(
+            "registration_access_token".into(),
+            Value::from(self.registration_access_token.value()),
+        );
+        m.insert(
+            "registration_client_uri".into(),
+            Value::from(format!(
+                "{}/{}",
+                configuration_endpoint.trim_end_matches('/'),
+                r.client_id
+            )),
+        );
+        Value::Object(m)
+    }
+}
+
+/// The binding evidence recorded in the audit trail and the review export.
+pub(crate) fn evidence_json(s: &VerifiedStatement) -> Value {
+    json!({
+        "kind": "software_statement",
+        "form": s.form.as_str(),
+        "issuer": s.issuer,
+        "organization_id": s.organization_id,
+        "organization_claim": s.organization_claim,
+        "trust_anchor": s.trust_anchor,
+        "chain_path": s.chain_path,
+        "chain_fingerprint": s.chain_fingerprint,
+        "jti": s.jti,
+        "software_id": s.software_id,
+    })
+}
+
+pub(super) fn server(e: impl Into<Error>) -> DcrError {
+    DcrError::Server { source: e.into() }
+}
+
+impl Registry {
+    /// Registers a client through the gate (RFC 7591 §3): the request is judged
+    /// ([`DcrGate::check_registration`]), then stored as an active `dynamic` client of its
+    /// organization with a fresh registration access token. A second registration of the
+    /// same `software_id` by the same organization is handled as the gate configures
+    /// ([`DuplicateSoftware`]) and reported in [`DcrResponse::duplicate`].
+    pub async fn register_dynamic(
+        &self,
+        gate: &DcrGate,
+        body: &[u8],
+        replay: &dyn ReplayGuard,
+    ) -> Result<DcrResponse, DcrError> {
+        let approval = gate.check_registration(body, replay).await?;
+        let now = gate.resolver().now();
+        let s = &approval.statement;
+        let mut duplicate = None;
+        if let Some(sw) = &s.software_id {
+            let mut existing = Vec::new();
+            for row in self
+                .store
+                .registrations_of_software(&s.organization_id, sw)
+                .await
+                .map_err(server)?
+            {
+                let live = self
+                    .store
+                    .client(&row.client_id)
+                    .await
+                    .map_err(server)?
+                    .filter(|c| !c.status.is_revoked());
+                if let Some(c) = live {
+                    existing.push(c);
+                }
+            }
+            if let Some(first) = existing.first().cloned() {
+                let handled = gate.config().duplicate_software;
+                let report = DuplicateSoftwareReport {
+                    organization_id: s.organization_id.clone(),
+                    software_id: sw.clone(),
+                    existing: existing.iter().map(|c| c.client_id.clone()).collect(),
+                    handled,
+                };
+                tracing::warn!(target: "oidfed::registry", organization = %s.organization_id,
+                    software_id = %sw, existing = ?report.existing, "second registration of the same software");
+                match handled {
+                    DuplicateSoftware::Refuse => {
+                        return Err(DcrError::invalid_metadata(
+                            DcrRule::DuplicateSoftware,
+                            format!(
+                                "software {sw:?} of {} is already registered as {}",
+                                s.organization_id, first.client_id
+                            ),
+                        ));
+                    }
+                    DuplicateSoftware::Update => {
+                        let old = self.dynamic_row(&first.client_id).await?;
+                        let mut response = self
+                            .write_update(gate, first, old, approval, now, Actor::Request)
+                            .await?;
+                        response.duplicate = Some(report);
+                        return Ok(response);
+                    }
+                    _ => duplicate = Some(report),
+                }
+            }
+        }
+        let client_id = format!("dcr-{}", random_b64(18).map_err(server)?);
+        let token = RegistrationAccessToken::generate().map_err(server)?;
+        let registration = DynamicRegistration {
+            client_id: client_id.clone(),
+            entity_type: gate.config().entity_type.clone(),
+            metadata: approval.metadata,
+            statement: approval.statement,
+            client_id_issued_at: now,
+            updated_at: now,
+        };
+        let s = &registration.statement;
+        let client = RegisteredClient {
+            client_id: client_id.clone(),
+            entity_type: registration.entity_type.clone(),
+            organization_id: Some(s.organization_id.clone()),
+            model: RegistrationModel::Dynamic,
+            status: ClientStatus::active("registered through gated DCR", now),
+            record: None,
+            admitted_at: now,
+            last_validated: now,
+            version: 0,
+        };
+        let mut batch = Batch {
+            actor: Some((Actor::Request, now)),
+            ..Batch::default()
+        };
+        batch.organizations.push(OrgWrite {
+            organization_id: s.organization_id.clone(),
+            name: approval.organization_name,
+            uri: None,
+            seen_at: now,
+        });
+        batch.audit.push(
+            AuditEntry::new(
+                now,
+                Actor::Request,
+                AuditEvent::Admitted,
+                Some(&client_id),
+                Some(&s.organization_id),
+                json!({"registration_model": "dynamic", "entity_type": registration.entity_type,
+                       "evidence": evidence_json(s), "duplicate_software": duplicate}),
+            )
+            .on_chain(Some(&s.chain_fingerprint), Some(&s.trust_anchor)),
+        );
+        batch.clients.push(ClientWrite {
+            client,
+            expected_version: 0,
+        });
+        batch
+            .registrations
+            .push(row_of(&registration, Some(token.hash()))?);
+        self.store.apply(batch).await.map_err(server)?;
+        Ok(DcrResponse {
+            registration,
+            registration_access_token: token,
+            duplicate,
+        })
+    }
+
+    /// The stored registration of a dynamic client (operators; no token needed).
+    pub async fn dynamic_registration(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<DynamicRegistration>, Error> {
+        let Some(row) = self.store.registration(client_id).await? else {
+            return Ok(None);
+        };
+        if row.model != RegistrationModel::Dynamic {
+            return Ok(None);
+        }
+        Ok(Some(parse_details(&row.client_id, row.details)?))
+    }
+
+    pub(super) async fn dynamic_row(
+        &self,
+        client_id: &str,
+    ) -> Result<DynamicRegistration, DcrError> {
+        match self.dynamic_registration(client_id).await.map_err(server)? {
+            Some(r) => Ok(r),
+            None => Err(DcrError::invalid_token("no such client")),
+        }
+    }
+}
+
+/// A batch revoking `client` with `reason` and `evidence`: status, audit, consents.
+pub(crate) fn revocation(
+    mut client: RegisteredClient,
+    reason: &str,
+    evidence: Evidence,
+    now: i64,
+    actor: Actor,
+) -> Batch {
+    let from = client.status.kind;
+    let status = ClientStatus::new(StatusKind::Revoked, reason, Some(evidence), now, None);
+    let mut batch = Batch {
+        actor: Some((actor, now)),
+        ..Batch::default()
+    };
+    batch.audit.push(AuditEntry::new(
+        now,
+        actor,
+        AuditEvent::StatusChanged,
+        Some(&client.client_id),
+        client.organization_id.as_deref(),
+        json!({"from": from.as_str(), "to": "revoked", "reason": reason, "status": status}),
+    ));
+    batch
+        .end_consents
+        .push((client.client_id.clone(), reason.to_string()));
+    client.status = status;
+    let expected_version = client.version;
+    batch.clients.push(ClientWrite {
+        client,
+        expected_version,
+    });
+    batch
+}
+
+pub(super) fn row_of(
+    r: &DynamicRegistration,
+    token_hash: Option<String>,
+) -> Result<RegistrationWrite, DcrError> {
+    let details = serde_json::to_value(r).map_err(|e| {
+        server(Error::Config(format!(
+            "cannot serialize registration {}: {e}",
+            r.client_id
+        )))
+    })?;
+    Ok(RegistrationWrite {
+        client_id: r.client_id.clone(),
+        model: RegistrationModel::Dynamic,
+        organization_id: Some(r.statement.organization_id.clone()),
+        software_id: r.statement.software_id.clone(),
+        token_hash,
+        details,
+        updated_at: r.updated_at,
+    })
+}
+
+pub(super) fn parse_details(client_id: &str, details: Value) -> Result<DynamicRegistration, Error> {
+    serde_json::from_value(details).map_err(|e| {
+        super::RegistryError::Corrupt {
+            what: "oidfed_registrations",
+            key: client_id.to_string(),
+            detail: e.to_string(),
+        }
+        .into()
+    })
+}

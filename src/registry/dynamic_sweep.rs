@@ -1,0 +1,278 @@
+//! Dynamic and manual clients stay under control: a sweep re-resolves every dynamic
+//! client's organization (the software statement issuer's chain, or the organization a
+//! directory named) against the federation as it is now, and revokes the clients of an
+//! organization that left it or that the directory withdrew; it checks the statement's
+//! `software_jwks_revoked_endpoint` when it has one; and it revokes manual clients past
+//! their expiry.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use super::Registry;
+use super::audit::{AuditEntry, AuditEvent};
+use super::dynamic::{DynamicRegistration, revocation};
+use super::evidence::evidence_of;
+use super::manual::ManualRegistration;
+use super::model::{Actor, ClientStatus, Evidence, RegistrationModel, StatusKind};
+use super::store::{Batch, ClientWrite};
+use super::sweep::{ClientOutcome, SweepOutcome};
+use crate::error::Error;
+use crate::fetch::{FetchKind, FetchRequest};
+use crate::jose::KeySet;
+use crate::resolver::{ResolvedEntity, Resolver};
+use crate::server::dcr::StatementForm;
+
+type OrgResult = Result<ResolvedEntity, Error>;
+
+impl Registry {
+    /// Re-validates every dynamic client's organization binding and expires manual clients
+    /// (part of [`Registry::sweep`]); one outcome per client looked at. Each organization
+    /// is resolved once per call, every statement fetched anew.
+    pub async fn sweep_registrations(
+        &self,
+        resolver: &Resolver,
+    ) -> Result<Vec<ClientOutcome>, Error> {
+        let now = resolver.now();
+        let mut outcomes = Vec::new();
+        let mut orgs: HashMap<String, OrgResult> = HashMap::new();
+        for row in self
+            .store
+            .registrations_by_model(RegistrationModel::Dynamic)
+            .await?
+        {
+            let Some(client) = self.store.client(&row.client_id).await? else {
+                continue;
+            };
+            if client.status.is_revoked() {
+                continue;
+            }
+            let reg: DynamicRegistration = match serde_json::from_value(row.details) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(target: "oidfed::registry", client_id = %row.client_id, error = %e,
+                        "unreadable dynamic registration");
+                    continue;
+                }
+            };
+            let s = &reg.statement;
+            if !orgs.contains_key(&s.organization_id) {
+                let r = match resolver.entity_id(&s.organization_id) {
+                    Ok(id) => crate::server::dcr::resolve_fresh(resolver, &id).await,
+                    Err(e) => Err(e),
+                };
+                orgs.insert(s.organization_id.clone(), r);
+            }
+            let previous = client.status.kind;
+            let verdict = match &orgs[&s.organization_id] {
+                Ok(org) if org.trust_anchor().as_str() != s.trust_anchor => Err(Evidence {
+                    rule: Some("trust_anchor".into()),
+                    detail: format!(
+                        "organization {} now resolves to {}, not {}",
+                        s.organization_id,
+                        org.trust_anchor(),
+                        s.trust_anchor
+                    ),
+                    chain_fingerprint: Some(s.chain_fingerprint.clone()),
+                    ..Evidence::default()
+                }),
+                Ok(_) => match revoked_key(resolver, &reg).await {
+                    Some(kid) => Err(Evidence {
+                        rule: Some("revoked_key".into()),
+                        detail: format!(
+                            "key {kid:?} is listed at the statement's software_jwks_revoked_endpoint"
+                        ),
+                        ..Evidence::default()
+                    }),
+                    None => Ok(()),
+                },
+                Err(e) if e.is_transient() => {
+                    let evidence = evidence_of(e, Some(&s.chain_fingerprint));
+                    let retry_at = now.saturating_add(self.options.retry_after.max(1));
+                    let mut c = client.clone();
+                    let expected_version = c.version;
+                    c.status = ClientStatus::new(
+                        StatusKind::Stale,
+                        format!("organization {} unreachable", s.organization_id),
+                        Some(evidence.clone()),
+                        now,
+                        Some(retry_at),
+                    );
+                    let batch = Batch {
+                        clients: vec![ClientWrite {
+                            client: c,
+                            expected_version,
+                        }],
+                        ..Batch::default()
+                    };
+                    let outcome = match self.store.apply(batch).await {
+                        Ok(()) => SweepOutcome::Stale { retry_at, evidence },
+                        Err(e) => SweepOutcome::NotWritten { error: e.into() },
+                    };
+                    outcomes.push(ClientOutcome {
+                        client_id: client.client_id.clone(),
+                        previous,
+                        outcome,
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    let mut ev = evidence_of(e, Some(&s.chain_fingerprint));
+                    if s.form == StatementForm::DirectoryIssued {
+                        ev.detail = format!(
+                            "the directory {} no longer vouches for {}: {}",
+                            s.issuer, s.organization_id, ev.detail
+                        );
+                    }
+                    Err(ev)
+                }
+            };
+            let client_id = client.client_id.clone();
+            let batch = match verdict {
+                Ok(()) => {
+                    let mut c = client;
+                    let expected_version = c.version;
+                    c.last_validated = now;
+                    if c.status.kind != StatusKind::Active {
+                        c.status =
+                            ClientStatus::active("the organization's chain resolves again", now);
+                    }
+                    Batch {
+                        clients: vec![ClientWrite {
+                            client: c,
+                            expected_version,
+                        }],
+                        ..Batch::default()
+                    }
+                }
+                Err(evidence) => {
+                    let reason =
+                        format!("organization {} lost federation trust", s.organization_id);
+                    revocation(client, &reason, evidence, now, Actor::Monitor)
+                }
+            };
+            let revoked = batch
+                .clients
+                .first()
+                .is_some_and(|w| w.client.status.is_revoked());
+            let evidence = batch
+                .clients
+                .first()
+                .and_then(|w| w.client.status.evidence.clone());
+            let outcome = match self.store.apply(batch).await {
+                Err(e) => SweepOutcome::NotWritten { error: e.into() },
+                Ok(()) if revoked => SweepOutcome::Revoked {
+                    evidence: evidence.unwrap_or_default(),
+                },
+                Ok(()) => SweepOutcome::Unchanged,
+            };
+            outcomes.push(ClientOutcome {
+                client_id,
+                previous,
+                outcome,
+            });
+        }
+        outcomes.extend(self.expire_manual(now).await?);
+        Ok(outcomes)
+    }
+
+    /// Revokes manual clients at or past their expiry.
+    async fn expire_manual(&self, now: i64) -> Result<Vec<ClientOutcome>, Error> {
+        let mut outcomes = Vec::new();
+        for row in self
+            .store
+            .registrations_by_model(RegistrationModel::Manual)
+            .await?
+        {
+            let Ok(m) = serde_json::from_value::<ManualRegistration>(row.details) else {
+                continue;
+            };
+            if now < m.expires_at {
+                continue;
+            }
+            let Some(client) = self.store.client(&row.client_id).await? else {
+                continue;
+            };
+            if client.status.is_revoked() {
+                continue;
+            }
+            let previous = client.status.kind;
+            let evidence = Evidence {
+                rule: Some("manual_expiry".into()),
+                detail: format!(
+                    "manual registration (ticket {}) expired at {}",
+                    m.reference, m.expires_at
+                ),
+                ..Evidence::default()
+            };
+            let mut batch = revocation(
+                client,
+                "manual registration expired",
+                evidence.clone(),
+                now,
+                Actor::Monitor,
+            );
+            batch.audit.push(AuditEntry::new(
+                now,
+                Actor::Monitor,
+                AuditEvent::Changed,
+                Some(&row.client_id),
+                row.organization_id.as_deref(),
+                json!({"manual": "expired", "approver": m.approver, "reference": m.reference}),
+            ));
+            let outcome = match self.store.apply(batch).await {
+                Ok(()) => SweepOutcome::Revoked { evidence },
+                Err(e) => SweepOutcome::NotWritten { error: e.into() },
+            };
+            outcomes.push(ClientOutcome {
+                client_id: row.client_id,
+                previous,
+                outcome,
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+/// A `kid` of the client's registered `jwks` that the statement's
+/// `software_jwks_revoked_endpoint` lists (a JWK Set of revoked keys), if any. An endpoint
+/// that cannot be read revokes nothing (it is logged).
+async fn revoked_key(resolver: &Resolver, reg: &DynamicRegistration) -> Option<String> {
+    let url = reg
+        .statement
+        .claims
+        .get("software_jwks_revoked_endpoint")?
+        .as_str()?;
+    let url = url::Url::parse(url)
+        .ok()
+        .filter(|u| u.scheme() == "https" || resolver.inner.rules.allow_http)?;
+    let ours: BTreeSet<String> = reg
+        .metadata
+        .get("jwks")
+        .and_then(|j| KeySet::from_json(j).ok())
+        .map(|k| k.keys().iter().map(|k| k.kid().to_string()).collect())
+        .unwrap_or_default();
+    if ours.is_empty() {
+        return None;
+    }
+    let response = resolver
+        .inner
+        .fetcher
+        .fetch(FetchRequest::get(url.clone(), FetchKind::JwkSet))
+        .await;
+    let body = match response.and_then(|r| r.into_body(&url)) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(target: "oidfed::registry", url = %url, error = %e, "revoked-keys endpoint unreadable");
+            return None;
+        }
+    };
+    let revoked: Value = crate::json::parse_strict(&body).ok()?;
+    let kids: BTreeSet<String> = revoked
+        .get("keys")?
+        .as_array()?
+        .iter()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    ours.intersection(&kids).next().cloned()
+}
