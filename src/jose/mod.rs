@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::json::parse_strict;
 
+pub(crate) mod cost;
 mod native;
 pub use native::{MIN_RSA_BITS, Verifier};
 
@@ -673,6 +674,7 @@ impl KeySet {
             alg,
             reason,
         })?;
+        cost::count_signature();
         if verifier.verify(jws.signing_input(), jws.signature()) {
             Ok(())
         } else {

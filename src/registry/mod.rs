@@ -80,6 +80,14 @@ mod store;
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod trail;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod events;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod monitor;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod notify;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod subordinate_events;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crate::resolver::SweepMemo;

@@ -8,10 +8,12 @@
 
 mod audit;
 mod clients;
+mod lease;
 mod misc;
 mod schema;
 
 pub(crate) use audit::AuditFilter;
+pub(crate) use lease::LeaseAttempt;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
 pub(crate) use schema::schema_version;
 
