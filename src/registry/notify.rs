@@ -30,6 +30,7 @@ use crate::registry::store::AuditFilter;
 use crate::resolver::Resolver;
 
 /// The PostgreSQL notification channel the audit trigger notifies.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub const CHANNEL: &str = "oidfed_registry";
 /// Entries read per query while catching up.
 const BATCH: i64 = 500;
@@ -67,6 +68,7 @@ pub(crate) struct Watcher {
     pub events: broadcast::Sender<MonitorEvent>,
     pub cursor: i64,
     pub poll: Duration,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub fallback: Duration,
 }
 
