@@ -94,10 +94,9 @@ async fn child_replica() {
         .concurrency(1)
         .idle(Duration::from_millis(200))
         .subordinate_events(None)
-        .start()
-        .await
-        .unwrap();
+        .build();
     let mut rx = handle.subscribe();
+    let handle = handle.start().await.unwrap();
     let (eof_tx, mut eof) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -148,8 +147,9 @@ impl ChildReplica {
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(ev) = line.strip_prefix("EVENT ") {
-                    let _ = tx.send(ev.to_string());
+                // The test harness prints "test child_replica ... " before the first line.
+                if let Some(at) = line.find("EVENT ") {
+                    let _ = tx.send(line[at + 6..].to_string());
                 }
             }
         });
@@ -239,9 +239,10 @@ async fn the_holder_killed_the_other_replica_takes_over() {
         eprintln!("takeover after the kill: {took:?}");
         let info = b.monitor().lease_holder().await.unwrap().unwrap();
         assert_eq!((info.holder.as_str(), info.epoch), ("parent", 2));
+        let monitor = b.monitor().clone();
         b.stop().await;
         // A clean stop gives the lease up.
-        assert!(b.monitor().lease_holder().await.unwrap().is_none());
+        assert!(monitor.lease_holder().await.unwrap().is_none());
     })
     .await;
 }

@@ -237,26 +237,10 @@ impl MonitorBuilder {
         }
     }
 
-    /// Starts the watcher and (when a sweeper) the sweeping loop in the background. The
-    /// watcher begins at the audit trail's current end: events from now on.
+    /// Starts the watcher and (when a sweeper) the sweeping loop in the background; see
+    /// [`Monitor::start`].
     pub async fn start(self) -> Result<MonitorHandle, MonitorError> {
-        let monitor = self.build();
-        let s = &monitor.shared;
-        let cursor = s.registry.store.change_sequence().await?;
-        let stop_rx = s.stop.subscribe();
-        let watcher = Watcher {
-            registry: s.registry.clone(),
-            resolver: s.resolver.clone(),
-            events: s.events.clone(),
-            cursor,
-            poll: s.watch_poll,
-            fallback: s.listen_fallback,
-        };
-        let mut tasks = vec![tokio::spawn(watcher.run(stop_rx.clone()))];
-        if s.sweeper {
-            tasks.push(tokio::spawn(monitor.clone().run(stop_rx)));
-        }
-        Ok(MonitorHandle { monitor, tasks })
+        self.build().start().await
     }
 }
 
@@ -336,6 +320,31 @@ impl Monitor {
     /// This replica's holder id.
     pub fn holder(&self) -> &str {
         &self.shared.lease.holder
+    }
+
+    /// Starts the watcher and (when a sweeper) the sweeping loop in the background. The
+    /// watcher begins at the audit trail's current end: events from now on. Subscribe
+    /// before starting to see the first events (the lease won at once, the first pass).
+    pub async fn start(self) -> Result<MonitorHandle, MonitorError> {
+        let s = &self.shared;
+        let cursor = s.registry.store.change_sequence().await?;
+        let stop_rx = s.stop.subscribe();
+        let watcher = Watcher {
+            registry: s.registry.clone(),
+            resolver: s.resolver.clone(),
+            events: s.events.clone(),
+            cursor,
+            poll: s.watch_poll,
+            fallback: s.listen_fallback,
+        };
+        let mut tasks = vec![tokio::spawn(watcher.run(stop_rx.clone()))];
+        if s.sweeper {
+            tasks.push(tokio::spawn(self.clone().run(stop_rx)));
+        }
+        Ok(MonitorHandle {
+            monitor: self,
+            tasks,
+        })
     }
 
     /// Re-validates `client_id` at the next pass whatever its schedule.

@@ -27,6 +27,8 @@ use crate::resolver::Resolver;
 
 /// Clients read per page.
 const PAGE: i64 = 500;
+/// Consecutive transient write failures after which a pass stops.
+const DATABASE_DOWN_AFTER: usize = 3;
 
 /// What one pass did and cost.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -129,8 +131,11 @@ impl Monitor {
         report.next_due = next_due;
         let permits = Arc::new(Semaphore::new(s.concurrency));
         let mut tasks = JoinSet::new();
+        // Writes failing one after another for a transient reason: the database is down.
+        // The pass stops rather than try every client; they stay due for the next one.
+        let mut failing = 0usize;
         for c in due {
-            if *s.stop.borrow() {
+            if *s.stop.borrow() || failing >= DATABASE_DOWN_AFTER {
                 report.interrupted = true;
                 break;
             }
@@ -150,7 +155,7 @@ impl Monitor {
                 (id, count_signatures(checks, work).await)
             });
             while let Some(done) = tasks.try_join_next() {
-                self.count(done, &mut report);
+                failing = if self.count(done, &mut report) { failing + 1 } else { 0 };
             }
         }
         while let Some(done) = tasks.join_next().await {
@@ -177,11 +182,12 @@ impl Monitor {
         Ok(report)
     }
 
+    /// Counts one outcome; true when it could not be written for a transient reason.
     fn count(
         &self,
         done: Result<(String, ClientOutcome), tokio::task::JoinError>,
         report: &mut PassReport,
-    ) {
+    ) -> bool {
         let now = report.started_at;
         let s = &self.shared;
         let line = match done {
@@ -192,7 +198,7 @@ impl Monitor {
                     client_id: String::new(),
                     detail: e.to_string(),
                 });
-                return;
+                return false;
             }
         };
         report.revalidated += 1;
@@ -230,8 +236,10 @@ impl Monitor {
                     client_id: line.client_id.clone(),
                     error: Box::new(error.clone()),
                 });
+                return error.is_transient();
             }
         }
+        false
     }
 
     /// The clients due at `now` (forced ones first) and when the next of the others is.
