@@ -57,7 +57,10 @@ fn monitor(registry: &Registry, resolver: &Resolver) -> Monitor {
 }
 
 /// A replica that only follows the changes, quickly.
-async fn watcher(registry: &Registry, resolver: &Resolver) -> oidfed::registry::monitor::MonitorHandle {
+async fn watcher(
+    registry: &Registry,
+    resolver: &Resolver,
+) -> oidfed::registry::monitor::MonitorHandle {
     registry
         .monitor(resolver)
         .sweeper(false)
@@ -103,13 +106,27 @@ async fn partner_exit_is_seen_within_max_staleness() {
         }
         let m = monitor(&registry, &r);
         let report = m.pass().await.expect("pass");
-        assert_eq!((report.clients, report.revalidated), (2, 0), "just admitted: nothing due");
+        assert_eq!(
+            (report.clients, report.revalidated),
+            (2, 0),
+            "just admitted: nothing due"
+        );
         // The partner leaves: its organization's statement about it is gone.
         fed.remove_ss("org", "rp");
         clock.set(NOW + 8 * 60);
         let report = m.pass().await.expect("pass");
-        assert_eq!(report.revalidated, 0, "before the jitter window nothing is due");
-        assert!(registry.status(&fed.id("rp")).await.unwrap().unwrap().is_active());
+        assert_eq!(
+            report.revalidated, 0,
+            "before the jitter window nothing is due"
+        );
+        assert!(
+            registry
+                .status(&fed.id("rp"))
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active()
+        );
         // At max_staleness at the latest, the client is re-validated and revoked.
         clock.set(NOW + 10 * 60);
         let report = m.pass().await.expect("pass");
@@ -123,13 +140,27 @@ async fn partner_exit_is_seen_within_max_staleness() {
             (fed.id("org").as_str(), fed.id("rp").as_str())
         );
         assert_eq!(evidence.rule.as_deref(), Some("not_found"));
-        assert!(registry.status(&fed.id("other")).await.unwrap().unwrap().is_active());
+        assert!(
+            registry
+                .status(&fed.id("other"))
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active()
+        );
         // A revoked client is never re-validated back, even when its statement returns.
         fed.republish_ss("org", "rp", |_| {});
         clock.set(NOW + 30 * 60);
         let report = m.pass().await.expect("pass");
         assert_eq!(report.clients, 1, "revoked clients are not looked at");
-        assert!(registry.status(&fed.id("rp")).await.unwrap().unwrap().is_revoked());
+        assert!(
+            registry
+                .status(&fed.id("rp"))
+                .await
+                .unwrap()
+                .unwrap()
+                .is_revoked()
+        );
     })
     .await;
 }
@@ -257,7 +288,11 @@ async fn an_intermediate_serving_a_thousand_clients_is_fetched_once_per_pass() {
             clock.set(NOW + pass * 11 * 60);
             let report = m.pass().await.expect("pass");
             assert_eq!(report.revalidated, 1000);
-            assert_eq!(f.fetches_of(&org_ec), 1, "pass {pass}: the intermediate once");
+            assert_eq!(
+                f.fetches_of(&org_ec),
+                1,
+                "pass {pass}: the intermediate once"
+            );
             assert_eq!(f.fetches_of(&ta_ec), 1, "pass {pass}: the anchor once");
             // Each client's configuration and statement, plus the intermediate's
             // configuration, the anchor's statement about it and the anchor's configuration.
@@ -268,7 +303,10 @@ async fn an_intermediate_serving_a_thousand_clients_is_fetched_once_per_pass() {
         }
         // One client's statement changes: its bytes, and only those, are checked.
         fed.republish_ss("org", "rp0007", |c| {
-            c.insert("metadata".into(), json!({"openid_relying_party": {"contacts": ["new@rp.example"]}}));
+            c.insert(
+                "metadata".into(),
+                json!({"openid_relying_party": {"contacts": ["new@rp.example"]}}),
+            );
         });
         clock.set(NOW + 3 * 11 * 60);
         let report = m.pass().await.expect("pass");

@@ -36,7 +36,8 @@ fn federation() -> Federation {
 
 fn events_url(fed: &Federation) -> String {
     let mut u = url::Url::parse(&format!("{}/events", fed.id("org"))).unwrap();
-    u.query_pairs_mut().append_pair("sub", fed.id("rp").as_str());
+    u.query_pairs_mut()
+        .append_pair("sub", fed.id("rp").as_str());
     u.to_string()
 }
 
@@ -88,37 +89,71 @@ async fn an_announced_revocation_is_acted_on_at_once_and_only_as_a_hint() {
         let mut rx = m.subscribe();
 
         // Old history (before the client was last validated) is not new.
-        publish_events(&fed, "org", "entity-events-statement+jwt",
-            json!([{"iat": NOW - 5000, "event": "registration"}]));
+        publish_events(
+            &fed,
+            "org",
+            "entity-events-statement+jwt",
+            json!([{"iat": NOW - 5000, "event": "registration"}]),
+        );
         clock.set(NOW + 200);
         let report = m.pass().await.unwrap();
         assert_eq!((report.subordinate_events, report.revalidated), (0, 0));
 
         // A forged announcement (signed by the leaf, not its superior) is refused, by rule.
-        publish_events(&fed, "rp", "entity-events-statement+jwt",
-            json!([{"iat": NOW + 150, "event": "revocation"}]));
+        publish_events(
+            &fed,
+            "rp",
+            "entity-events-statement+jwt",
+            json!([{"iat": NOW + 150, "event": "revocation"}]),
+        );
         let report = m.pass().await.unwrap();
         assert_eq!(report.revalidated, 0);
         let failures = drain_failures(&mut rx);
-        assert!(failures.iter().any(|e| matches!(e,
+        assert!(
+            failures.iter().any(|e| matches!(e,
             MonitorError::SubordinateEvents(se) if se.rule() == Some(EventsRule::Signature))),
-            "{failures:?}");
+            "{failures:?}"
+        );
         // A wrong typ too.
-        publish_events(&fed, "org", "entity-statement+jwt",
-            json!([{"iat": NOW + 150, "event": "revocation"}]));
+        publish_events(
+            &fed,
+            "org",
+            "entity-statement+jwt",
+            json!([{"iat": NOW + 150, "event": "revocation"}]),
+        );
         m.pass().await.unwrap();
         assert!(drain_failures(&mut rx).iter().any(|e| matches!(e,
             MonitorError::SubordinateEvents(se) if se.rule() == Some(EventsRule::Header))));
 
         // The superior announces a revocation it has not made (its statement is still
         // served): the client is re-validated at once, and stays active.
-        publish_events(&fed, "org", "entity-events-statement+jwt",
-            json!([{"iat": NOW + 150, "event": "revocation", "event_description": "announced"}]));
+        publish_events(
+            &fed,
+            "org",
+            "entity-events-statement+jwt",
+            json!([{"iat": NOW + 150, "event": "revocation", "event_description": "announced"}]),
+        );
         let report = m.pass().await.unwrap();
-        assert_eq!((report.subordinate_events, report.revalidated, report.unchanged), (1, 1, 1));
-        assert!(registry.status(&fed.id("rp")).await.unwrap().unwrap().is_active());
+        assert_eq!(
+            (
+                report.subordinate_events,
+                report.revalidated,
+                report.unchanged
+            ),
+            (1, 1, 1)
+        );
+        assert!(
+            registry
+                .status(&fed.id("rp"))
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active()
+        );
         let seen = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
-            MonitorEvent::SubordinateEvents { events, clients, .. } => Some((events, clients)),
+            MonitorEvent::SubordinateEvents {
+                events, clients, ..
+            } => Some((events, clients)),
             _ => None,
         });
         let (events, clients) = seen.expect("a subordinate events event");
@@ -131,10 +166,15 @@ async fn an_announced_revocation_is_acted_on_at_once_and_only_as_a_hint() {
 
         // Now it revokes for real and says so: revoked in this pass, not in an hour.
         fed.remove_ss("org", "rp");
-        publish_events(&fed, "org", "entity-events-statement+jwt", json!([
-            {"iat": NOW + 150, "event": "revocation", "event_description": "announced"},
-            {"iat": NOW + 250, "event": "revocation"}
-        ]));
+        publish_events(
+            &fed,
+            "org",
+            "entity-events-statement+jwt",
+            json!([
+                {"iat": NOW + 150, "event": "revocation", "event_description": "announced"},
+                {"iat": NOW + 250, "event": "revocation"}
+            ]),
+        );
         clock.set(NOW + 300);
         let report = m.pass().await.unwrap();
         assert_eq!((report.subordinate_events, report.revoked), (1, 1));

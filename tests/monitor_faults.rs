@@ -63,7 +63,9 @@ async fn the_database_down_during_a_pass_loses_no_status() {
         .anchor("ta")
         .intermediate("org", &["ta"]);
     for n in &names {
-        b = b.leaf(n, &["org"]).metadata(n, RP.as_str(), json!({"client_name": n}));
+        b = b
+            .leaf(n, &["org"])
+            .metadata(n, RP.as_str(), json!({"client_name": n}));
     }
     let fed = b.build();
     let clock = FixedClock::new(NOW);
@@ -101,7 +103,10 @@ async fn the_database_down_during_a_pass_loses_no_status() {
     let (unwritten, revoked_first) = (report.not_written, report.revoked);
     assert!(report.revoked > 0 && report.not_written > 0, "{report:?}");
     // It stops trying once the writes keep failing: the rest stay due.
-    assert!(report.interrupted && report.revoked + report.not_written < N, "{report:?}");
+    assert!(
+        report.interrupted && report.revoked + report.not_written < N,
+        "{report:?}"
+    );
     let mut typed = 0;
     while let Ok(ev) = rx.try_recv() {
         if let MonitorEvent::Failed(e) = ev {
@@ -111,7 +116,10 @@ async fn the_database_down_during_a_pass_loses_no_status() {
             }
         }
     }
-    assert_eq!(typed, report.not_written, "every unwritten client is a typed event");
+    assert_eq!(
+        typed, report.not_written,
+        "every unwritten client is a typed event"
+    );
 
     // While it is down a pass is refused with a typed, transient error.
     match m.pass().await {
@@ -124,7 +132,11 @@ async fn the_database_down_during_a_pass_loses_no_status() {
     // Back up: the next pass revokes the rest; nothing was half-written or lost.
     pg.lock().unwrap().start().expect("start postgres");
     let report = pass_until_ok(&m).await;
-    assert_eq!(report.clients, N - revoked_first, "the revoked ones are done");
+    assert_eq!(
+        report.clients,
+        N - revoked_first,
+        "the revoked ones are done"
+    );
     assert_eq!(report.revoked, report.clients);
     assert!(unwritten > 0);
     let trail = registry.audit_after(0, 10_000).await.unwrap();
@@ -170,7 +182,8 @@ async fn a_running_monitor_reports_the_database_down_and_recovers() {
         .await
         .unwrap();
     let mut rx = handle.subscribe();
-    let wait = |rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>, want: fn(&MonitorEvent) -> bool| {
+    let wait = |rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>,
+                want: fn(&MonitorEvent) -> bool| {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         let mut rx = rx.resubscribe();
         async move {

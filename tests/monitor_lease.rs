@@ -11,7 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use oidfed::fetch::{BoxFuture, DestinationGuard, FetchError, FetchRequest, FetchResponse, Fetcher, HttpFetcher};
+use oidfed::fetch::{
+    BoxFuture, DestinationGuard, FetchError, FetchRequest, FetchResponse, Fetcher, HttpFetcher,
+};
 use oidfed::registry::events::MonitorEvent;
 use oidfed::registry::monitor::{LeaseSettings, MonitorError, MonitorHandle};
 use oidfed::registry::{AuditEvent, Registry};
@@ -33,7 +35,9 @@ async fn served(n: usize) -> (Federation, LoopbackServer) {
         .intermediate("org", &["ta"]);
     for i in 0..n {
         let name = format!("rp{i:03}");
-        b = b.leaf(&name, &["org"]).metadata(&name, RP.as_str(), json!({"client_name": "v1"}));
+        b = b
+            .leaf(&name, &["org"])
+            .metadata(&name, RP.as_str(), json!({"client_name": "v1"}));
     }
     b.serve().await.expect("serve")
 }
@@ -76,7 +80,11 @@ async fn child_replica() {
     let jwks: serde_json::Value = serde_json::from_str(&var("OIDFED_CHILD_TA_JWKS")).unwrap();
     let delay = Duration::from_millis(var("OIDFED_CHILD_DELAY_MS").parse().unwrap());
     let http = HttpFetcher::builder()
-        .guard(DestinationGuard::new().allow_http(true).allow_network("127.0.0.1/32".parse().unwrap()))
+        .guard(
+            DestinationGuard::new()
+                .allow_http(true)
+                .allow_network("127.0.0.1/32".parse().unwrap()),
+        )
         .build()
         .unwrap();
     let resolver = Resolver::builder()
@@ -100,7 +108,11 @@ async fn child_replica() {
     let (eof_tx, mut eof) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {
             line.clear();
         }
         let _ = eof_tx.send(());
@@ -132,7 +144,13 @@ struct ChildReplica {
 impl ChildReplica {
     fn start(db: &Db, fed: &Federation, holder: &str, delay_ms: u64) -> ChildReplica {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["child_replica", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "child_replica",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("OIDFED_CHILD_URL", &db.url)
             .env("OIDFED_CHILD_TA", fed.id("ta").as_str())
             .env("OIDFED_CHILD_TA_JWKS", fed.public_jwks("ta").to_string())
@@ -195,7 +213,11 @@ impl ChildReplica {
     }
 }
 
-async fn in_process_replica(registry: &Registry, resolver: &Resolver, holder: &str) -> MonitorHandle {
+async fn in_process_replica(
+    registry: &Registry,
+    resolver: &Resolver,
+    holder: &str,
+) -> MonitorHandle {
     registry
         .monitor(resolver)
         .lease(lease(holder))
@@ -208,7 +230,10 @@ async fn in_process_replica(registry: &Registry, resolver: &Resolver, holder: &s
         .expect("start")
 }
 
-async fn wait_lease_acquired(rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>, within: Duration) -> Duration {
+async fn wait_lease_acquired(
+    rx: &mut tokio::sync::broadcast::Receiver<MonitorEvent>,
+    within: Duration,
+) -> Duration {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + within;
     loop {
@@ -233,7 +258,10 @@ async fn the_holder_killed_the_other_replica_takes_over() {
         // While the child lives and renews, the parent does not sweep.
         tokio::time::sleep(TTL + LEEWAY + Duration::from_secs(1)).await;
         assert!(!b.monitor().holds_lease());
-        assert_eq!(b.monitor().lease_holder().await.unwrap().unwrap().holder, "child");
+        assert_eq!(
+            b.monitor().lease_holder().await.unwrap().unwrap().holder,
+            "child"
+        );
         drop(child); // SIGKILL
         let took = wait_lease_acquired(&mut rx, TAKEOVER).await;
         eprintln!("takeover after the kill: {took:?}");
@@ -264,7 +292,10 @@ async fn the_holder_frozen_is_replaced_and_steps_down_when_it_wakes() {
         // It does not take the lease back while the parent renews it.
         tokio::time::sleep(TTL).await;
         assert!(b.monitor().holds_lease());
-        assert_eq!(b.monitor().lease_holder().await.unwrap().unwrap().holder, "parent");
+        assert_eq!(
+            b.monitor().lease_holder().await.unwrap().unwrap().holder,
+            "parent"
+        );
         b.stop().await;
     })
     .await;
@@ -284,7 +315,10 @@ async fn a_holder_killed_mid_pass_leaves_every_client_whole_and_the_work_is_done
         // Every client's metadata changes; the child's pass applies it slowly.
         for n in &names {
             fed.republish_ec(n, |c| {
-                c.insert("metadata".into(), json!({"openid_relying_party": {"client_name": "v2"}}));
+                c.insert(
+                    "metadata".into(),
+                    json!({"openid_relying_party": {"client_name": "v2"}}),
+                );
             });
         }
         let changed = |registry: Registry| async move {
@@ -308,7 +342,10 @@ async fn a_holder_killed_mid_pass_leaves_every_client_whole_and_the_work_is_done
         let b = in_process_replica(&registry, &r, "parent").await;
         let deadline = Instant::now() + Duration::from_secs(60);
         while changed(registry.clone()).await < N {
-            assert!(Instant::now() < deadline, "the takeover did not finish the work");
+            assert!(
+                Instant::now() < deadline,
+                "the takeover did not finish the work"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         b.stop().await;
@@ -320,7 +357,9 @@ async fn a_holder_killed_mid_pass_leaves_every_client_whole_and_the_work_is_done
             assert_eq!(c.record().unwrap().metadata["client_name"], "v2", "{n}");
             let entries = trail
                 .iter()
-                .filter(|e| e.event == AuditEvent::Changed && e.client_id.as_deref() == Some(id.as_str()))
+                .filter(|e| {
+                    e.event == AuditEvent::Changed && e.client_id.as_deref() == Some(id.as_str())
+                })
                 .count();
             assert_eq!(entries, 1, "{n}: applied exactly once");
         }
@@ -331,27 +370,45 @@ async fn a_holder_killed_mid_pass_leaves_every_client_whole_and_the_work_is_done
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clocks_apart_by_less_than_the_leeway_never_give_two_holders() {
     on_both(|db| async move {
-        let fed = FederationBuilder::new("https://fed.example").anchor("ta").build();
+        let fed = FederationBuilder::new("https://fed.example")
+            .anchor("ta")
+            .build();
         let registry = Registry::open(&db.url).await.unwrap();
         let t0 = 1_800_000_000;
         let (ca, cb) = (FixedClock::new(t0), FixedClock::new(t0 + 3));
-        let settings = |h: &str| LeaseSettings::new(h, Duration::from_secs(30), Duration::from_secs(5));
-        let a = registry.monitor(&resolver_over(&fed, fed.fetcher(), ca.clone())).lease(settings("a")).build();
-        let b = registry.monitor(&resolver_over(&fed, fed.fetcher(), cb.clone())).lease(settings("b")).build();
+        let settings =
+            |h: &str| LeaseSettings::new(h, Duration::from_secs(30), Duration::from_secs(5));
+        let a = registry
+            .monitor(&resolver_over(&fed, fed.fetcher(), ca.clone()))
+            .lease(settings("a"))
+            .build();
+        let b = registry
+            .monitor(&resolver_over(&fed, fed.fetcher(), cb.clone()))
+            .lease(settings("b"))
+            .build();
         a.acquire_lease().await.expect("a acquires");
         assert!(a.holds_lease());
-        assert!(matches!(b.acquire_lease().await, Err(MonitorError::NotLeader { .. })));
+        assert!(matches!(
+            b.acquire_lease().await,
+            Err(MonitorError::NotLeader { .. })
+        ));
         // A (dead) stops trusting its lease 5 s before the expiry it wrote ...
         ca.set(t0 + 25);
         assert!(!a.holds_lease());
         // ... and B, 3 s ahead, waits until 5 s after it by its own clock.
         cb.set(t0 + 30 + 5);
-        assert!(matches!(b.acquire_lease().await, Err(MonitorError::NotLeader { .. })));
+        assert!(matches!(
+            b.acquire_lease().await,
+            Err(MonitorError::NotLeader { .. })
+        ));
         cb.set(t0 + 30 + 6);
         b.acquire_lease().await.expect("b takes over");
         assert_eq!(b.lease_holder().await.unwrap().unwrap().epoch, 2);
         // A waking up cannot renew what it lost.
-        assert!(matches!(a.acquire_lease().await, Err(MonitorError::NotLeader { .. })));
+        assert!(matches!(
+            a.acquire_lease().await,
+            Err(MonitorError::NotLeader { .. })
+        ));
         assert!(!a.holds_lease() && b.holds_lease());
     })
     .await;

@@ -69,7 +69,13 @@ mod admit;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod consent;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod events;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod evidence;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod monitor;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod notify;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod replay;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -77,17 +83,11 @@ mod requests;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod subordinate_events;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod trail;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub mod events;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub mod monitor;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod notify;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub mod subordinate_events;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crate::resolver::SweepMemo;

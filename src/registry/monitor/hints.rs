@@ -54,7 +54,11 @@ impl Monitor {
 
     /// Polls every link of `clients`' chains; marks the clients named by new events for
     /// re-validation; returns how many new events were acted on.
-    pub(crate) async fn poll_hints(&self, resolver: &Resolver, clients: &[RegisteredClient]) -> usize {
+    pub(crate) async fn poll_hints(
+        &self,
+        resolver: &Resolver,
+        clients: &[RegisteredClient],
+    ) -> usize {
         let s = self.shared.clone();
         let mut links: HashMap<(EntityId, EntityId), Link> = HashMap::new();
         for c in clients {
@@ -148,7 +152,11 @@ async fn poll_link(
     let key = StatementKey::configuration(&link.superior);
     let ec = match inner.statements.get_fresh(&key, inner.clock.now()).await {
         Some(ec) => ec,
-        None => match resolver.walk(false).entity_configuration(&link.superior).await {
+        None => match resolver
+            .walk(false)
+            .entity_configuration(&link.superior)
+            .await
+        {
             Ok(ec) => ec,
             // Without its configuration there is no endpoint to poll; the schedule (which
             // re-validates through the same superior) reports the failure with evidence.
@@ -162,9 +170,11 @@ async fn poll_link(
     let Some(keys) = &link.keys else {
         return Ok(None);
     };
-    Ok(subordinate_events::fetch(resolver, &ec, &link.subject, keys)
-        .await?
-        .map(|e| e.events))
+    Ok(
+        subordinate_events::fetch(resolver, &ec, &link.subject, keys)
+            .await?
+            .map(|e| e.events),
+    )
 }
 
 /// The superior's Federation Entity Keys as the client's validated chain has them: from the

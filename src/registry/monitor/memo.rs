@@ -96,14 +96,21 @@ mod tests {
     #[tokio::test]
     async fn one_network_fetch_per_distinct_request() {
         let mem = MemoryFetcher::new();
-        mem.insert("https://a.example/x", FetchResponse::entity_statement("a.b.c"));
+        mem.insert(
+            "https://a.example/x",
+            FetchResponse::entity_statement("a.b.c"),
+        );
         let f = PassFetcher::new(Arc::new(mem.clone()), 10);
         let url = url::Url::parse("https://a.example/x").unwrap();
         let missing = url::Url::parse("https://a.example/missing").unwrap();
         for _ in 0..5 {
-            let r = f.fetch(FetchRequest::get(url.clone(), FetchKind::Other)).await;
+            let r = f
+                .fetch(FetchRequest::get(url.clone(), FetchKind::Other))
+                .await;
             assert_eq!(r.unwrap().body, b"a.b.c");
-            let e = f.fetch(FetchRequest::get(missing.clone(), FetchKind::Other)).await;
+            let e = f
+                .fetch(FetchRequest::get(missing.clone(), FetchKind::Other))
+                .await;
             assert!(matches!(e, Err(FetchError::NotFound { .. })));
         }
         assert_eq!(f.requests(), 10);
@@ -115,7 +122,11 @@ mod tests {
     async fn past_the_cap_requests_are_not_memoised() {
         let mem = MemoryFetcher::new();
         let f = PassFetcher::new(Arc::new(mem.clone()), 1);
-        for u in ["https://a.example/1", "https://a.example/2", "https://a.example/2"] {
+        for u in [
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://a.example/2",
+        ] {
             let url = url::Url::parse(u).unwrap();
             let _ = f.fetch(FetchRequest::get(url, FetchKind::Other)).await;
         }

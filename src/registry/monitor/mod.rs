@@ -57,7 +57,9 @@ pub enum MonitorError {
     SubordinateEvents(#[from] SubordinateEventsError),
     /// This replica does not hold the sweeper's lease (another does, or renewal failed):
     /// the pass was not run, or stopped before writing more.
-    #[error("monitor: the lease {name:?} is held by {holder:?} (until {expires_at}), not by {me:?}")]
+    #[error(
+        "monitor: the lease {name:?} is held by {holder:?} (until {expires_at}), not by {me:?}"
+    )]
     NotLeader {
         /// The lease.
         name: String,

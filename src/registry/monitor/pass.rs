@@ -146,8 +146,12 @@ impl Monitor {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            let (registry, resolver, memo, checks) =
-                (s.registry.clone(), resolver.clone(), memo.clone(), checks.clone());
+            let (registry, resolver, memo, checks) = (
+                s.registry.clone(),
+                resolver.clone(),
+                memo.clone(),
+                checks.clone(),
+            );
             let id = c.client_id().to_string();
             tasks.spawn(async move {
                 let _permit = permit;
@@ -155,7 +159,11 @@ impl Monitor {
                 (id, count_signatures(checks, work).await)
             });
             while let Some(done) = tasks.try_join_next() {
-                failing = if self.count(done, &mut report) { failing + 1 } else { 0 };
+                failing = if self.count(done, &mut report) {
+                    failing + 1
+                } else {
+                    0
+                };
             }
         }
         while let Some(done) = tasks.join_next().await {
@@ -261,7 +269,9 @@ impl Monitor {
                 Some(&(n, last_try)) if n > 0 => Some(s.schedule.retry_at(last_try, n, expires)),
                 _ => c.status().retry_at,
             };
-            let at = s.schedule.due(c.client_id(), c.last_validated(), expires, retry);
+            let at = s
+                .schedule
+                .due(c.client_id(), c.last_validated(), expires, retry);
             if st.forced.contains(c.client_id()) || at <= now {
                 due.push(c);
             } else {

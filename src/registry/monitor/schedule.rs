@@ -105,7 +105,11 @@ mod tests {
     #[test]
     fn due_is_never_later_than_max_staleness() {
         let s = Schedule::default();
-        for id in ["https://a.example", "https://b.example", "https://c.example/x"] {
+        for id in [
+            "https://a.example",
+            "https://b.example",
+            "https://c.example/x",
+        ] {
             let due = s.due(id, 1000, None, None);
             assert!(due <= 1000 + 900 && due >= 1000 + 900 - 90, "{id}: {due}");
         }

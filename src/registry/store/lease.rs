@@ -117,7 +117,11 @@ impl Store {
 
     /// Gives lease `name` up if `holder` has it (a clean stop: another replica takes over at
     /// once instead of after the expiry).
-    pub(crate) async fn release_lease(&self, name: &str, holder: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn release_lease(
+        &self,
+        name: &str,
+        holder: &str,
+    ) -> Result<(), RegistryError> {
         let err = |e| self.err(e);
         with_pool!(self, p => {
             sqlx::query("DELETE FROM oidfed_leases WHERE name = $1 AND holder = $2")

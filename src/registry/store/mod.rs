@@ -13,8 +13,8 @@ mod misc;
 mod schema;
 
 pub(crate) use audit::AuditFilter;
-pub(crate) use lease::LeaseAttempt;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
+pub(crate) use lease::LeaseAttempt;
 pub(crate) use schema::schema_version;
 
 use std::time::Duration;

@@ -69,10 +69,11 @@ const AUDIT_COLUMNS: &str = "
     trust_anchor TEXT
 ";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "clients, organizations, audit trail, consents, replay guard",
-    sqlite: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "clients, organizations, audit trail, consents, replay guard",
+        sqlite: "
 CREATE TABLE IF NOT EXISTS oidfed_audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, {AUDIT});
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_client ON oidfed_audit (client_id, seq);
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_organization ON oidfed_audit (organization_id, seq);
@@ -81,7 +82,7 @@ BEGIN SELECT RAISE(ABORT, 'oidfed_audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS oidfed_audit_no_delete BEFORE DELETE ON oidfed_audit
 BEGIN SELECT RAISE(ABORT, 'oidfed_audit is append-only'); END;
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE IF NOT EXISTS oidfed_audit (seq BIGSERIAL PRIMARY KEY, {AUDIT});
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_client ON oidfed_audit (client_id, seq);
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_organization ON oidfed_audit (organization_id, seq);
@@ -91,11 +92,12 @@ DROP TRIGGER IF EXISTS oidfed_audit_append_only ON oidfed_audit;
 CREATE TRIGGER oidfed_audit_append_only BEFORE UPDATE OR DELETE ON oidfed_audit
 FOR EACH ROW EXECUTE FUNCTION oidfed_audit_append_only();
 ",
-}, Migration {
-    version: 2,
-    name: "the monitor's lease; change notices (PostgreSQL NOTIFY on every audit entry)",
-    sqlite: MONITOR_TABLES,
-    postgres: "
+    },
+    Migration {
+        version: 2,
+        name: "the monitor's lease; change notices (PostgreSQL NOTIFY on every audit entry)",
+        sqlite: MONITOR_TABLES,
+        postgres: "
 CREATE TABLE IF NOT EXISTS oidfed_leases (
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,
     acquired_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
@@ -105,7 +107,8 @@ DROP TRIGGER IF EXISTS oidfed_audit_notify ON oidfed_audit;
 CREATE TRIGGER oidfed_audit_notify AFTER INSERT ON oidfed_audit
 FOR EACH ROW EXECUTE FUNCTION oidfed_audit_notify();
 ",
-}];
+    },
+];
 
 /// The monitor's lease (`crate::registry::monitor`): one row per lease name.
 const MONITOR_TABLES: &str = "
