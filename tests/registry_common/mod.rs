@@ -71,3 +71,57 @@ where
         scenario(db).await;
     }
 }
+
+use oidfed::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
+
+/// A fetcher that answers like `inner` after `delay`: a sweep that takes long enough to be
+/// interrupted.
+#[derive(Clone)]
+pub struct SlowFetcher {
+    pub inner: MemoryFetcher,
+    pub delay: std::time::Duration,
+}
+
+impl Fetcher for SlowFetcher {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.inner.fetch(request).await
+        })
+    }
+}
+
+/// Every fixed route of `f` as JSON (url → status, content type, body), for a child
+/// process to serve the same federation.
+pub fn dump_routes(f: &MemoryFetcher) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for url in f.urls() {
+        if let Some(r) = f.get(&url) {
+            out.insert(
+                url,
+                serde_json::json!({
+                    "status": r.status,
+                    "content_type": r.content_type,
+                    "body": String::from_utf8(r.body).expect("UTF-8 body"),
+                }),
+            );
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// A fetcher serving routes dumped by [`dump_routes`].
+pub fn load_routes(v: &serde_json::Value) -> MemoryFetcher {
+    let f = MemoryFetcher::new();
+    for (url, r) in v.as_object().expect("routes") {
+        f.insert(
+            url,
+            FetchResponse {
+                status: r["status"].as_u64().expect("status") as u16,
+                content_type: r["content_type"].as_str().map(str::to_string),
+                body: r["body"].as_str().expect("body").as_bytes().to_vec(),
+            },
+        );
+    }
+    f
+}
