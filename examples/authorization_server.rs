@@ -14,6 +14,9 @@
 //! The example then plays the demo relying party against it and prints the client record
 //! with its organization binding.
 
+#[path = "authorization_server/replicas.rs"]
+mod replicas;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -301,5 +304,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string_pretty(client)?
     );
     accept.abort();
+
+    replicas::two_replicas(&fed).await?;
     Ok(())
 }
