@@ -70,19 +70,19 @@ pub enum SubordinateEventsError {
     #[error("subordinate events of {issuer} about {subject}: {source}")]
     Fetch {
         /// The superior publishing the endpoint.
-        issuer: EntityId,
+        issuer: String,
         /// The subordinate asked about.
-        subject: EntityId,
+        subject: String,
         /// The fetch failure.
-        source: FetchError,
+        source: Box<FetchError>,
     },
     /// The response broke a rule of the draft.
     #[error("subordinate events statement {issuer} → {subject} breaks {rule:?}: {detail}")]
     Invalid {
         /// The superior publishing the endpoint.
-        issuer: EntityId,
+        issuer: String,
         /// The subordinate asked about.
-        subject: EntityId,
+        subject: String,
         /// The rule broken.
         rule: EventsRule,
         /// What was wrong.
@@ -191,8 +191,8 @@ pub(crate) fn verify(
     x: &Expect<'_>,
 ) -> Result<SubordinateEvents, SubordinateEventsError> {
     let bad = |rule: EventsRule, detail: String| SubordinateEventsError::Invalid {
-        issuer: x.issuer.clone(),
-        subject: x.subject.clone(),
+        issuer: x.issuer.to_string(),
+        subject: x.subject.to_string(),
         rule,
         detail,
     };
@@ -313,8 +313,8 @@ pub(crate) fn endpoint(
         (u.scheme() == "https" || (allow_http && u.scheme() == "http")) && u.fragment().is_none()
     });
     Some(url.ok_or_else(|| SubordinateEventsError::Invalid {
-        issuer: superior_ec.subject().clone(),
-        subject: subject.clone(),
+        issuer: superior_ec.subject().to_string(),
+        subject: subject.to_string(),
         rule: EventsRule::Endpoint,
         detail: format!(
             "{SUBORDINATE_EVENTS_ENDPOINT} {raw:?} is not an https URL without fragment"
@@ -342,9 +342,9 @@ pub(crate) async fn fetch(
     let mut req = FetchRequest::get(url.clone(), FetchKind::Other);
     req.time_left = Some(timeout);
     let wrap = |source: FetchError| SubordinateEventsError::Fetch {
-        issuer: issuer.clone(),
-        subject: subject.clone(),
-        source,
+        issuer: issuer.to_string(),
+        subject: subject.to_string(),
+        source: Box::new(source),
     };
     let response = tokio::time::timeout(timeout, inner.fetcher.fetch(req))
         .await
@@ -426,6 +426,8 @@ mod tests {
         key.sign_jwt(SUBORDINATE_EVENTS_TYP, &claims)
     }
 
+    type Edit = Box<dyn FnOnce(&mut serde_json::Map<String, Value>)>;
+
     fn rule(r: Result<SubordinateEvents, SubordinateEventsError>) -> Option<EventsRule> {
         r.err().and_then(|e| e.rule())
     }
@@ -462,10 +464,7 @@ mod tests {
             &json!({"iss": "https://org.example"}),
         );
         assert_eq!(rule(check(&key, &wrong_typ)), Some(EventsRule::Header));
-        let cases: Vec<(
-            EventsRule,
-            Box<dyn FnOnce(&mut serde_json::Map<String, Value>)>,
-        )> = vec![
+        let cases: Vec<(EventsRule, Edit)> = vec![
             (
                 EventsRule::Issuer,
                 Box::new(|m| {

@@ -111,7 +111,7 @@ mod tests {
             "https://c.example/x",
         ] {
             let due = s.due(id, 1000, None, None);
-            assert!(due <= 1000 + 900 && due >= 1000 + 900 - 90, "{id}: {due}");
+            assert!((1000 + 900 - 90..=1000 + 900).contains(&due), "{id}: {due}");
         }
     }
 
