@@ -358,3 +358,89 @@ async fn a_revocation_on_the_sweeper_is_refused_by_the_other_replica_within_seco
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_superior_backs_off_then_suspends_then_reinstates() {
+    on_both(|db| async move {
+        let fed = FederationBuilder::new("https://fed.example")
+            .now(NOW)
+            .lifetime(3600)
+            .anchor("ta")
+            .intermediate("org", &["ta"])
+            .leaf("rp", &["org"])
+            .metadata("rp", RP.as_str(), json!({"client_name": "RP"}))
+            .build();
+        let clock = FixedClock::new(NOW);
+        let r = resolver(&fed, &clock);
+        let registry = open(&db).await;
+        let w = watcher(&registry, &r).await;
+        let mut rx = w.subscribe();
+        registry.admit(&r, &fed.id("rp"), &RP).await.expect("admit");
+        next_client_event(&mut rx, Duration::from_secs(10), |k| {
+            matches!(k, ClientEventKind::Admitted { readmitted: false })
+        })
+        .await;
+        let m = registry
+            .monitor(&r)
+            .max_staleness(10 * MINUTE)
+            .jitter(Duration::ZERO)
+            .refresh_ahead(MINUTE)
+            .backoff(MINUTE, 4 * MINUTE)
+            .subordinate_events(None)
+            .build();
+
+        fed.set_unavailable("org", 503);
+        clock.set(NOW + 600);
+        assert_eq!(m.pass().await.unwrap().stale, 1);
+        next_client_event(&mut rx, Duration::from_secs(10), |k| {
+            matches!(k, ClientEventKind::Stale { .. })
+        })
+        .await;
+        // Backing off: 60 s after the first failure, then 120 s after the second.
+        clock.set(NOW + 630);
+        assert_eq!(m.pass().await.unwrap().revalidated, 0);
+        clock.set(NOW + 660);
+        assert_eq!(m.pass().await.unwrap().revalidated, 1);
+        clock.set(NOW + 760);
+        assert_eq!(m.pass().await.unwrap().revalidated, 0);
+        clock.set(NOW + 780);
+        assert_eq!(m.pass().await.unwrap().revalidated, 1);
+        // Past the record's expiry: suspended (refused), on time despite the back-off.
+        clock.set(NOW + 3600);
+        let report = m.pass().await.unwrap();
+        assert_eq!(report.suspended, 1, "{report:?}");
+        assert_eq!(
+            registry.status(&fed.id("rp")).await.unwrap().unwrap().kind,
+            StatusKind::Suspended
+        );
+        next_client_event(&mut rx, Duration::from_secs(10), |k| {
+            matches!(k, ClientEventKind::Suspended)
+        })
+        .await;
+        // The federation is back with fresh statements: active again.
+        let fresh = |c: &mut serde_json::Map<String, serde_json::Value>| {
+            c.insert("iat".into(), json!(NOW + 3600));
+            c.insert("exp".into(), json!(NOW + 7200));
+        };
+        for name in ["ta", "org", "rp"] {
+            fed.republish_ec(name, fresh);
+        }
+        fed.republish_ss("ta", "org", fresh);
+        fed.republish_ss("org", "rp", fresh);
+        clock.set(NOW + 3900);
+        let report = m.pass().await.unwrap();
+        assert_eq!(report.reinstated, 1, "{report:?}");
+        let ev = next_client_event(&mut rx, Duration::from_secs(10), |k| {
+            matches!(k, ClientEventKind::Reinstated { .. })
+        })
+        .await;
+        assert_eq!(
+            ev.kind,
+            ClientEventKind::Reinstated {
+                from: StatusKind::Suspended
+            }
+        );
+        w.stop().await;
+    })
+    .await;
+}
