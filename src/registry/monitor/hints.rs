@@ -27,6 +27,9 @@ use crate::registry::subordinate_events::{self, SubordinateEvent, SubordinateEve
 use crate::resolver::Resolver;
 use crate::statement::EntityStatement;
 
+/// Subordinate events remembered as acted on.
+const MAX_SEEN: usize = 100_000;
+
 /// One link to poll: who asks about whom, with the superior's keys, for which clients.
 struct Link {
     superior: EntityId,
@@ -104,6 +107,11 @@ impl Monitor {
             };
             let oldest_validation = link.clients.iter().map(|c| c.1).min().unwrap_or(0);
             let mut st = s.state();
+            // Bounded: forgetting what was acted on costs at most one extra re-validation
+            // for an event within the leeway of a client's last validation.
+            if st.seen.len() >= MAX_SEEN {
+                st.seen.clear();
+            }
             let new: Vec<SubordinateEvent> = events
                 .into_iter()
                 .filter(|e| e.iat > oldest_validation.saturating_sub(skew))

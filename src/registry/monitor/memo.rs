@@ -1,6 +1,8 @@
-//! The per-pass fetch memo: within one monitor pass every distinct request (method, URL,
-//! form) reaches the network once, however many clients share the statement. A thousand
-//! clients under one intermediate fetch that intermediate's configuration once per pass.
+//! The per-pass fetch memo and counter. Statements are fetched once per pass by the pass's
+//! memo of statements ([`crate::resolver::SweepMemo`]: a thousand clients under one
+//! intermediate fetch its configuration once); every other request of the pass (signed JWK
+//! Sets, `jwks_uri`, trust mark status, subordinate events) reaches the network once per
+//! distinct (method, URL, form) here. Every request that reaches the network is counted.
 //!
 //! Failures are remembered too: an unreachable superior is asked once per pass, not once per
 //! client below it. The memo lives only as long as its pass, and holds at most
@@ -13,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, Method};
+use crate::fetch::{
+    BoxFuture, FetchError, FetchKind, FetchRequest, FetchResponse, Fetcher, Method,
+};
 
 type Key = (bool, String, Vec<(String, String)>);
 type Cell = Arc<OnceCell<Result<FetchResponse, FetchError>>>;
@@ -80,6 +84,14 @@ impl Fetcher for PassFetcher {
                 request.url.to_string(),
                 request.form.clone(),
             );
+            // Statements are shared by the pass's memo of statements already (parsed, one
+            // fetch each); memoising their bodies again would only double the memory.
+            if matches!(
+                request.kind,
+                FetchKind::EntityConfiguration | FetchKind::SubordinateStatement
+            ) {
+                return self.network(request).await;
+            }
             match self.cell(key) {
                 Some(cell) => cell.get_or_init(|| self.network(request)).await.clone(),
                 None => self.network(request).await,
@@ -91,7 +103,7 @@ impl Fetcher for PassFetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::{FetchKind, MemoryFetcher};
+    use crate::fetch::MemoryFetcher;
 
     #[tokio::test]
     async fn one_network_fetch_per_distinct_request() {

@@ -109,61 +109,76 @@ impl Monitor {
             ..PassReport::default()
         };
 
-        let mut clients = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = s.registry.store.clients_page(&after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.client_id.clone();
-            clients.extend(page.into_iter().filter(|c| {
-                !c.status().is_revoked() && c.registration_model() == RegistrationModel::Federation
-            }));
-        }
-        report.clients = clients.len();
-
-        if self.events_due(now) {
-            let hinted =
-                count_signatures(checks.clone(), self.poll_hints(&resolver, &clients)).await;
-            report.subordinate_events = hinted;
-        }
-
-        let (due, next_due) = self.split_due(clients, now);
-        report.next_due = next_due;
         let permits = Arc::new(Semaphore::new(s.concurrency));
         let mut tasks = JoinSet::new();
         // Writes failing one after another for a transient reason: the database is down.
         // The pass stops rather than try every client; they stay due for the next one.
         let mut failing = 0usize;
-        for c in due {
-            if *s.stop.borrow() || failing >= DATABASE_DOWN_AFTER {
-                report.interrupted = true;
-                break;
-            }
-            if leased && self.renew_if_needed().await.is_err() {
-                report.interrupted = true;
-                break;
-            }
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                break;
+        let hints = self.events_due(now);
+        // Page by page: memory holds one page and the re-validations in flight.
+        let mut after = String::new();
+        'pages: loop {
+            let page = match s.registry.store.clients_page(&after, PAGE).await {
+                Ok(p) => p,
+                Err(e) => {
+                    // Let the writes in flight finish (each is one transaction) first.
+                    while let Some(done) = tasks.join_next().await {
+                        self.count(done, &mut report);
+                    }
+                    return Err(e.into());
+                }
             };
-            let (registry, resolver, memo, checks) = (
-                s.registry.clone(),
-                resolver.clone(),
-                memo.clone(),
-                checks.clone(),
-            );
-            let id = c.client_id().to_string();
-            tasks.spawn(async move {
-                let _permit = permit;
-                let work = registry.revalidate(&resolver, c, &memo, Actor::Monitor);
-                (id, count_signatures(checks, work).await)
-            });
-            while let Some(done) = tasks.try_join_next() {
-                failing = if self.count(done, &mut report) {
-                    failing + 1
-                } else {
-                    0
+            let Some(last) = page.last() else { break };
+            after = last.client_id.clone();
+            let clients: Vec<RegisteredClient> = page
+                .into_iter()
+                .filter(|c| {
+                    !c.status().is_revoked()
+                        && c.registration_model() == RegistrationModel::Federation
+                })
+                .collect();
+            report.clients += clients.len();
+            if hints {
+                // A link shared with an earlier page is answered from the pass's memo.
+                report.subordinate_events +=
+                    count_signatures(checks.clone(), self.poll_hints(&resolver, &clients)).await;
+            }
+            let (due, next_due) = self.split_due(clients, now);
+            report.next_due = match (report.next_due, next_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for c in due {
+                if *s.stop.borrow() || failing >= DATABASE_DOWN_AFTER {
+                    report.interrupted = true;
+                    break 'pages;
+                }
+                if leased && self.renew_if_needed().await.is_err() {
+                    report.interrupted = true;
+                    break 'pages;
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break 'pages;
                 };
+                let (registry, resolver, memo, checks) = (
+                    s.registry.clone(),
+                    resolver.clone(),
+                    memo.clone(),
+                    checks.clone(),
+                );
+                let id = c.client_id().to_string();
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let work = registry.revalidate(&resolver, c, &memo, Actor::Monitor);
+                    (id, count_signatures(checks, work).await)
+                });
+                while let Some(done) = tasks.try_join_next() {
+                    failing = if self.count(done, &mut report) {
+                        failing + 1
+                    } else {
+                        0
+                    };
+                }
             }
         }
         while let Some(done) = tasks.join_next().await {
