@@ -27,7 +27,7 @@ use crate::registry::error::RegistryError;
 use crate::registry::events::{MonitorEvent, from_audit};
 use crate::registry::monitor::MonitorError;
 use crate::registry::store::AuditFilter;
-use crate::resolver::Resolver;
+use crate::resolver::{EntityType, Resolver};
 
 /// The PostgreSQL notification channel the audit trigger notifies.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
@@ -40,12 +40,27 @@ impl Resolver {
     /// every entity type, and every statement of its chain `path` (the configurations and
     /// the statements each superior makes about the one below): a superior that revoked an
     /// intermediate revokes every client under it, and no cached link may vouch for them.
-    pub(crate) async fn forget_client(&self, client_id: &str, path: &[EntityId]) {
-        let id = client_id.to_string();
-        let _ = self
-            .inner
-            .records
-            .invalidate_entries_if(move |k, _| k.0.as_str() == id);
+    pub(crate) async fn forget_client(
+        &self,
+        client_id: &str,
+        entity_type: Option<&EntityType>,
+        path: &[EntityId],
+    ) {
+        match (path.first(), entity_type) {
+            (Some(id), Some(t)) if id.as_str() == client_id => {
+                self.inner
+                    .records
+                    .invalidate(&(id.clone(), t.clone()))
+                    .await;
+            }
+            _ => {
+                let id = client_id.to_string();
+                let _ = self
+                    .inner
+                    .records
+                    .invalidate_entries_if(move |k, _| k.0.as_str() == id);
+            }
+        }
         for (i, entity) in path.iter().enumerate() {
             self.inner
                 .statements
@@ -97,9 +112,12 @@ impl Watcher {
     async fn apply(&self, entry: AuditEntry) {
         if let Some(client) = entry.client_id.clone() {
             // The client's chain as the registry now holds it: the statements to drop.
-            let path = match self.registry.store.client(&client).await {
-                Ok(Some(c)) => c.record().map(|r| r.path.clone()).unwrap_or_default(),
-                _ => Vec::new(),
+            let (path, entity_type) = match self.registry.store.client(&client).await {
+                Ok(Some(c)) => (
+                    c.record().map(|r| r.path.clone()).unwrap_or_default(),
+                    Some(c.entity_type().clone()),
+                ),
+                _ => (Vec::new(), None),
             };
             let path = if path.is_empty() {
                 EntityId::parse_with(&client, true)
@@ -108,7 +126,9 @@ impl Watcher {
             } else {
                 path
             };
-            self.resolver.forget_client(&client, &path).await;
+            self.resolver
+                .forget_client(&client, entity_type.as_ref(), &path)
+                .await;
         }
         for ev in from_audit(entry) {
             let _ = self.events.send(MonitorEvent::Client(ev));
