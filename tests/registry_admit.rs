@@ -1,5 +1,6 @@
 //! Admission: a client resolved, bound to its organization and stored; queries by
 //! organization; strict organization mode; revoked clients refused until re-admitted.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

@@ -1,5 +1,6 @@
 //! The audit trail: append-only (the database refuses UPDATE and DELETE), read by client,
 //! by organization and as a stream from a cursor; the access-review export.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

@@ -1,6 +1,7 @@
 //! Per-client consent: never transfers to another client (even of the same organization),
 //! is narrowed when the metadata no longer allows a scope, and ends when the client is
 //! revoked or changes organization.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

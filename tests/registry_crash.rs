@@ -5,6 +5,7 @@
 //! The parent test spawns this test binary again, selecting the ignored `crash_child` test
 //! with an environment variable; the child sweeps slowly and is killed (SIGKILL) once some
 //! clients have been revoked.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

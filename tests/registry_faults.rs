@@ -1,5 +1,6 @@
 //! The database restarted during a sweep (PostgreSQL: a server that goes away and comes
 //! back): typed transient errors, no client half-updated, and the next sweep succeeds.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

@@ -1,5 +1,6 @@
 //! Offboarding an organization: every client revoked in one transaction, one audit entry
 //! each, consents ended, the organization marked; organizations listed with counts.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

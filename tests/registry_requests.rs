@@ -2,6 +2,7 @@
 //! standing for two replicas on one database: a revocation through one is refused by the
 //! other at once; a key rotation seen by one is used by both; unknown clients admitted or
 //! refused by configuration; the replay guard shared by both handles.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

@@ -1,6 +1,7 @@
 //! Sweeps: a partner that leaves is seen on the next sweep, with evidence; an unreachable
 //! superior makes clients stale, then suspended past expiry, then active again; each
 //! distinct statement is fetched once per sweep and unchanged bytes cost no signature check.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 mod registry_common;

@@ -88,14 +88,6 @@ pub enum RegistryError {
         /// What was wrong.
         detail: String,
     },
-    /// Re-validation refused the client: trust is lost for good, with the evidence.
-    #[error("{client_id}: trust lost: {evidence}")]
-    TrustLost {
-        /// The client.
-        client_id: String,
-        /// Which statement and rule.
-        evidence: Box<Evidence>,
-    },
     /// Another writer changed the client between this operation's read and its write (two
     /// replicas sweeping at once); nothing was written. Retrying reads the new state.
     #[error("{client_id} was changed by another writer; nothing was written")]
@@ -130,8 +122,7 @@ impl RegistryError {
             RegistryError::UnknownClient { .. }
             | RegistryError::Revoked { .. }
             | RegistryError::Suspended { .. }
-            | RegistryError::NoOrganization { .. }
-            | RegistryError::TrustLost { .. } => "invalid_client",
+            | RegistryError::NoOrganization { .. } => "invalid_client",
             RegistryError::Consent(_) => "invalid_request",
             _ => "server_error",
         }

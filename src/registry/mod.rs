@@ -88,6 +88,8 @@ pub mod subordinate_events;
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod trail;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod transition;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use crate::resolver::SweepMemo;
