@@ -1,6 +1,7 @@
 //! The trust monitor on one replica and on two replicas sharing a database, on SQLite (a
 //! temporary file) and PostgreSQL (a throwaway server), with an injected clock: no test
 //! sleeps for the minutes it simulates.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod registry_common;
 

@@ -1,6 +1,7 @@
 //! Subordinate events (OpenID Federation Subordinate Events Endpoint 1.0, draft 00): a
 //! superior's announcement makes the monitor re-validate at once, as a hint only; a
 //! response breaking the draft's rules is refused with the rule named.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod registry_common;
 

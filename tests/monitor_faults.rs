@@ -1,6 +1,7 @@
 //! The database failing under the monitor (a real PostgreSQL server stopped in the middle
 //! of a pass, and under a running monitor): typed errors and events, nothing half-written,
 //! no status lost, and the work done once the database is back.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod registry_common;
 

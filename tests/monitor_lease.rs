@@ -3,6 +3,7 @@
 //! other replica takes over within a bounded time; a holder killed in the middle of a pass
 //! leaves no client half-updated and the new holder finishes the work, once; clocks apart
 //! by less than the leeway never give two holders.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod registry_common;
 
