@@ -203,8 +203,14 @@ async fn a_running_monitor_reports_the_database_down_and_recovers() {
         matches!(e, MonitorEvent::Failed(f) if matches!(&**f, MonitorError::Registry(RegistryError::Database { transient: true, .. })))
     })
     .await;
+    // An operator asks for a re-validation while the database is down.
+    handle.monitor().revalidate_soon(fed.id("rp").as_str());
     pg.start().expect("start");
-    // The loop carries on by itself: passes again once the database answers.
-    wait(&mut rx, |e| matches!(e, MonitorEvent::PassCompleted(_))).await;
+    // The loop carries on by itself: it passes again once the database answers.
+    wait(
+        &mut rx,
+        |e| matches!(e, MonitorEvent::PassCompleted(r) if r.revalidated == 1),
+    )
+    .await;
     handle.stop().await;
 }

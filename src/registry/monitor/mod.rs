@@ -260,6 +260,9 @@ pub(crate) struct State {
     pub next_events_poll: i64,
     /// The lease as this replica holds it: (epoch, expires_at).
     pub lease: Option<(i64, i64)>,
+    /// When the background loop passes next (resolver clock): the earliest due client or
+    /// subordinate events poll.
+    pub next_pass_at: i64,
 }
 
 pub(crate) struct Shared {
@@ -359,17 +362,12 @@ impl Monitor {
         let s = self.shared.clone();
         let mut failures = 0u32;
         while !*stop.borrow() {
+            // A look costs one lease renewal; a pass happens only when something is due.
             let wait = match self.lead_and_pass().await {
-                Ok(Some(report)) => {
+                Ok(_) => {
                     failures = 0;
-                    let now = s.resolver.now();
-                    let until_due = report
-                        .next_due
-                        .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
-                        .unwrap_or(s.idle);
-                    until_due.min(s.idle).min(s.lease.renew_every)
+                    s.idle.min(s.lease.renew_every)
                 }
-                Ok(None) => s.lease.renew_every.min(s.idle),
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     s.failed(e);
@@ -392,12 +390,21 @@ impl Monitor {
         }
     }
 
-    /// One turn of the loop: `None` when another replica holds the lease.
+    /// One turn of the loop: renew the lease; pass when a client, a forced re-validation
+    /// or a subordinate events poll is due. `None` when no pass ran.
     async fn lead_and_pass(&self) -> Result<Option<PassReport>, MonitorError> {
         match self.acquire_lease().await {
             Ok(()) => {}
             Err(MonitorError::NotLeader { .. }) => return Ok(None),
             Err(e) => return Err(e),
+        }
+        let now = self.shared.resolver.now();
+        let due = {
+            let st = self.shared.state();
+            now >= st.next_pass_at || !st.forced.is_empty()
+        };
+        if !due {
+            return Ok(None);
         }
         self.pass_inner(true).await.map(Some)
     }

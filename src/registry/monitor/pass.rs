@@ -184,6 +184,22 @@ impl Monitor {
         while let Some(done) = tasks.join_next().await {
             self.count(done, &mut report);
         }
+        {
+            let mut st = s.state();
+            let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
+            // No client yet: one admitted from now on is due max_staleness (less its jitter)
+            // after its admission at the earliest.
+            let jitter = i64::try_from(s.schedule.jitter.as_secs()).unwrap_or(0);
+            let idle_until = now.saturating_add(staleness.saturating_sub(jitter).max(1));
+            let mut next = report.next_due.unwrap_or(idle_until);
+            if s.subordinate_events.is_some() {
+                next = next.min(st.next_events_poll);
+            }
+            if report.interrupted {
+                next = now;
+            }
+            st.next_pass_at = next;
+        }
         report.fetches = fetcher.fetches();
         report.requests = fetcher.requests();
         report.statements = memo.len();
