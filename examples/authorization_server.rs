@@ -14,6 +14,9 @@
 //! The example then plays the demo relying party against it and prints the client record
 //! with its organization binding, and at the end the metrics in Prometheus text format.
 
+#[path = "authorization_server/replicas.rs"]
+mod replicas;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -306,6 +309,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     registration_models(&fed, &server.resolver).await?;
     accept.abort();
+
+    replicas::two_replicas(&fed).await?;
     println!("\nPrometheus metrics:\n{}", metrics.render());
     Ok(())
 }

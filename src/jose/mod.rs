@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::json::parse_strict;
 
+pub(crate) mod cost;
 mod key_check;
 mod native;
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
@@ -737,6 +738,7 @@ impl KeySet {
             alg,
             reason,
         })?;
+        cost::count_signature();
         let valid = verifier.verify(jws.signing_input(), jws.signature());
         crate::metrics::signature_checked(alg.name(), valid);
         if valid {

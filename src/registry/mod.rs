@@ -75,9 +75,15 @@ mod dynamic_manage;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod dynamic_sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod events;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod evidence;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod manual;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod monitor;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod notify;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod replay;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -86,6 +92,8 @@ mod requests;
 mod review;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod subordinate_events;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -33,6 +33,7 @@ use crate::record::{ClientRecord, OrganizationRule};
 use crate::statement::{EntityStatement, StatementRules};
 use crate::trust_mark::StatusCheck;
 
+#[derive(Clone)]
 pub(crate) struct Inner {
     pub required_marks: Vec<String>,
     pub mark_status: StatusCheck,

@@ -43,6 +43,8 @@ pub(crate) fn record_cache(capacity: u64) -> Cache<RecordKey, Arc<ClientRecord>>
     Cache::builder()
         .max_capacity(capacity)
         .expire_after(RecordExpiry)
+        // The monitor's watcher drops a client's records of every entity type at once.
+        .support_invalidation_closures()
         .build()
 }
 

@@ -8,12 +8,14 @@
 
 mod audit;
 mod clients;
+mod lease;
 mod misc;
 mod registrations;
 mod schema;
 
 pub(crate) use audit::AuditFilter;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
+pub(crate) use lease::LeaseAttempt;
 pub(crate) use registrations::{NamedOrganizationRow, RegistrationWrite};
 pub(crate) use schema::schema_version;
 

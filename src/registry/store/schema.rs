@@ -88,10 +88,11 @@ const AUDIT_COLUMNS: &str = "
     trust_anchor TEXT
 ";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "clients, organizations, audit trail, consents, replay guard",
-    sqlite: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "clients, organizations, audit trail, consents, replay guard",
+        sqlite: "
 CREATE TABLE IF NOT EXISTS oidfed_audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, {AUDIT});
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_client ON oidfed_audit (client_id, seq);
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_organization ON oidfed_audit (organization_id, seq);
@@ -100,7 +101,7 @@ BEGIN SELECT RAISE(ABORT, 'oidfed_audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS oidfed_audit_no_delete BEFORE DELETE ON oidfed_audit
 BEGIN SELECT RAISE(ABORT, 'oidfed_audit is append-only'); END;
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE IF NOT EXISTS oidfed_audit (seq BIGSERIAL PRIMARY KEY, {AUDIT});
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_client ON oidfed_audit (client_id, seq);
 CREATE INDEX IF NOT EXISTS oidfed_audit_by_organization ON oidfed_audit (organization_id, seq);
@@ -110,10 +111,33 @@ DROP TRIGGER IF EXISTS oidfed_audit_append_only ON oidfed_audit;
 CREATE TRIGGER oidfed_audit_append_only BEFORE UPDATE OR DELETE ON oidfed_audit
 FOR EACH ROW EXECUTE FUNCTION oidfed_audit_append_only();
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "the monitor's lease; change notices (PostgreSQL NOTIFY on every audit entry)",
+        sqlite: MONITOR_TABLES,
+        postgres: "
+CREATE TABLE IF NOT EXISTS oidfed_leases (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+    acquired_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE OR REPLACE FUNCTION oidfed_audit_notify() RETURNS trigger AS $$
+BEGIN PERFORM pg_notify('oidfed_registry', NEW.seq::text); RETURN NEW; END $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS oidfed_audit_notify ON oidfed_audit;
+CREATE TRIGGER oidfed_audit_notify AFTER INSERT ON oidfed_audit
+FOR EACH ROW EXECUTE FUNCTION oidfed_audit_notify();
+",
+    },
+];
+
+/// The monitor's lease (`crate::registry::monitor`): one row per lease name.
+const MONITOR_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS oidfed_leases (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+    acquired_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+";
 
 /// The schema version this library writes.
-pub(crate) const CURRENT_VERSION: i64 = 1;
+pub(crate) const CURRENT_VERSION: i64 = 2;
 
 /// The advisory lock key under which PostgreSQL migrations run ("oidf").
 pub(crate) const MIGRATION_LOCK: i64 = 0x6f69_6466;
