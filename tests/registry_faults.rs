@@ -5,12 +5,10 @@
 mod common;
 mod registry_common;
 
-use std::time::Duration;
-
 use common::{NOW, builder, three_level};
 use oidfed::registry::{Registry, RegistryError, StatusKind, SweepOutcome};
 use oidfed::{FixedClock, Resolver};
-use registry_common::{SlowFetcher, postgres};
+use registry_common::{GateFetcher, postgres};
 use serde_json::json;
 
 const N: usize = 40;
@@ -40,21 +38,25 @@ async fn database_restarted_during_a_sweep_gives_typed_errors_and_the_next_sweep
         fed.remove_ss("org", &format!("app{i:02}"));
     }
 
-    // A slow sweep; the server stops under it.
-    let slow = Resolver::builder()
-        .fetcher(SlowFetcher {
+    // A sweep whose fetches wait at a gate: the server stops while it is surely under way
+    // (its first page of clients read, no client written yet), then the gate opens.
+    let first_fetch = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (open_gate, open) = tokio::sync::watch::channel(false);
+    let gated = Resolver::builder()
+        .fetcher(GateFetcher {
             inner: fed.fetcher(),
-            delay: Duration::from_millis(20),
+            first_fetch: first_fetch.clone(),
+            open,
         })
         .clock(FixedClock::new(NOW))
         .trust_anchor(fed.id("ta").as_str(), &fed.public_jwks("ta"))
         .build()
         .unwrap();
     let sweeping = {
-        let (reg, slow) = (reg.clone(), slow.clone());
-        tokio::spawn(async move { reg.sweep(&slow).await })
+        let (reg, gated) = (reg.clone(), gated.clone());
+        tokio::spawn(async move { reg.sweep(&gated).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    first_fetch.notified().await;
     let mut pg = db.pg.take().unwrap();
     let pg_stopped = tokio::task::spawn_blocking(move || {
         pg.stop().unwrap();
@@ -62,6 +64,7 @@ async fn database_restarted_during_a_sweep_gives_typed_errors_and_the_next_sweep
     })
     .await
     .unwrap();
+    open_gate.send(true).unwrap();
     // Either the sweep ends with the failure (reading its next page of clients), or it
     // reports each client it could not write; typed and transient either way.
     let transient_db = |e: &oidfed::Error| {

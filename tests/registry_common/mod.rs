@@ -91,6 +91,26 @@ impl Fetcher for SlowFetcher {
     }
 }
 
+/// A fetcher whose every fetch waits until the gate opens, announcing the first one:
+/// a test can act (stop a database) while a sweep is surely in the middle of its work.
+pub struct GateFetcher {
+    pub inner: MemoryFetcher,
+    pub first_fetch: std::sync::Arc<tokio::sync::Notify>,
+    pub open: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Fetcher for GateFetcher {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            self.first_fetch.notify_one();
+            let mut open = self.open.clone();
+            // A closed sender counts as open: the test is over either way.
+            let _ = open.wait_for(|o| *o).await;
+            self.inner.fetch(request).await
+        })
+    }
+}
+
 /// Every fixed route of `f` as JSON (url → status, content type, body), for a child
 /// process to serve the same federation.
 pub fn dump_routes(f: &MemoryFetcher) -> serde_json::Value {
