@@ -330,7 +330,8 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
-        self.discover_with(subject, entity_type, refresh, None).await
+        self.discover_with(subject, entity_type, refresh, None)
+            .await
     }
 
     /// [`Resolver::discover`] on a walk that shares its fetched statements through `memo`.

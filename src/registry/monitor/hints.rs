@@ -188,7 +188,12 @@ async fn poll_link(
 /// The superior's Federation Entity Keys as the client's validated chain has them: from the
 /// statement about the superior by its own superior, or the configured keys of an anchor.
 fn superior_keys(resolver: &Resolver, chain: &[String], superior: &EntityId) -> Option<KeySet> {
-    if let Some(a) = resolver.trust_anchors().anchors().iter().find(|a| a.id() == superior) {
+    if let Some(a) = resolver
+        .trust_anchors()
+        .anchors()
+        .iter()
+        .find(|a| a.id() == superior)
+    {
         return Some(a.keys().clone());
     }
     chain
