@@ -263,6 +263,28 @@ fn print_human(r: &ResolvedEntity) {
             );
         }
     }
+    println!("\nTrust marks:");
+    if r.trust_marks().is_empty() && r.rejected_trust_marks().is_empty() {
+        println!("  none");
+    }
+    for m in r.trust_marks() {
+        println!(
+            "  ✔ {} issued by {} (until {})",
+            m.trust_mark_type,
+            m.issuer,
+            m.expires_at.map(when).unwrap_or_else(|| "no expiry".into())
+        );
+    }
+    for m in r.rejected_trust_marks() {
+        println!("  ✘ {} refused: {}", m.trust_mark_type, m.reason);
+    }
+    let deviations = r.deviations();
+    if !deviations.is_empty() {
+        println!("\nDeviations tolerated (interoperability profile):");
+        for d in &deviations {
+            println!("  {d}");
+        }
+    }
     println!("\nResolved {} metadata:", r.entity_type());
     println!(
         "{}",
@@ -279,5 +301,16 @@ fn as_json(r: &ResolvedEntity) -> Value {
         "path": r.chain().path(),
         "trust_chain": r.chain().to_jwts(),
         "metadata": r.metadata(),
+        "trust_marks": r.trust_marks().iter().map(|m| json!({
+            "trust_mark_type": m.trust_mark_type,
+            "issuer": m.issuer,
+            "expires_at": m.expires_at,
+        })).collect::<Vec<_>>(),
+        "rejected_trust_marks": r.rejected_trust_marks().iter().map(|m| json!({
+            "trust_mark_type": m.trust_mark_type,
+            "issuer": m.issuer,
+            "reason": m.reason,
+        })).collect::<Vec<_>>(),
+        "deviations": r.deviations().iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
