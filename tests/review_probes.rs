@@ -1,0 +1,150 @@
+//! Probes from the hostile review of the anchors-over-time code.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{builder, three_level};
+use oidfed::anchors::IndependentCopy;
+use oidfed::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
+use oidfed::testing::{Federation, KeyAlg, TestKey};
+use serde_json::json;
+use tokio::sync::Notify;
+
+/// Serves `first` once for `url`, then delegates.
+#[derive(Clone)]
+struct Flip {
+    inner: MemoryFetcher,
+    url: String,
+    first: Arc<Mutex<Option<String>>>,
+}
+
+impl Fetcher for Flip {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            if request.url.as_str() == self.url {
+                if let Some(body) = self.first.lock().unwrap().take() {
+                    return Ok(FetchResponse::ok("application/entity-statement+jwt", body));
+                }
+            }
+            self.inner.fetch(request).await
+        })
+    }
+}
+
+fn announce(fed: &Federation, new: &TestKey) {
+    let old = fed.key("ta").public_jwk();
+    let new_jwk = new.public_jwk();
+    fed.republish_ec("ta", |c| {
+        c.insert("jwks".into(), json!({"keys": [old, new_jwk]}));
+    });
+}
+
+const COPY_URL: &str = "https://keys.example/ta.json";
+
+/// §11.3: a key the independent copy never confirmed must not be pinned. The configuration
+/// announcing it (signed with a pinned, e.g. stolen, key) is served once; the re-fetch made
+/// "before calling it a mismatch" gets the genuine one, which agrees with the copy — and the
+/// key from the first fetch is pinned anyway.
+#[tokio::test]
+async fn a_rollover_pins_only_keys_the_independent_copy_confirms() {
+    let fed = three_level().build();
+    let genuine = fed.entity_configuration("ta");
+    let evil = TestKey::generate(KeyAlg::ES256);
+    announce(&fed, &evil);
+    let announcing = fed.entity_configuration("ta");
+    fed.publish_raw_ec("ta", &genuine);
+
+    let flip = Flip {
+        inner: fed.fetcher(),
+        url: fed.id("ta").well_known_url().to_string(),
+        first: Arc::new(Mutex::new(Some(announcing))),
+    };
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.fetcher(flip).build().unwrap();
+    let copy_fetcher = MemoryFetcher::new();
+    copy_fetcher.insert(
+        COPY_URL,
+        FetchResponse::ok("application/json", fed.public_jwks("ta").to_string()),
+    );
+    resolver.trust_anchors_handle().set_independent_copy(
+        &fed.id("ta"),
+        Some(IndependentCopy::new(
+            copy_fetcher,
+            url::Url::parse(COPY_URL).unwrap(),
+        )),
+    );
+    let result = resolver.follow_anchor_rollover(&fed.id("ta")).await;
+    let pinned = resolver.trust_anchors();
+    assert!(
+        pinned
+            .get(&fed.id("ta"))
+            .unwrap()
+            .keys()
+            .get(&evil.kid())
+            .is_none(),
+        "a key absent from the independent copy was pinned: {result:?}"
+    );
+}
+
+/// Holds the first fetch until released.
+#[derive(Clone)]
+struct Gate {
+    inner: MemoryFetcher,
+    armed: Arc<AtomicBool>,
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+impl Fetcher for Gate {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            if self.armed.swap(false, Ordering::SeqCst) {
+                self.entered.notify_one();
+                self.release.notified().await;
+            }
+            self.inner.fetch(request).await
+        })
+    }
+}
+
+/// An operator removes a compromised anchor key while a rollover is fetching the anchor's
+/// configuration: the rollover must not put the removed key back.
+#[tokio::test]
+async fn a_rollover_in_flight_does_not_reinstate_a_key_the_operator_removed() {
+    let fed = three_level().build();
+    let new = TestKey::generate(KeyAlg::ES256);
+    announce(&fed, &new);
+    let gate = Gate {
+        inner: fed.fetcher(),
+        armed: Arc::new(AtomicBool::new(true)),
+        entered: Arc::new(Notify::new()),
+        release: Arc::new(Notify::new()),
+    };
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.fetcher(gate.clone()).build().unwrap();
+    let old_kid = fed.key("ta").kid();
+
+    let r = resolver.clone();
+    let ta = fed.id("ta");
+    let rollover = tokio::spawn(async move { r.follow_anchor_rollover(&ta).await });
+    gate.entered.notified().await;
+    resolver
+        .trust_anchors_handle()
+        .replace_keys(&fed.id("ta"), &new.public_jwks())
+        .await
+        .unwrap();
+    gate.release.notify_one();
+    let result = rollover.await.unwrap();
+    let pinned = resolver.trust_anchors();
+    assert!(
+        pinned
+            .get(&fed.id("ta"))
+            .unwrap()
+            .keys()
+            .get(&old_kid)
+            .is_none(),
+        "the removed key {old_kid} is pinned again after the rollover: {result:?}"
+    );
+}
