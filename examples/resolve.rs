@@ -9,11 +9,14 @@
 //! `--demo` starts the demo federation of `fixtures/demo-federation.json` on loopback (a
 //! trust anchor, an organization's intermediate, a relying party and an OpenID provider,
 //! with freshly generated ES256 and RS256 keys) and resolves the relying party over real
-//! HTTP.
+//! HTTP; then it stores the relying party in a client registry (a temporary SQLite file)
+//! and prints what the registry holds: its organization binding, the evidence of that
+//! binding, its status and its audit trail.
 
 use std::process::ExitCode;
 
 use oidfed::fetch::{DestinationGuard, HttpFetcher};
+use oidfed::registry::Registry;
 use oidfed::{EntityType, ResolvedEntity, Resolver};
 use serde_json::{Value, json};
 
@@ -113,12 +116,111 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let resolved = resolver.resolve(&subject, &entity_type).await?;
+    // The demo also stores the client in a client registry (a temporary SQLite file).
+    let stored = if args.demo {
+        Some(store_in_registry(&resolver, &subject, &entity_type).await?)
+    } else {
+        None
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&resolved))?);
+        let mut out = as_json(&resolved);
+        if let Some(s) = stored {
+            out["registry"] = s;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_human(&resolved);
+        if let Some(s) = stored {
+            print_registry(&s);
+        }
     }
     Ok(())
+}
+
+/// Admits the client into a registry in a temporary SQLite file and reads back what the
+/// registry holds: organization binding, its evidence, status. The file is removed after.
+async fn store_in_registry(
+    resolver: &Resolver,
+    subject: &oidfed::EntityId,
+    entity_type: &EntityType,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    let path = std::env::temp_dir().join(format!("oidfed-demo-registry-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", path.display());
+    let result = async {
+        let registry = Registry::open(&url).await?;
+        registry.admit(resolver, subject, entity_type).await?;
+        // Read back from the database, as another replica would.
+        let client = registry
+            .client(subject)
+            .await?
+            .ok_or("the registry lost the client")?;
+        let status = client.status();
+        let out = json!({
+            "database": url,
+            "client_id": client.client_id(),
+            "organization": client.organization(),
+            "registration_model": client.registration_model(),
+            "status": status,
+            "audit": registry.audit_of_client(subject).await?,
+        });
+        registry.close().await;
+        Ok::<_, Box<dyn std::error::Error>>(out)
+    }
+    .await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    result
+}
+
+fn print_registry(s: &Value) {
+    println!(
+        "\nStored in the client registry ({}, a temporary file):",
+        s["database"].as_str().unwrap_or("")
+    );
+    let org = &s["organization"];
+    if org.is_null() {
+        println!("  organization: none named by the chain");
+    } else {
+        println!(
+            "  organization: {} ({})",
+            org["entity_id"].as_str().unwrap_or(""),
+            org["name"].as_str().unwrap_or("no organization_name")
+        );
+        let ev = &org["evidence"];
+        match ev["by"].as_str() {
+            Some(by) => println!(
+                "  evidence of the binding: {} by {by}",
+                ev["kind"].as_str().unwrap_or("")
+            ),
+            None => println!(
+                "  evidence of the binding: {}",
+                ev["kind"].as_str().unwrap_or("")
+            ),
+        }
+    }
+    let st = &s["status"];
+    println!(
+        "  status: {} since {} ({})",
+        st["kind"].as_str().unwrap_or(""),
+        when(st["since"].as_i64().unwrap_or(0)),
+        st["reason"].as_str().unwrap_or("")
+    );
+    println!(
+        "  registration model: {}",
+        s["registration_model"].as_str().unwrap_or("")
+    );
+    if let Some(entries) = s["audit"].as_array() {
+        for e in entries {
+            println!(
+                "  audit #{}: {} by {} on chain {}",
+                e["seq"],
+                e["event"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+                e["chain_fingerprint"].as_str().unwrap_or("-")
+            );
+        }
+    }
 }
 
 fn when(t: i64) -> String {

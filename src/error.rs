@@ -198,6 +198,9 @@ pub enum Error {
         /// What happened.
         detail: String,
     },
+    /// The client registry refused a client or failed (`oidfed::registry`).
+    #[error(transparent)]
+    Registry(Box<crate::registry::RegistryError>),
 }
 
 fn fmt_attempts(a: &[PathAttempt]) -> String {
@@ -229,6 +232,7 @@ impl Error {
             Error::LimitExceeded { limit, .. } => {
                 matches!(limit, Limit::ResolutionTime | Limit::ConcurrentResolutions)
             }
+            Error::Registry(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -271,6 +275,7 @@ impl Error {
             Error::TrustMarkRequired { .. } => "invalid_trust_chain",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::InvalidClient { .. } => "invalid_client",
+            Error::Registry(e) => e.spec_code(),
             _ => "invalid_trust_chain",
         }
     }
@@ -283,6 +288,14 @@ impl Error {
             Error::NoTrustChain { attempts, .. } => {
                 attempts.iter().find_map(|a| a.error.key_error())
             }
+            _ => None,
+        }
+    }
+
+    /// The registry error behind this error, if it is one.
+    pub fn registry_error(&self) -> Option<&crate::registry::RegistryError> {
+        match self {
+            Error::Registry(e) => Some(e),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod policy;
 pub mod profile;
 pub mod record;
+pub mod registry;
 pub mod resolver;
 pub mod server;
 pub mod signer;

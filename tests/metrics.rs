@@ -255,10 +255,12 @@ async fn failures_are_counted_by_outcome_and_fetch_status() {
     let resolver = common::resolver(&fed);
     let good = fed.subordinate_statement("org", "rp");
     let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    // The first character carries six whole bits of the signature: any other character is
+    // still canonical base64url, so the JWS parses and only the signature check fails (the
+    // last one carries padding bits, and a non-canonical one is a syntax error instead).
     let sig = &mut parts[2];
-    let flipped = if sig.ends_with('A') { 'B' } else { 'A' };
-    sig.pop();
-    sig.push(flipped);
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    sig.replace_range(0..1, flipped);
     fed.publish_raw_ss("org", "rp", &parts.join("."));
     let before = snapshot(rec);
     let err = resolver

@@ -44,6 +44,10 @@ const PATHS_PER_ENTITY: usize = 4;
 
 type Memo = Arc<OnceCell<Result<Arc<EntityStatement>, Error>>>;
 
+/// The statements one walk fetched, by (issuer, subject). Several walks may share one (a
+/// registry sweep: each distinct statement fetched once however many clients share it).
+pub(crate) type SharedMemo = Arc<std::sync::Mutex<HashMap<StatementKey, Memo>>>;
+
 /// One resolution's discovery state.
 pub(crate) struct Walk {
     pub fetcher: Arc<dyn Fetcher>,
@@ -56,7 +60,10 @@ pub(crate) struct Walk {
     pub cache: Option<StatementCache>,
     /// Fetch every statement anew (and refresh the cache) instead of reading the cache.
     pub refresh: bool,
-    memo: std::sync::Mutex<HashMap<StatementKey, Memo>>,
+    /// The statements fetched (shared with other walks of the same sweep).
+    pub memo: SharedMemo,
+    /// The resolver's memo of verified bytes, attached to every statement fetched.
+    pub verified: Option<Arc<crate::statement::verified::VerifiedMemo>>,
     fetches: AtomicUsize,
     /// Hops tried along paths, memoised or not: bounds the paths of a diamond-rich graph
     /// whose fetches are all shared.
@@ -106,6 +113,7 @@ impl Walk {
             cache,
             refresh: false,
             memo: Default::default(),
+            verified: None,
             fetches: AtomicUsize::new(0),
             steps: AtomicUsize::new(0),
             semaphore: Semaphore::new(permits),
@@ -341,8 +349,13 @@ impl Walk {
         let fetch = async {
             let req = FetchRequest::entity_configuration(id);
             let text = self.fetch_text(req, id, "entity configuration").await?;
-            let stmt =
-                EntityStatement::parse_fetched(&text, &self.rules, None, self.now, self.skew)?;
+            let stmt = self.remembered(EntityStatement::parse_fetched(
+                &text,
+                &self.rules,
+                None,
+                self.now,
+                self.skew,
+            )?);
             if stmt.subject() != id {
                 return Err(stmt
                     .error(
@@ -397,8 +410,13 @@ impl Walk {
                 .fetch_text(req, subject, "subordinate statement")
                 .await?;
             let keys = Some(superior_ec.jwks());
-            let stmt =
-                EntityStatement::parse_fetched(&text, &self.rules, keys, self.now, self.skew)?;
+            let stmt = self.remembered(EntityStatement::parse_fetched(
+                &text,
+                &self.rules,
+                keys,
+                self.now,
+                self.skew,
+            )?);
             if stmt.subject() != subject {
                 return Err(stmt
                     .error(Rule::Subject, format!("requested with sub={subject}"))
@@ -438,6 +456,13 @@ impl Walk {
         })
         .await
         .clone()
+    }
+
+    fn remembered(&self, stmt: EntityStatement) -> EntityStatement {
+        match &self.verified {
+            Some(m) => stmt.with_memo(m.clone()),
+            None => stmt,
+        }
     }
 
     fn memo_cell(&self, key: &StatementKey) -> Memo {

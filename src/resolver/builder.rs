@@ -375,6 +375,10 @@ impl ResolverBuilder {
             inner: Arc::new(Inner {
                 anchors: crate::anchors::TrustAnchorsHandle::new(anchors, rules.allow_http),
                 fetcher: crate::metrics::InstrumentedFetcher::wrap(fetcher),
+                verified: Arc::new(crate::statement::verified::VerifiedMemo::new(
+                    VERIFIED_MEMO_ENTRIES,
+                    self.clock.clone(),
+                )),
                 clock: self.clock,
                 rules: Arc::new(rules),
                 operators: self.operators,
@@ -394,3 +398,6 @@ impl ResolverBuilder {
         })
     }
 }
+
+/// Verified (statement bytes, key) pairs a resolver remembers: ~100 bytes each.
+const VERIFIED_MEMO_ENTRIES: usize = 100_000;

@@ -6,10 +6,12 @@ mod builder;
 mod marks;
 mod records;
 mod resolved;
+mod sweep;
 
 pub use builder::{Limits, ResolverBuilder};
 pub use records::{Reresolution, ReresolveOptions, Stale};
 pub use resolved::{EntityType, ResolvedEntity};
+pub use sweep::SweepMemo;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -48,6 +50,7 @@ pub(crate) struct Inner {
     pub skew: i64,
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
+    pub verified: Arc<crate::statement::verified::VerifiedMemo>,
 }
 
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
@@ -212,6 +215,17 @@ impl Resolver {
 
     /// A walk for one resolution ending at `deadline`.
     pub(crate) fn walk_until(&self, refresh: bool, deadline: Instant) -> Arc<Walk> {
+        self.walk_with(refresh, deadline, None)
+    }
+
+    /// A walk for one resolution ending at `deadline`, sharing the statements fetched with
+    /// other walks through `memo` when one is given (one sweep fetches each statement once).
+    pub(crate) fn walk_with(
+        &self,
+        refresh: bool,
+        deadline: Instant,
+        memo: Option<crate::chain::walk::SharedMemo>,
+    ) -> Arc<Walk> {
         let inner = &self.inner;
         let mut walk = Walk::new(
             inner.fetcher.clone(),
@@ -232,6 +246,10 @@ impl Resolver {
             Some(inner.statements.clone()),
         );
         walk.refresh = refresh;
+        walk.verified = Some(inner.verified.clone());
+        if let Some(memo) = memo {
+            walk.memo = memo;
+        }
         Arc::new(walk)
     }
 
@@ -311,9 +329,20 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
+        self.discover_with(subject, entity_type, refresh, None).await
+    }
+
+    /// [`Resolver::discover`] on a walk that shares its fetched statements through `memo`.
+    pub(crate) async fn discover_with(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+        memo: Option<crate::chain::walk::SharedMemo>,
+    ) -> Result<ResolvedEntity, Error> {
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
-        let walk = self.walk_until(refresh, deadline);
+        let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
             let (chains, attempts, configurations) =
                 self.find_chains_on(&walk, subject, None).await?;

@@ -142,13 +142,13 @@ impl RequestPolicy {
     }
 }
 
-fn invalid(reason: impl Into<String>) -> Error {
+pub(crate) fn invalid(reason: impl Into<String>) -> Error {
     Error::InvalidRequest {
         reason: reason.into(),
     }
 }
 
-fn decode(
+pub(crate) fn decode(
     jwt: &str,
     max_len: usize,
     algs: &[Alg],
@@ -183,7 +183,7 @@ fn decode(
     Ok((jws, alg, kid, claims))
 }
 
-fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_one: bool) -> bool {
+pub(crate) fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_one: bool) -> bool {
     match claims.get("aud") {
         Some(Value::String(a)) => accepted.contains(&a.as_str()),
         Some(Value::Array(a)) if !only_one || a.len() == 1 => a
@@ -336,7 +336,7 @@ impl Resolver {
         Ok(record)
     }
 
-    fn check_lifetime(
+    pub(crate) fn check_lifetime(
         &self,
         claims: &Map<String, Value>,
         policy: &RequestPolicy,

@@ -6,7 +6,7 @@
 //! * the resolve endpoint — [`resolve_response`] and, as a client, [`RemoteResolver`];
 //! * its own presence — [`EntityConfiguration`].
 
-mod automatic;
+pub(crate) mod automatic;
 mod explicit;
 mod history;
 mod presence;

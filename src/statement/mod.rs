@@ -20,6 +20,7 @@ mod explain;
 mod rule;
 mod tolerate;
 mod trust_marks;
+pub(crate) mod verified;
 
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
 pub(crate) use claims::{
@@ -108,6 +109,9 @@ pub struct EntityStatement {
     /// Thumbprints of the keys this signature already verified with: verifying the same
     /// statement with the same key material again costs nothing.
     verified: Arc<Mutex<Vec<String>>>,
+    /// The resolver's memo of verified bytes, and these bytes' digest, when the statement
+    /// was fetched by a resolver.
+    memo: Option<(Arc<verified::VerifiedMemo>, verified::Digest)>,
 }
 
 impl fmt::Debug for EntityStatement {
@@ -353,7 +357,16 @@ impl EntityStatement {
                 })
                 .collect(),
             verified: Arc::default(),
+            memo: None,
         })
+    }
+
+    /// Attaches the resolver's memo of verified bytes: a verification of these exact bytes
+    /// with the same key, by an earlier copy of this statement, is not repeated.
+    pub(crate) fn with_memo(mut self, memo: Arc<verified::VerifiedMemo>) -> Self {
+        let digest = verified::VerifiedMemo::digest(self.jws.raw());
+        self.memo = Some((memo, digest));
+        self
     }
 
     /// The token as received.
@@ -490,6 +503,19 @@ impl EntityStatement {
             if k.usable_for(self.alg) && self.verified.lock().is_ok_and(|v| v.contains(t)) {
                 return Ok(());
             }
+            if let Some((memo, digest)) = &self.memo {
+                if k.usable_for(self.alg) && memo.contains(digest, t) {
+                    if let Ok(mut v) = self.verified.lock() {
+                        if v.len() < 8 {
+                            v.push(t.clone());
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        if let Some((memo, _)) = &self.memo {
+            memo.count_check();
         }
         keys.verify(&self.jws, self.alg, &self.kid, whose)
             .map_err(|e| {
@@ -499,6 +525,9 @@ impl EntityStatement {
                 };
                 self.error(rule, e.to_string()).with_key_of(&e)
             })?;
+        if let (Some(t), Some((memo, digest))) = (&thumb, &self.memo) {
+            memo.insert(*digest, t.clone(), self.exp);
+        }
         if let (Some(t), Ok(mut v)) = (thumb, self.verified.lock()) {
             if v.len() < 8 {
                 v.push(t);

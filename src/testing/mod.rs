@@ -19,6 +19,8 @@
 
 pub mod demo;
 mod keys;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod server;
 
 pub use keys::{KeyAlg, TestKey};

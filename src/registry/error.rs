@@ -1,0 +1,160 @@
+//! [`RegistryError`]: why the client registry refused or failed, as
+//! [`crate::Error::Registry`].
+
+use std::fmt;
+
+use super::model::{ClientStatus, Evidence};
+
+/// Why a registry operation failed or refused a client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The database failed. `transient` is true when retrying may succeed (the connection
+    /// was lost or refused, the pool timed out, the database is shutting down or busy).
+    #[error("registry database ({engine}): {detail}{}", if *transient { " (transient)" } else { "" })]
+    Database {
+        /// `sqlite` or `postgres`.
+        engine: &'static str,
+        /// Whether retrying may succeed.
+        transient: bool,
+        /// The database's error code (SQLSTATE for PostgreSQL, the result code for SQLite).
+        code: Option<String>,
+        /// What the driver said.
+        detail: String,
+    },
+    /// The database URL names no engine this build supports.
+    #[error("registry URL {url:?}: {reason}")]
+    Url {
+        /// The URL, with any password removed.
+        url: String,
+        /// Why it is not usable.
+        reason: String,
+    },
+    /// The schema could not be created or migrated.
+    #[error("registry schema migration {version}: {detail}")]
+    Migration {
+        /// The migration that failed (or the database's version when it is newer than
+        /// this library knows).
+        version: i64,
+        /// Why.
+        detail: String,
+    },
+    /// The client is not in the registry (and the caller did not ask to admit it).
+    #[error("{client_id} is not a registered client")]
+    UnknownClient {
+        /// The client.
+        client_id: String,
+    },
+    /// The client is revoked: refused until an operator re-admits it deliberately
+    /// ([`crate::registry::Registry::readmit`]).
+    #[error("{client_id} is revoked: {}", status.reason)]
+    Revoked {
+        /// The client.
+        client_id: String,
+        /// Its status (reason, evidence, since when).
+        status: Box<ClientStatus>,
+    },
+    /// The client is suspended (its federation was unreachable past its record's expiry):
+    /// refused until a sweep resolves its chain again.
+    #[error("{client_id} is suspended: {}", status.reason)]
+    Suspended {
+        /// The client.
+        client_id: String,
+        /// Its status.
+        status: Box<ClientStatus>,
+    },
+    /// The client has no accountable organization and the registry or resolver requires
+    /// one.
+    #[error("{client_id}: no accountable organization: {reason}")]
+    NoOrganization {
+        /// The client.
+        client_id: String,
+        /// Why (the organization rule, or the evidence that is not an assertion).
+        reason: String,
+    },
+    /// The organization is not in the registry.
+    #[error("{organization_id} is not a known organization")]
+    UnknownOrganization {
+        /// The organization.
+        organization_id: String,
+    },
+    /// A stored row could not be read back (written by a newer or broken writer).
+    #[error("registry row {what} {key:?}: {detail}")]
+    Corrupt {
+        /// Which table.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Another writer changed the client between this operation's read and its write (two
+    /// replicas sweeping at once); nothing was written. Retrying reads the new state.
+    #[error("{client_id} was changed by another writer; nothing was written")]
+    Conflict {
+        /// The client.
+        client_id: String,
+    },
+    /// A consent request was malformed (no user, no scope).
+    #[error("consent: {0}")]
+    Consent(String),
+}
+
+impl RegistryError {
+    /// Whether retrying may succeed: database failures of the transient kind (connection
+    /// lost or refused, pool timed out, database busy) and write conflicts.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Database {
+                transient: true,
+                ..
+            } | RegistryError::Conflict { .. }
+        )
+    }
+
+    /// The OAuth error code a server answers with.
+    pub fn spec_code(&self) -> &'static str {
+        match self {
+            RegistryError::Database {
+                transient: true, ..
+            } => "temporarily_unavailable",
+            RegistryError::UnknownClient { .. }
+            | RegistryError::Revoked { .. }
+            | RegistryError::Suspended { .. }
+            | RegistryError::NoOrganization { .. } => "invalid_client",
+            RegistryError::Consent(_) => "invalid_request",
+            _ => "server_error",
+        }
+    }
+}
+
+impl From<RegistryError> for crate::Error {
+    fn from(e: RegistryError) -> Self {
+        crate::Error::Registry(Box::new(e))
+    }
+}
+
+/// Removes the password from a database URL before it goes into an error or a log.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = &self.statement {
+            write!(f, "statement {} → {}: ", s.issuer, s.subject)?;
+        }
+        if let Some(r) = &self.rule {
+            write!(f, "[{r}] ")?;
+        }
+        f.write_str(&self.detail)
+    }
+}

@@ -1,0 +1,309 @@
+//! What the registry holds: a [`RegisteredClient`] per client_id, its [`ClientStatus`] with
+//! reason, [`Evidence`] and time, the [`RegistrationModel`] it came through, and
+//! [`Organization`] summaries.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::record::{ClientRecord, OrganizationBinding};
+use crate::resolver::EntityType;
+
+/// Where a client stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StatusKind {
+    /// Trusted: the last re-validation succeeded.
+    Active,
+    /// Trusted on the previous record: a superior was unreachable, the record is still
+    /// within its expiry, a retry is due at [`ClientStatus::retry_at`].
+    Stale,
+    /// Refused: unreachable past the record's expiry. A sweep that resolves the chain again
+    /// makes the client active again.
+    Suspended,
+    /// Refused for good: trust lost (statement removed, policy or constraints failing,
+    /// anchor gone) or offboarded. Only a new, deliberate admission
+    /// ([`crate::registry::Registry::readmit`]) makes it active again.
+    Revoked,
+}
+
+impl StatusKind {
+    /// The stored name (`active`, `stale`, `suspended`, `revoked`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StatusKind::Active => "active",
+            StatusKind::Stale => "stale",
+            StatusKind::Suspended => "suspended",
+            StatusKind::Revoked => "revoked",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "active" => StatusKind::Active,
+            "stale" => StatusKind::Stale,
+            "suspended" => StatusKind::Suspended,
+            "revoked" => StatusKind::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// A statement named as evidence: its issuer and subject (equal for an Entity
+/// Configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRef {
+    /// `iss`.
+    pub issuer: String,
+    /// `sub`.
+    pub subject: String,
+}
+
+/// Why a status was set: which statement, which rule, what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Evidence {
+    /// The statement that decided it, when one did (issuer → subject).
+    pub statement: Option<StatementRef>,
+    /// The rule: a [`crate::Rule`] name, or `not_found`, `offboarded`, `unreachable`…
+    pub rule: Option<String>,
+    /// The specification's error code ([`crate::Error::spec_code`]) of the failure.
+    pub code: Option<String>,
+    /// What was found, in words.
+    pub detail: String,
+    /// The trust chain's fingerprint the status rests on (the old record's for a failure).
+    pub chain_fingerprint: Option<String>,
+}
+
+impl Evidence {
+    /// Evidence with only a description.
+    pub fn detail(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A client's status: what, why, on which evidence, since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClientStatus {
+    /// Active, stale, suspended or revoked.
+    pub kind: StatusKind,
+    /// Why, in words.
+    pub reason: String,
+    /// Which statement and rule (absent for a plain admission).
+    pub evidence: Option<Evidence>,
+    /// When the client entered this status (Unix seconds).
+    pub since: i64,
+    /// For a stale or suspended client: when to try again (Unix seconds).
+    pub retry_at: Option<i64>,
+}
+
+impl ClientStatus {
+    /// Whether requests of the client are accepted: active, or active-but-stale.
+    ///
+    /// ```
+    /// use oidfed::registry::{ClientStatus, StatusKind};
+    /// assert!(ClientStatus::active("admitted", 0).is_active());
+    /// ```
+    pub fn is_active(&self) -> bool {
+        matches!(self.kind, StatusKind::Active | StatusKind::Stale)
+    }
+
+    /// Whether the client is revoked (only a deliberate re-admission undoes it).
+    pub fn is_revoked(&self) -> bool {
+        self.kind == StatusKind::Revoked
+    }
+
+    /// An active status.
+    pub fn active(reason: impl Into<String>, since: i64) -> Self {
+        Self {
+            kind: StatusKind::Active,
+            reason: reason.into(),
+            evidence: None,
+            since,
+            retry_at: None,
+        }
+    }
+
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn new(
+        kind: StatusKind,
+        reason: impl Into<String>,
+        evidence: Option<Evidence>,
+        since: i64,
+        retry_at: Option<i64>,
+    ) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+            evidence,
+            since,
+            retry_at,
+        }
+    }
+}
+
+/// How a client came to be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RegistrationModel {
+    /// OpenID Federation (automatic or explicit registration, or an operator's admission
+    /// of an Entity Identifier): trust from signed statements, re-validated by sweeps.
+    Federation,
+    /// Dynamic Client Registration (RFC 7591), gated by a federation software statement.
+    Dynamic,
+    /// Manual onboarding by an operator.
+    Manual,
+}
+
+impl RegistrationModel {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RegistrationModel::Federation => "federation",
+            RegistrationModel::Dynamic => "dynamic",
+            RegistrationModel::Manual => "manual",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "federation" => RegistrationModel::Federation,
+            "dynamic" => RegistrationModel::Dynamic,
+            "manual" => RegistrationModel::Manual,
+            _ => return None,
+        })
+    }
+}
+
+/// Who caused an audited event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Actor {
+    /// A sweep or the background monitor.
+    Monitor,
+    /// An operator (admission, offboarding, re-admission).
+    Operator,
+    /// A client's request (automatic registration, a consent grant).
+    Request,
+}
+
+impl Actor {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Actor::Monitor => "monitor",
+            Actor::Operator => "operator",
+            Actor::Request => "request",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "monitor" => Actor::Monitor,
+            "operator" => Actor::Operator,
+            "request" => Actor::Request,
+            _ => return None,
+        })
+    }
+}
+
+/// A client as the registry holds it: its current record (keys, metadata, chain), its
+/// organization, its status and how it came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredClient {
+    pub(crate) client_id: String,
+    pub(crate) entity_type: EntityType,
+    pub(crate) organization_id: Option<String>,
+    pub(crate) model: RegistrationModel,
+    pub(crate) status: ClientStatus,
+    pub(crate) record: Option<Arc<ClientRecord>>,
+    pub(crate) admitted_at: i64,
+    pub(crate) last_validated: i64,
+    pub(crate) version: i64,
+}
+
+impl RegisteredClient {
+    /// The client_id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The Entity Type it was admitted for.
+    pub fn entity_type(&self) -> &EntityType {
+        &self.entity_type
+    }
+
+    /// The accountable organization's identifier, when bound.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.organization_id.as_deref()
+    }
+
+    /// The organization binding with its evidence, for a federation client.
+    pub fn organization(&self) -> Option<&OrganizationBinding> {
+        self.record.as_ref().and_then(|r| r.organization.as_ref())
+    }
+
+    /// How the client came to be registered.
+    pub fn registration_model(&self) -> RegistrationModel {
+        self.model
+    }
+
+    /// Its status.
+    pub fn status(&self) -> &ClientStatus {
+        &self.status
+    }
+
+    /// The current federation record (metadata, keys, chain), when there is one.
+    pub fn record(&self) -> Option<&Arc<ClientRecord>> {
+        self.record.as_ref()
+    }
+
+    /// The client's current protocol keys (a JWK Set; empty when none are known).
+    pub fn keys(&self) -> Value {
+        self.record
+            .as_ref()
+            .map(|r| r.keys.clone())
+            .unwrap_or_else(|| serde_json::json!({"keys": []}))
+    }
+
+    /// When it was admitted (Unix seconds).
+    pub fn admitted_at(&self) -> i64 {
+        self.admitted_at
+    }
+
+    /// When it was last re-validated successfully (Unix seconds).
+    pub fn last_validated(&self) -> i64 {
+        self.last_validated
+    }
+}
+
+/// An organization with its client counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Organization {
+    /// Its identifier (an Entity Identifier for a federation organization).
+    pub organization_id: String,
+    /// `organization_name`, when known.
+    pub name: Option<String>,
+    /// `organization_uri`, when known.
+    pub uri: Option<String>,
+    /// When first seen (Unix seconds).
+    pub first_seen: i64,
+    /// Clients bound to it, any status.
+    pub clients: u64,
+    /// Of those, active or stale.
+    pub active_clients: u64,
+    /// When an operator offboarded it, if one did.
+    pub offboarded_at: Option<i64>,
+}

@@ -1,0 +1,384 @@
+//! Clients and organizations: reads, and the [`Batch`] every registry write is made of,
+//! committed in one transaction (a status change and its audit entries, or nothing).
+
+use std::sync::Arc;
+
+use super::{Store, with_pool};
+use crate::registry::audit::{AuditEntry, AuditEvent};
+use crate::registry::error::RegistryError;
+use crate::registry::model::{
+    Actor, ClientStatus, Organization, RegisteredClient, RegistrationModel,
+};
+use crate::resolver::EntityType;
+
+/// PostgreSQL advisory lock held by every writing transaction, so audit sequence numbers
+/// are assigned in commit order and a reader following the trail from a cursor never
+/// misses an entry committed late ("oida").
+pub(crate) const WRITE_LOCK: i64 = 0x6f69_6461;
+
+/// A client row to write. `expected_version` is the version read before (0 for a new
+/// client): the write fails with [`RegistryError::Conflict`] when another writer got there
+/// first.
+pub(crate) struct ClientWrite {
+    pub client: RegisteredClient,
+    pub expected_version: i64,
+}
+
+/// An organization seen (inserted, or its name and URI refreshed).
+pub(crate) struct OrgWrite {
+    pub organization_id: String,
+    pub name: Option<String>,
+    pub uri: Option<String>,
+    pub seen_at: i64,
+}
+
+/// (user, client, organization at grant time, scopes, when).
+pub(crate) type GrantWrite = (String, String, Option<String>, Vec<String>, i64);
+
+/// Everything one registry operation writes, applied atomically.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub organizations: Vec<OrgWrite>,
+    pub clients: Vec<ClientWrite>,
+    /// (organization, when, reason): mark the organization offboarded.
+    pub offboard: Option<(String, i64, String)>,
+    pub audit: Vec<AuditEntry>,
+    /// (client, reason): end every live grant of the client (one audit entry each).
+    pub end_consents: Vec<(String, String)>,
+    /// (client, allowed scopes): narrow every live grant of the client to these.
+    pub narrow_consents: Vec<(String, Vec<String>)>,
+    /// Grants to write: (user, client, organization at grant time, scopes, when). A grant
+    /// replaces the user's earlier grant to the same client, live or ended.
+    pub grants: Vec<GrantWrite>,
+    /// Actor and time for the consent entries the store derives.
+    pub actor: Option<(Actor, i64)>,
+}
+
+type ClientTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+
+const CLIENT_COLUMNS: &str = "client_id, entity_type, organization_id, registration_model, \
+     status_json, record_json, admitted_at, last_validated, version";
+
+fn client_from(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
+    let corrupt = |detail: String| RegistryError::Corrupt {
+        what: "oidfed_clients",
+        key: t.0.clone(),
+        detail,
+    };
+    let status: ClientStatus =
+        serde_json::from_str(&t.4).map_err(|e| corrupt(format!("status_json: {e}")))?;
+    let record = match &t.5 {
+        Some(r) => Some(Arc::new(
+            serde_json::from_str(r).map_err(|e| corrupt(format!("record_json: {e}")))?,
+        )),
+        None => None,
+    };
+    let model = RegistrationModel::parse(&t.3)
+        .ok_or_else(|| corrupt(format!("registration_model {:?}", t.3)))?;
+    Ok(RegisteredClient {
+        client_id: t.0.clone(),
+        entity_type: EntityType::new(t.1),
+        organization_id: t.2,
+        model,
+        status,
+        record,
+        admitted_at: t.6,
+        last_validated: t.7,
+        version: t.8,
+    })
+}
+
+impl Store {
+    /// The client `client_id`, if registered.
+    pub(crate) async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<RegisteredClient>, RegistryError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE client_id = $1");
+        let row: Option<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
+            .bind(client_id)
+            .fetch_optional(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        row.map(client_from).transpose()
+    }
+
+    /// The clients bound to `organization_id`, by client_id.
+    pub(crate) async fn clients_of(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<RegisteredClient>, RegistryError> {
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE organization_id = $1 \
+             ORDER BY client_id"
+        );
+        let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
+            .bind(organization_id)
+            .fetch_all(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        rows.into_iter().map(client_from).collect()
+    }
+
+    /// Up to `limit` clients with client_id after `after`, by client_id (a page of a sweep
+    /// or an export).
+    pub(crate) async fn clients_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<RegisteredClient>, RegistryError> {
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE client_id > $1 \
+             ORDER BY client_id LIMIT $2"
+        );
+        let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        rows.into_iter().map(client_from).collect()
+    }
+
+    /// Every organization with its client counts, by identifier.
+    pub(crate) async fn organizations(&self) -> Result<Vec<Organization>, RegistryError> {
+        let sql = "SELECT o.organization_id, o.name, o.uri, o.first_seen, o.offboarded_at, \
+             COUNT(c.client_id), \
+             COUNT(CASE WHEN c.status IN ('active', 'stale') THEN 1 END) \
+             FROM oidfed_organizations o \
+             LEFT JOIN oidfed_clients c ON c.organization_id = o.organization_id \
+             GROUP BY o.organization_id, o.name, o.uri, o.first_seen, o.offboarded_at \
+             ORDER BY o.organization_id";
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<i64>,
+            i64,
+            i64,
+        );
+        let rows: Vec<Row> = with_pool!(self, p => sqlx::query_as(sql)
+            .fetch_all(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        Ok(rows
+            .into_iter()
+            .map(|r| Organization {
+                organization_id: r.0,
+                name: r.1,
+                uri: r.2,
+                first_seen: r.3,
+                offboarded_at: r.4,
+                clients: u64::try_from(r.5).unwrap_or(0),
+                active_clients: u64::try_from(r.6).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Whether `organization_id` is known.
+    pub(crate) async fn has_organization(
+        &self,
+        organization_id: &str,
+    ) -> Result<bool, RegistryError> {
+        let n: (i64,) = with_pool!(self, p => sqlx::query_as(
+                "SELECT COUNT(*) FROM oidfed_organizations WHERE organization_id = $1")
+            .bind(organization_id)
+            .fetch_one(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        Ok(n.0 > 0)
+    }
+
+    /// Applies `batch` in one transaction.
+    pub(crate) async fn apply(&self, batch: Batch) -> Result<(), RegistryError> {
+        let err = |e| self.err(e);
+        let postgres = self.engine.name() == "postgres";
+        with_pool!(self, p => {
+            let mut tx = p.begin().await.map_err(err)?;
+            if postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            for o in &batch.organizations {
+                sqlx::query(
+                    "INSERT INTO oidfed_organizations (organization_id, name, uri, first_seen) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id) DO UPDATE SET \
+                     name = COALESCE(excluded.name, oidfed_organizations.name), \
+                     uri = COALESCE(excluded.uri, oidfed_organizations.uri)",
+                )
+                .bind(&o.organization_id)
+                .bind(&o.name)
+                .bind(&o.uri)
+                .bind(o.seen_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            if let Some((org, at, reason)) = &batch.offboard {
+                sqlx::query(
+                    "UPDATE oidfed_organizations SET offboarded_at = $2, offboard_reason = $3 \
+                     WHERE organization_id = $1",
+                )
+                .bind(org)
+                .bind(at)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            for w in &batch.clients {
+                let c = &w.client;
+                let status = serde_json::to_string(&c.status).map_err(|e| corrupt_write(c, e))?;
+                let record = c
+                    .record
+                    .as_ref()
+                    .map(|r| serde_json::to_string(r.as_ref()))
+                    .transpose()
+                    .map_err(|e| corrupt_write(c, e))?;
+                let done = sqlx::query(
+                    "INSERT INTO oidfed_clients (client_id, entity_type, organization_id, \
+                     registration_model, status, status_json, record_json, admitted_at, \
+                     last_validated, expires_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (client_id) DO UPDATE SET entity_type = excluded.entity_type, \
+                     organization_id = excluded.organization_id, \
+                     registration_model = excluded.registration_model, \
+                     status = excluded.status, status_json = excluded.status_json, \
+                     record_json = excluded.record_json, admitted_at = excluded.admitted_at, \
+                     last_validated = excluded.last_validated, expires_at = excluded.expires_at, \
+                     version = excluded.version \
+                     WHERE oidfed_clients.version = $12",
+                )
+                .bind(&c.client_id)
+                .bind(c.entity_type.as_str())
+                .bind(&c.organization_id)
+                .bind(c.model.as_str())
+                .bind(c.status.kind.as_str())
+                .bind(status)
+                .bind(record)
+                .bind(c.admitted_at)
+                .bind(c.last_validated)
+                .bind(c.record.as_ref().map(|r| r.expires_at))
+                .bind(w.expected_version + 1)
+                .bind(w.expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+                if done.rows_affected() != 1 {
+                    return Err(RegistryError::Conflict {
+                        client_id: c.client_id.clone(),
+                    });
+                }
+            }
+            for (user, client, org, scopes, at) in &batch.grants {
+                sqlx::query(
+                    "INSERT INTO oidfed_consents (user_id, client_id, organization_id, scopes, \
+                     granted_at, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, NULL, NULL) \
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET \
+                     organization_id = excluded.organization_id, scopes = excluded.scopes, \
+                     granted_at = excluded.granted_at, ended_at = NULL, end_reason = NULL",
+                )
+                .bind(user)
+                .bind(client)
+                .bind(org)
+                .bind(scopes.join(" "))
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            let mut audit = batch.audit;
+            let (actor, at) = batch.actor.unwrap_or((Actor::Operator, 0));
+            for (client, reason) in &batch.end_consents {
+                let ended: Vec<(String, Option<String>, String)> = sqlx::query_as(
+                    "UPDATE oidfed_consents SET ended_at = $2, end_reason = $3 \
+                     WHERE client_id = $1 AND ended_at IS NULL \
+                     RETURNING user_id, organization_id, scopes",
+                )
+                .bind(client)
+                .bind(at)
+                .bind(reason)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+                for (user, org, scopes) in ended {
+                    audit.push(AuditEntry::new(at, actor, AuditEvent::ConsentEnded,
+                        Some(client), org.as_deref(),
+                        serde_json::json!({"user": user, "scopes": scopes, "reason": reason})));
+                }
+            }
+            for (client, allowed) in &batch.narrow_consents {
+                let live: Vec<(String, Option<String>, String)> = sqlx::query_as(
+                    "SELECT user_id, organization_id, scopes FROM oidfed_consents \
+                     WHERE client_id = $1 AND ended_at IS NULL",
+                )
+                .bind(client)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+                for (user, org, scopes) in live {
+                    let (kept, lost): (Vec<&str>, Vec<&str>) = scopes
+                        .split_whitespace()
+                        .partition(|s| allowed.iter().any(|a| a == s));
+                    if lost.is_empty() {
+                        continue;
+                    }
+                    sqlx::query(
+                        "UPDATE oidfed_consents SET scopes = $3 WHERE user_id = $1 AND client_id = $2",
+                    )
+                    .bind(&user)
+                    .bind(client)
+                    .bind(kept.join(" "))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                    audit.push(AuditEntry::new(at, actor, AuditEvent::ConsentNarrowed,
+                        Some(client), org.as_deref(),
+                        serde_json::json!({"user": user, "kept": kept, "removed": lost})));
+                }
+            }
+            for a in &audit {
+                sqlx::query(
+                    "INSERT INTO oidfed_audit (at, client_id, organization_id, actor, event, \
+                     detail_json, chain_fingerprint, trust_anchor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(a.at)
+                .bind(&a.client_id)
+                .bind(&a.organization_id)
+                .bind(a.actor.as_str())
+                .bind(a.event.as_str())
+                .bind(a.detail.to_string())
+                .bind(&a.chain_fingerprint)
+                .bind(&a.trust_anchor)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            tx.commit().await.map_err(err)?;
+            Ok(())
+        })
+    }
+}
+
+fn corrupt_write(c: &RegisteredClient, e: serde_json::Error) -> RegistryError {
+    RegistryError::Corrupt {
+        what: "oidfed_clients",
+        key: c.client_id.clone(),
+        detail: format!("cannot serialize: {e}"),
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Registry::sweep`]: re-validate every registered client against the federation as it
+//! is now, and apply what changed.
+//!
+//! A sweep fetches every statement anew, so a superior that removed its Subordinate
+//! Statement (or changed it) is seen on this sweep, not when a cached copy expires. Each
+//! distinct statement is fetched once per sweep however many clients share it (one
+//! [`SweepMemo`]), and a statement whose bytes are unchanged costs no signature check (the
+//! resolver's memo of verified bytes). Each client's outcome is committed in its own
+//! transaction, so a sweep stopped at any point leaves every client in its old or its new
+//! state.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::Registry;
+use super::admit::{Success, failure, success};
+use super::error::RegistryError;
+use super::model::{Actor, Evidence, RegisteredClient, RegistrationModel, StatusKind};
+use crate::error::Error;
+use crate::record::Change;
+use crate::resolver::{Resolver, SweepMemo};
+
+/// What a sweep found for one client.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SweepOutcome {
+    /// Re-validated, nothing that matters changed.
+    Unchanged,
+    /// Re-validated with changes (applied, audited).
+    Changed {
+        /// What changed.
+        changes: Vec<Change>,
+    },
+    /// A transient failure; the previous record is still within its expiry and kept.
+    Stale {
+        /// When to try again.
+        retry_at: i64,
+        /// What failed.
+        evidence: Evidence,
+    },
+    /// A transient failure past the record's expiry: refused until it resolves again.
+    Suspended {
+        /// What failed.
+        evidence: Evidence,
+    },
+    /// Trust lost for good (statement removed, policy or constraints failing, anchor gone).
+    Revoked {
+        /// Which statement and rule.
+        evidence: Evidence,
+    },
+    /// The outcome could not be written (the database failed, or another writer changed
+    /// the client first); the client keeps its previous state.
+    NotWritten {
+        /// Why.
+        #[serde(serialize_with = "as_display")]
+        error: Error,
+    },
+}
+
+fn as_display<S: serde::Serializer>(e: &Error, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(e)
+}
+
+/// One client's line in a [`SweepReport`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ClientOutcome {
+    /// The client.
+    pub client_id: String,
+    /// Its status before the sweep.
+    pub previous: StatusKind,
+    /// What the sweep found and applied.
+    pub outcome: SweepOutcome,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct SweepReport {
+    /// Per client, by client_id.
+    pub outcomes: Vec<ClientOutcome>,
+    /// Clients re-validated with no change.
+    pub unchanged: usize,
+    /// Clients re-validated with changes.
+    pub changed: usize,
+    /// Clients now stale.
+    pub stale: usize,
+    /// Clients now suspended.
+    pub suspended: usize,
+    /// Clients revoked by this sweep.
+    pub revoked: usize,
+    /// Clients whose outcome could not be written.
+    pub not_written: usize,
+    /// Clients not re-validated: revoked already, or not federation-registered.
+    pub skipped: usize,
+    /// Distinct statements fetched (each once per sweep).
+    pub statements_fetched: usize,
+    /// Signature checks the sweep made (statements whose bytes were not verified before).
+    pub signature_checks: u64,
+}
+
+impl SweepReport {
+    /// The outcome of `client_id`, if it was swept.
+    pub fn outcome_of(&self, client_id: &str) -> Option<&SweepOutcome> {
+        self.outcomes
+            .iter()
+            .find(|o| o.client_id == client_id)
+            .map(|o| &o.outcome)
+    }
+}
+
+/// Clients read per page.
+const PAGE: i64 = 500;
+
+impl Registry {
+    /// Re-validates every registered federation client now, against the federation as it
+    /// is now (every statement fetched anew, once per sweep), and applies what changed:
+    /// changes audited, stale / suspended / revoked with evidence, suspended or stale
+    /// clients that resolve again made active. Revoked clients are not re-validated.
+    ///
+    /// A database failure reading the clients ends the sweep with that (typed) error; a
+    /// failure writing one client's outcome is reported as [`SweepOutcome::NotWritten`]
+    /// and the sweep goes on.
+    pub async fn sweep(&self, resolver: &Resolver) -> Result<SweepReport, Error> {
+        let memo = SweepMemo::new();
+        let checks_before = resolver.signature_checks();
+        let mut report = SweepReport::default();
+        let permits = Arc::new(Semaphore::new(self.options.sweep_concurrency.max(1)));
+        let mut after = String::new();
+        loop {
+            let page = self.store.clients_page(&after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.client_id.clone();
+            let mut tasks = JoinSet::new();
+            for (i, c) in page.into_iter().enumerate() {
+                if c.status.is_revoked() || c.model != RegistrationModel::Federation {
+                    report.skipped += 1;
+                    continue;
+                }
+                let (registry, resolver, memo, permits) = (
+                    self.clone(),
+                    resolver.clone(),
+                    memo.clone(),
+                    permits.clone(),
+                );
+                tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    (
+                        i,
+                        registry
+                            .revalidate(&resolver, c, &memo, Actor::Monitor)
+                            .await,
+                    )
+                });
+            }
+            let mut lines = Vec::new();
+            while let Some(done) = tasks.join_next().await {
+                if let Ok(line) = done {
+                    lines.push(line);
+                }
+            }
+            lines.sort_by_key(|l| l.0);
+            for (_, line) in lines {
+                match &line.outcome {
+                    SweepOutcome::Unchanged => report.unchanged += 1,
+                    SweepOutcome::Changed { .. } => report.changed += 1,
+                    SweepOutcome::Stale { .. } => report.stale += 1,
+                    SweepOutcome::Suspended { .. } => report.suspended += 1,
+                    SweepOutcome::Revoked { .. } => report.revoked += 1,
+                    SweepOutcome::NotWritten { .. } => report.not_written += 1,
+                }
+                report.outcomes.push(line);
+            }
+        }
+        report.statements_fetched = memo.len();
+        report.signature_checks = resolver.signature_checks().saturating_sub(checks_before);
+        tracing::info!(
+            target: "oidfed::registry",
+            unchanged = report.unchanged,
+            changed = report.changed,
+            stale = report.stale,
+            suspended = report.suspended,
+            revoked = report.revoked,
+            not_written = report.not_written,
+            statements_fetched = report.statements_fetched,
+            signature_checks = report.signature_checks,
+            "sweep done"
+        );
+        Ok(report)
+    }
+
+    /// Re-validates one registered client with the statements of `memo` (fetched anew,
+    /// once per memo) and commits the outcome. The building block of [`Registry::sweep`],
+    /// for a monitor that schedules clients itself.
+    pub async fn revalidate(
+        &self,
+        resolver: &Resolver,
+        client: RegisteredClient,
+        memo: &SweepMemo,
+        actor: Actor,
+    ) -> ClientOutcome {
+        let previous = client.status.kind;
+        let client_id = client.client_id.clone();
+        let outcome = self.revalidate_inner(resolver, client, memo, actor).await;
+        ClientOutcome {
+            client_id,
+            previous,
+            outcome: outcome.unwrap_or_else(|error| SweepOutcome::NotWritten { error }),
+        }
+    }
+
+    async fn revalidate_inner(
+        &self,
+        resolver: &Resolver,
+        client: RegisteredClient,
+        memo: &SweepMemo,
+        actor: Actor,
+    ) -> Result<SweepOutcome, Error> {
+        let id = resolver.entity_id(&client.client_id)?;
+        let now = resolver.now();
+        let result = resolver.resolve_fresh(&id, &client.entity_type, memo).await;
+        let result = match result {
+            Ok(r) if self.options.require_organization && r.organization.is_none() => {
+                Err(RegistryError::NoOrganization {
+                    client_id: client.client_id.clone(),
+                    reason: "the chain no longer names an organization".into(),
+                }
+                .into())
+            }
+            other => other,
+        };
+        let (t, outcome) = match result {
+            Ok(record) => {
+                let t = success(
+                    Some(&client),
+                    record,
+                    &client.entity_type,
+                    now,
+                    actor,
+                    Success::Revalidation,
+                    None,
+                );
+                let outcome = if t.changes.is_empty() {
+                    SweepOutcome::Unchanged
+                } else {
+                    SweepOutcome::Changed {
+                        changes: t.changes.clone(),
+                    }
+                };
+                (t, outcome)
+            }
+            Err(error) => {
+                let t = failure(&client, &error, now, self.options.retry_after, actor);
+                let evidence = t.client.status.evidence.clone().unwrap_or_default();
+                let outcome = match t.client.status.kind {
+                    StatusKind::Stale => SweepOutcome::Stale {
+                        retry_at: t.client.status.retry_at.unwrap_or(now),
+                        evidence,
+                    },
+                    StatusKind::Suspended => SweepOutcome::Suspended { evidence },
+                    _ => SweepOutcome::Revoked { evidence },
+                };
+                (t, outcome)
+            }
+        };
+        self.store.apply(t.batch).await?;
+        Ok(outcome)
+    }
+}

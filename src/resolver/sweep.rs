@@ -1,0 +1,86 @@
+//! What a registry sweep needs from the resolver: a re-resolution that fetches every
+//! statement anew (so a removed or changed statement is seen on this sweep, not when the
+//! cached copy expires), shares what it fetched with the other clients of the same sweep,
+//! and verifies only bytes not verified before.
+
+use std::sync::Arc;
+
+use super::{EntityType, Resolver};
+use crate::chain::walk::SharedMemo;
+use crate::entity_id::EntityId;
+use crate::error::Error;
+use crate::record::ClientRecord;
+
+/// The statements fetched during one sweep, shared by all its re-resolutions: each
+/// distinct statement is fetched once per sweep, however many clients share it.
+#[derive(Clone, Default)]
+pub struct SweepMemo {
+    pub(crate) memo: SharedMemo,
+}
+
+impl std::fmt::Debug for SweepMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SweepMemo")
+            .field("statements", &self.len())
+            .finish()
+    }
+}
+
+impl SweepMemo {
+    /// A fresh memo, for one sweep.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Distinct statements fetched (or tried) so far.
+    pub fn len(&self) -> usize {
+        self.memo.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing was fetched.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Resolver {
+    /// Re-resolves `client_id` from statements fetched anew (once per `memo`), verifying
+    /// only statement bytes not verified before, and refreshes the resolver's caches. The
+    /// record cache is updated on success and dropped on failure.
+    pub async fn resolve_fresh(
+        &self,
+        client_id: &EntityId,
+        entity_type: &EntityType,
+        memo: &SweepMemo,
+    ) -> Result<Arc<ClientRecord>, Error> {
+        let key = (
+            client_id.clone(),
+            entity_type.clone(),
+            self.inner.anchors.generation(),
+        );
+        let result = async {
+            let resolved = self
+                .discover_with(client_id, entity_type, true, Some(memo.memo.clone()))
+                .await?;
+            self.record_from(&resolved).await
+        }
+        .await;
+        match result {
+            Ok(record) => {
+                let record = Arc::new(record);
+                self.inner.records.insert(key, record.clone()).await;
+                Ok(record)
+            }
+            Err(e) => {
+                self.inner.records.invalidate(&key).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Signature checks this resolver has made on fetched statements (a verification
+    /// answered from the memo of verified bytes is not one). For measuring sweeps.
+    pub fn signature_checks(&self) -> u64 {
+        self.inner.verified.checks()
+    }
+}
