@@ -4,13 +4,15 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{builder, three_level};
-use oidfed::anchors::IndependentCopy;
+use oidfed::anchors::{AnchorError, IndependentCopy};
 use oidfed::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
 use oidfed::testing::{Federation, KeyAlg, TestKey};
 use serde_json::json;
+use tokio::sync::Notify;
 
 /// Serves `first` once for `url`, then delegates.
 #[derive(Clone)]
@@ -85,5 +87,70 @@ async fn a_rollover_pins_only_keys_the_independent_copy_confirms() {
             .get(&evil.kid())
             .is_none(),
         "a key absent from the independent copy was pinned: {result:?}"
+    );
+}
+
+/// Holds the first fetch until released.
+#[derive(Clone)]
+struct Gate {
+    inner: MemoryFetcher,
+    armed: Arc<AtomicBool>,
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+impl Fetcher for Gate {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            if self.armed.swap(false, Ordering::SeqCst) {
+                self.entered.notify_one();
+                self.release.notified().await;
+            }
+            self.inner.fetch(request).await
+        })
+    }
+}
+
+/// An operator removes a compromised anchor key while a rollover is fetching the anchor's
+/// configuration: the rollover must not put the removed key back.
+#[tokio::test]
+async fn a_rollover_in_flight_does_not_reinstate_a_key_the_operator_removed() {
+    let fed = three_level().build();
+    let new = TestKey::generate(KeyAlg::ES256);
+    announce(&fed, &new);
+    let gate = Gate {
+        inner: fed.fetcher(),
+        armed: Arc::new(AtomicBool::new(true)),
+        entered: Arc::new(Notify::new()),
+        release: Arc::new(Notify::new()),
+    };
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.fetcher(gate.clone()).build().unwrap();
+    let old_kid = fed.key("ta").kid();
+
+    let r = resolver.clone();
+    let ta = fed.id("ta");
+    let rollover = tokio::spawn(async move { r.follow_anchor_rollover(&ta).await });
+    gate.entered.notified().await;
+    resolver
+        .trust_anchors_handle()
+        .replace_keys(&fed.id("ta"), &new.public_jwks())
+        .await
+        .unwrap();
+    gate.release.notify_one();
+    let result = rollover.await.unwrap();
+    let pinned = resolver.trust_anchors();
+    assert!(
+        pinned
+            .get(&fed.id("ta"))
+            .unwrap()
+            .keys()
+            .get(&old_kid)
+            .is_none(),
+        "the removed key {old_kid} is pinned again after the rollover: {result:?}"
+    );
+    assert!(
+        matches!(result, Err(AnchorError::ChangedDuringRollover { .. })),
+        "{result:?}"
     );
 }

@@ -90,6 +90,16 @@ pub enum AnchorError {
         /// `kid`s the copy has and the anchor's configuration lacks.
         only_in_copy: Vec<String>,
     },
+    /// The anchor's pinned keys changed (an operator replaced them) while a rollover was
+    /// fetching its configuration; the rollover was not applied, so that it cannot
+    /// reinstate a key removed meanwhile. Run it again against the new keys.
+    #[error(
+        "the keys of trust anchor {anchor} changed while a rollover was in flight; the rollover was not applied"
+    )]
+    ChangedDuringRollover {
+        /// The anchor.
+        anchor: EntityId,
+    },
     /// The store refused the new set; the change did not take effect.
     #[error(transparent)]
     Store(#[from] AnchorStoreError),

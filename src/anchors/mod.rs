@@ -33,6 +33,7 @@ use crate::anchor_store::AnchorStore;
 use crate::chain::TrustAnchor;
 use crate::entity_id::EntityId;
 use crate::jose::{Key, KeySet};
+use crate::statement::EntityStatement;
 
 /// The Trust Anchors in force at one moment, in order of preference, and the generation
 /// that names this set (it grows with every change).
@@ -291,6 +292,49 @@ impl TrustAnchorsHandle {
                         a.clone()
                     }
                 })
+                .collect())
+        })
+        .await
+    }
+
+    /// Adds the keys `add`, announced by `ec`, to the pinned keys of the anchor `snapshot`
+    /// names. The merge is made against the anchor's keys at the moment of the change: if
+    /// they are no longer those of `snapshot` (an operator changed them while the rollover
+    /// was fetching), the rollover is refused with [`AnchorError::ChangedDuringRollover`],
+    /// so that it never reinstates a key that was removed meanwhile.
+    pub(crate) async fn pin_announced(
+        &self,
+        snapshot: &TrustAnchor,
+        ec: &EntityStatement,
+        add: Vec<Value>,
+    ) -> Result<AnchorChange, AnchorError> {
+        let id = snapshot.id();
+        self.apply(ChangeReason::Rollover, |old| {
+            let now = old
+                .iter()
+                .find(|a| a.id() == id)
+                .ok_or_else(|| AnchorError::NotConfigured { anchor: id.clone() })?;
+            let unchanged = kids_missing(now.keys(), snapshot.keys()).is_empty()
+                && kids_missing(snapshot.keys(), now.keys()).is_empty();
+            if !unchanged {
+                return Err(AnchorError::ChangedDuringRollover { anchor: id.clone() });
+            }
+            ec.verify_with(now.keys(), "pinned keys of the trust anchor")
+                .map_err(|source| AnchorError::Configuration {
+                    anchor: id.clone(),
+                    source: Box::new(source),
+                })?;
+            let mut keys: Vec<Value> = now.keys().keys().iter().map(|k| k.to_json()).collect();
+            keys.extend(add);
+            let new =
+                TrustAnchor::new_with(id.as_str(), &serde_json::json!({ "keys": keys }), true)
+                    .map_err(|e| AnchorError::InvalidKeys {
+                        anchor: id.clone(),
+                        detail: e.to_string(),
+                    })?;
+            Ok(old
+                .iter()
+                .map(|a| if a.id() == id { new.clone() } else { a.clone() })
                 .collect())
         })
         .await

@@ -175,7 +175,8 @@ impl Resolver {
         // §11.3: the key is added only from the configuration the copy confirmed.
         let (ec, copy) = self.confirmed_by_copy(&current, ec).await?;
         refuse_unannounced(anchor, &ec, &key)?;
-        self.pin_rollover(&current, vec![&key], copy.as_ref()).await
+        self.pin_rollover(&current, vec![&key], &ec, copy.as_ref())
+            .await
     }
 
     /// Pins every key the anchor's current Entity Configuration (verified under a key pinned
@@ -196,7 +197,7 @@ impl Resolver {
         if new.is_empty() {
             return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
         }
-        self.pin_rollover(&current, new, copy.as_ref()).await
+        self.pin_rollover(&current, new, &ec, copy.as_ref()).await
     }
 
     /// `ec` itself when no independent copy is configured or every key it announces is in
@@ -220,12 +221,14 @@ impl Resolver {
         Ok((ec, Some(copy_keys)))
     }
 
-    /// Adds `add` to `current`'s pinned keys. Every key added must be in `copy` (when one
-    /// is configured).
+    /// Adds `add` (announced by `ec`) to the anchor's pinned keys. Every key added must be
+    /// in `copy` (when one is configured); the anchor's keys must still be those of
+    /// `current`, the snapshot `ec` was verified under.
     async fn pin_rollover(
         &self,
         current: &TrustAnchor,
         add: Vec<&Key>,
+        ec: &EntityStatement,
         copy: Option<&KeySet>,
     ) -> Result<AnchorChange, AnchorError> {
         let id = current.id();
@@ -243,17 +246,8 @@ impl Resolver {
                 });
             }
         }
-        let mut keys: Vec<Value> = current.keys().keys().iter().map(|k| k.to_json()).collect();
-        keys.extend(add.iter().map(|k| k.to_json()));
-        let new = TrustAnchor::new_with(id.as_str(), &serde_json::json!({ "keys": keys }), true)
-            .map_err(|e| AnchorError::InvalidKeys {
-                anchor: id.clone(),
-                detail: e.to_string(),
-            })?;
-        self.inner
-            .anchors
-            .swap_anchor(ChangeReason::Rollover, new)
-            .await
+        let add: Vec<Value> = add.iter().map(|k| k.to_json()).collect();
+        self.inner.anchors.pin_announced(current, ec, add).await
     }
 
     /// Compares `anchor`'s keys — its current Entity Configuration's `jwks`, verified under a
