@@ -343,6 +343,20 @@ impl Resolver {
     ) -> Result<ResolvedEntity, Error> {
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
+        self.discover_until(subject, entity_type, refresh, memo, deadline)
+            .await
+    }
+
+    /// [`Resolver::discover_with`] for a caller that holds a turn already and gives the
+    /// deadline (so that what it does after the discovery shares them).
+    pub(crate) async fn discover_until(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+        memo: Option<crate::chain::walk::SharedMemo>,
+        deadline: Instant,
+    ) -> Result<ResolvedEntity, Error> {
         let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
             let (chains, attempts, configurations) =
