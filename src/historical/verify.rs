@@ -347,6 +347,16 @@ impl Resolver {
     /// Validates a stored chain as of `t` (e.g. when a client was registered), against the
     /// configured anchor it ends at and that anchor's historical keys
     /// ([`HistoricalVerifier::verify_chain_at`]).
+    ///
+    /// The historical keys of every other issuer in the chain (the subject, each
+    /// intermediate) are loaded too, authenticated as in [`Resolver::historical_keys`]: a
+    /// statement signed with a key its issuer lists as revoked at or before `t` fails.
+    /// **Limit:** an issuer that publishes no `federation_historical_keys_endpoint`, or that
+    /// has no valid trust chain now (it left the federation, its statements expired or
+    /// cannot be fetched), is checked without a history, so a revocation it may have made
+    /// is not seen (a warning on `oidfed::audit` says so). Any failure to load a history the
+    /// issuer does publish (its endpoint unreachable, a bad signature) fails the
+    /// verification.
     pub async fn verify_chain_at(
         &self,
         jwts: &[String],
@@ -361,7 +371,33 @@ impl Resolver {
             .ok_or_else(|| chain_err(Error::Config("an empty trust chain was given".into())))?;
         let top =
             EntityStatement::parse(last, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
-        let verifier = self.historical_verifier(top.issuer()).await?;
+        let anchor = top.issuer().clone();
+        let mut verifier = self.historical_verifier(&anchor).await?;
+        let mut issuers: Vec<EntityId> = Vec::new();
+        for jwt in jwts.iter().take(MAX_STORED_CHAIN) {
+            let s =
+                EntityStatement::parse(jwt, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
+            if *s.issuer() != anchor && !issuers.contains(s.issuer()) {
+                issuers.push(s.issuer().clone());
+            }
+        }
+        for issuer in &issuers {
+            match self.historical_keys(issuer).await {
+                Ok(keys) => verifier = verifier.history(keys),
+                Err(HistoricalError::NoEndpoint { .. }) => {}
+                Err(HistoricalError::Configuration { source, .. }) => {
+                    tracing::warn!(
+                        target: "oidfed::audit",
+                        event = "historical_keys_unavailable",
+                        issuer = %issuer,
+                        at = t,
+                        error = %source,
+                        "no valid trust chain now: the issuer's historical keys are not checked"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
         verifier.verify_chain_at(jwts, t)
     }
 }
