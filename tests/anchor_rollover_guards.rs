@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{builder, three_level};
+use common::{builder, claims_of, three_level};
 use oidfed::anchors::{AnchorError, IndependentCopy};
 use oidfed::fetch::{BoxFuture, FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
 use oidfed::testing::{Federation, KeyAlg, TestKey};
@@ -153,4 +153,99 @@ async fn a_rollover_in_flight_does_not_reinstate_a_key_the_operator_removed() {
         matches!(result, Err(AnchorError::ChangedDuringRollover { .. })),
         "{result:?}"
     );
+}
+
+/// A key the operator pinned that the anchor's configuration does not announce is reported
+/// (and stays pinned: removing it is the operator's decision), with or without a key added.
+#[tokio::test]
+async fn keys_the_anchor_no_longer_announces_are_reported() {
+    let fed = three_level().build();
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.build().unwrap();
+    let ta = fed.id("ta");
+    let withdrawn = TestKey::generate(KeyAlg::ES256);
+    resolver
+        .trust_anchors_handle()
+        .replace_keys(
+            &ta,
+            &json!({"keys": [fed.key("ta").public_jwk(), withdrawn.public_jwk()]}),
+        )
+        .await
+        .unwrap();
+    let unchanged = resolver.follow_anchor_rollover(&ta).await.unwrap();
+    assert!(unchanged.is_empty());
+    assert_eq!(
+        unchanged.no_longer_announced,
+        vec![(ta.clone(), withdrawn.kid())]
+    );
+
+    let new = TestKey::generate(KeyAlg::ES256);
+    announce(&fed, &new);
+    let change = resolver.follow_anchor_rollover(&ta).await.unwrap();
+    assert_eq!(change.added_keys, vec![(ta.clone(), new.kid())]);
+    assert_eq!(
+        change.no_longer_announced,
+        vec![(ta.clone(), withdrawn.kid())]
+    );
+    let pinned = resolver.trust_anchors();
+    assert!(
+        pinned
+            .get(&ta)
+            .unwrap()
+            .keys()
+            .get(&withdrawn.kid())
+            .is_some()
+    );
+}
+
+/// §11.2: a configuration issued before one already seen for the anchor is a replay. An
+/// older configuration announcing a key the anchor has since withdrawn is refused, and the
+/// key is not pinned.
+#[tokio::test]
+async fn a_replayed_older_configuration_is_refused() {
+    let fed = three_level().build();
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.build().unwrap();
+    let ta = fed.id("ta");
+    let withdrawn = TestKey::generate(KeyAlg::ES256);
+    announce(&fed, &withdrawn);
+    let old_iat = claims_of(&fed.entity_configuration("ta"))["iat"]
+        .as_i64()
+        .unwrap();
+    let replayed = fed.entity_configuration("ta");
+    // The anchor withdraws the key in a configuration issued 10 s later.
+    let only_old = fed.public_jwks("ta");
+    fed.republish_ec("ta", |c| {
+        c.insert("jwks".into(), only_old);
+        c.insert("iat".into(), json!(old_iat + 10));
+    });
+    let seen = resolver.follow_anchor_rollover(&ta).await.unwrap();
+    assert!(seen.is_empty());
+
+    fed.publish_raw_ec("ta", &replayed);
+    let err = resolver.follow_anchor_rollover(&ta).await.unwrap_err();
+    match err {
+        AnchorError::StaleConfiguration {
+            iat, newest_seen, ..
+        } => assert_eq!((iat, newest_seen), (old_iat, old_iat + 10)),
+        e => panic!("expected StaleConfiguration, got {e}"),
+    }
+    let err = resolver
+        .accept_anchor_key(&ta, &withdrawn.public_jwk())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AnchorError::StaleConfiguration { .. }),
+        "{err}"
+    );
+    let pinned = resolver.trust_anchors();
+    assert!(
+        pinned
+            .get(&ta)
+            .unwrap()
+            .keys()
+            .get(&withdrawn.kid())
+            .is_none()
+    );
+    assert_eq!(pinned.generation(), 0);
 }

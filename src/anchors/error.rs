@@ -100,6 +100,19 @@ pub enum AnchorError {
         /// The anchor.
         anchor: EntityId,
     },
+    /// The anchor's configuration was issued (`iat`) before one already seen for it: a
+    /// replayed older configuration, which could reinstate keys the anchor has withdrawn.
+    #[error(
+        "configuration of trust anchor {anchor} was issued at {iat}, before the newest seen ({newest_seen}): refused as a replay"
+    )]
+    StaleConfiguration {
+        /// The anchor.
+        anchor: EntityId,
+        /// The refused configuration's `iat`.
+        iat: i64,
+        /// The newest `iat` seen for the anchor.
+        newest_seen: i64,
+    },
     /// The store refused the new set; the change did not take effect.
     #[error(transparent)]
     Store(#[from] AnchorStoreError),

@@ -105,6 +105,11 @@ pub struct AnchorChange {
     pub removed_keys: Vec<(EntityId, String)>,
     /// Whether the new set was written to the configured [`AnchorStore`].
     pub persisted: bool,
+    /// For a rollover: keys pinned (after the change) that the anchor's configuration no
+    /// longer announces, as (anchor, `kid`). They stay pinned until an operator removes
+    /// them ([`TrustAnchorsHandle::replace_keys`]); this is the signal to do so. Not a
+    /// change: [`AnchorChange::is_empty`] ignores it.
+    pub no_longer_announced: Vec<(EntityId, String)>,
 }
 
 impl AnchorChange {
@@ -124,6 +129,8 @@ struct HandleState {
     allow_http: bool,
     store: RwLock<Option<Arc<dyn AnchorStore>>>,
     independent: RwLock<HashMap<EntityId, IndependentCopy>>,
+    /// The newest `iat` of each anchor's configuration seen by a rollover or a check.
+    newest_iat: RwLock<HashMap<EntityId, i64>>,
 }
 
 /// The resolver's run-time anchor configuration. Clones share it.
@@ -173,6 +180,7 @@ impl TrustAnchorsHandle {
                 allow_http,
                 store: RwLock::new(None),
                 independent: RwLock::new(HashMap::new()),
+                newest_iat: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -297,6 +305,41 @@ impl TrustAnchorsHandle {
         .await
     }
 
+    /// Records `ec`'s `iat` as the newest seen for `anchor`, or refuses `ec` when an anchor
+    /// configuration issued later was seen already (a replay, §11.2).
+    pub(crate) fn note_configuration(
+        &self,
+        anchor: &EntityId,
+        ec: &EntityStatement,
+    ) -> Result<(), AnchorError> {
+        let mut seen = self
+            .state
+            .newest_iat
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let iat = ec.issued_at();
+        match seen.get(anchor) {
+            Some(&newest) if iat < newest => Err(AnchorError::StaleConfiguration {
+                anchor: anchor.clone(),
+                iat,
+                newest_seen: newest,
+            }),
+            _ => {
+                seen.insert(anchor.clone(), iat);
+                Ok(())
+            }
+        }
+    }
+
+    fn newest_iat(&self, anchor: &EntityId) -> Option<i64> {
+        self.state
+            .newest_iat
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(anchor)
+            .copied()
+    }
+
     /// Adds the keys `add`, announced by `ec`, to the pinned keys of the anchor `snapshot`
     /// names. The merge is made against the anchor's keys at the moment of the change: if
     /// they are no longer those of `snapshot` (an operator changed them while the rollover
@@ -319,6 +362,14 @@ impl TrustAnchorsHandle {
             if !unchanged {
                 return Err(AnchorError::ChangedDuringRollover { anchor: id.clone() });
             }
+            // A newer configuration was seen while this one was being checked.
+            if let Some(newest) = self.newest_iat(id).filter(|n| ec.issued_at() < *n) {
+                return Err(AnchorError::StaleConfiguration {
+                    anchor: id.clone(),
+                    iat: ec.issued_at(),
+                    newest_seen: newest,
+                });
+            }
             ec.verify_with(now.keys(), "pinned keys of the trust anchor")
                 .map_err(|source| AnchorError::Configuration {
                     anchor: id.clone(),
@@ -338,6 +389,7 @@ impl TrustAnchorsHandle {
                 .collect())
         })
         .await
+        .map(|change| change.not_announced_by(id, ec, &self.snapshot()))
     }
 
     /// Computes, checks, persists and swaps in a new set, then audits the change.
@@ -412,6 +464,25 @@ impl TrustAnchorsHandle {
     }
 }
 
+impl AnchorChange {
+    /// Fills [`AnchorChange::no_longer_announced`]: the keys of `anchor` pinned in `set`
+    /// that `ec` does not announce.
+    pub(crate) fn not_announced_by(
+        mut self,
+        anchor: &EntityId,
+        ec: &EntityStatement,
+        set: &AnchorSet,
+    ) -> Self {
+        if let Some(a) = set.get(anchor) {
+            self.no_longer_announced = kids_missing(a.keys(), ec.jwks())
+                .into_iter()
+                .map(|kid| (anchor.clone(), kid))
+                .collect();
+        }
+        self
+    }
+}
+
 fn same_key(a: &Key, b: &Key) -> bool {
     a.kid() == b.kid() && a.same_material(b)
 }
@@ -433,6 +504,7 @@ fn diff(reason: ChangeReason, old: &[TrustAnchor], new: &[TrustAnchor]) -> Ancho
         added_keys: Vec::new(),
         removed_keys: Vec::new(),
         persisted: false,
+        no_longer_announced: Vec::new(),
     };
     for n in new {
         match old.iter().find(|o| o.id() == n.id()) {

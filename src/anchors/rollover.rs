@@ -85,8 +85,9 @@ impl Resolver {
         self.inner.anchors.replace(anchors).await
     }
 
-    /// The anchor's Entity Configuration, fetched anew (no cache), valid now and verified
-    /// with the keys pinned now.
+    /// The anchor's Entity Configuration, fetched anew (no cache), valid now, verified
+    /// with the keys pinned now, and not issued before one already seen for the anchor
+    /// ([`AnchorError::StaleConfiguration`]).
     pub(crate) async fn pinned_anchor_configuration(
         &self,
         anchor: &TrustAnchor,
@@ -111,6 +112,7 @@ impl Resolver {
                 anchor: id.clone(),
                 source: Box::new(source),
             })?;
+        self.inner.anchors.note_configuration(id, &ec)?;
         Ok(ec)
     }
 
@@ -181,7 +183,10 @@ impl Resolver {
 
     /// Pins every key the anchor's current Entity Configuration (verified under a key pinned
     /// now) announces and that is not pinned yet. Keys no longer announced stay pinned until
-    /// an operator removes them ([`TrustAnchorsHandle::replace_keys`]).
+    /// an operator removes them ([`TrustAnchorsHandle::replace_keys`]); the change lists them
+    /// in [`AnchorChange::no_longer_announced`]. A configuration issued before one already
+    /// seen for the anchor is refused ([`AnchorError::StaleConfiguration`]): a replayed
+    /// older configuration cannot bring back a key the anchor withdrew.
     pub async fn follow_anchor_rollover(
         &self,
         anchor: &EntityId,
@@ -189,15 +194,24 @@ impl Resolver {
         let current = self.configured(anchor)?;
         let ec = self.pinned_anchor_configuration(&current).await?;
         if unpinned(&current, &ec).is_empty() {
-            return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
+            return Ok(self.unchanged(anchor, &ec));
         }
         // §11.3: the keys added are those of the configuration the copy confirmed.
         let (ec, copy) = self.confirmed_by_copy(&current, ec).await?;
         let new = unpinned(&current, &ec);
         if new.is_empty() {
-            return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
+            return Ok(self.unchanged(anchor, &ec));
         }
         self.pin_rollover(&current, new, &ec, copy.as_ref()).await
+    }
+
+    /// A rollover that pinned nothing: the generation in force and the pinned keys `ec` no
+    /// longer announces.
+    fn unchanged(&self, anchor: &EntityId, ec: &EntityStatement) -> AnchorChange {
+        let set = self.inner.anchors.snapshot();
+        diff(ChangeReason::Rollover, &[], &[])
+            .at(set.generation())
+            .not_announced_by(anchor, ec, &set)
     }
 
     /// `ec` itself when no independent copy is configured or every key it announces is in
