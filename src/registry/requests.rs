@@ -63,8 +63,7 @@ impl Registry {
         // Boxed: admission resolves a whole chain, and its state machine is deep.
         let client = Box::pin(self.usable_client(resolver, iss, policy)).await?;
         verify_with_registry_keys(&client, &jws, alg, &kid, "client assertion")?;
-        self.replay_check(resolver, replay, iss, &jti, exp)
-            .await?;
+        self.replay_check(resolver, replay, iss, &jti, exp).await?;
         Ok(client)
     }
 
