@@ -13,7 +13,13 @@
 //! * **Independent copy** (§11.3): with [`TrustAnchorsHandle::set_independent_copy`], the
 //!   anchor's keys are compared with a copy retrieved through another channel
 //!   ([`Resolver::check_anchor_independently`](crate::Resolver::check_anchor_independently), and before every rollover). A difference that
-//!   survives a re-fetch of both is [`AnchorError::IndependentCopyMismatch`].
+//!   survives a re-fetch of both is [`AnchorError::IndependentCopyMismatch`]. The keys pinned
+//!   are those of the configuration that agreed with the copy, each one in the copy.
+//! * **Races and replays.** A rollover merges its keys against the anchor's keys at the
+//!   moment of the change and is refused ([`AnchorError::ChangedDuringRollover`]) if an
+//!   operator changed them while it fetched; a configuration issued before one already seen
+//!   is refused ([`AnchorError::StaleConfiguration`]); pinned keys no longer announced are
+//!   reported in [`AnchorChange::no_longer_announced`].
 //! * **Audit and persistence.** Every change is an [`AnchorChange`] and a `tracing` event on
 //!   target `oidfed::audit`; with an [`AnchorStore`] it is persisted before it takes effect
 //!   (see [`crate::anchor_store`]).
