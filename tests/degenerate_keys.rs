@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use oidfed::fetch::FetchResponse;
-use oidfed::jose::{JoseError, KeyError, KeySet};
+use oidfed::jose::{Alg, JoseError, KeyError, KeySet, Verifier};
 use oidfed::server::{MemoryReplayGuard, RequestPolicy};
 use oidfed::testing::Federation;
 use oidfed::{EntityType, Error, FixedClock, Resolver};
@@ -604,4 +604,22 @@ async fn forged_entity_configuration_under_small_order_ed25519_key() {
     fed.publish_raw_ec("rp", &jwt);
     let e = key_error_of(resolver(&fed).resolve(&fed.id("rp"), &RP).await, "EdDSA");
     assert_eq!(e, KeyError::OkpSmallOrder);
+}
+
+/// The public `Verifier::from_jwk` refuses a degenerate RSA key whatever `kty` says: a
+/// `kty` other than the one the algorithm needs is refused before any material is read, so
+/// the checks made for `RSA` always run. The same modulus with `e = 65537` and `kty` `RSA`
+/// builds.
+#[test]
+fn verifier_from_jwk_refuses_e_1_under_any_kty() {
+    let n = openssl::rsa::Rsa::generate(2048).unwrap().n().to_vec();
+    for kty in ["RSA", "rsa", "oct-ish", "EC"] {
+        let jwk = json!({"kty": kty, "kid": "k", "n": b64(&n), "e": "AQ"});
+        let r = Verifier::from_jwk(Alg::RS256, jwk.as_object().unwrap());
+        assert!(r.is_err(), "kty {kty}: a verifier was built for e = 1");
+    }
+    let jwk = json!({"kty": "rsa", "kid": "k", "n": b64(&n), "e": "AQAB"});
+    assert!(Verifier::from_jwk(Alg::RS256, jwk.as_object().unwrap()).is_err());
+    let jwk = json!({"kty": "RSA", "kid": "k", "n": b64(&n), "e": "AQAB"});
+    Verifier::from_jwk(Alg::RS256, jwk.as_object().unwrap()).expect("a sound RSA key builds");
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{NOW, builder, three_level};
+use common::{NOW, builder, claims_of, three_level};
 use oidfed::fetch::FetchResponse;
 use oidfed::historical::{
     HISTORICAL_KEYS_CONTENT_TYPE, HISTORICAL_KEYS_ENDPOINT, HISTORICAL_KEYS_TYP, HistoricalError,
@@ -12,8 +12,8 @@ use oidfed::historical::{
 use oidfed::jose::{JoseError, KeySet};
 use oidfed::server::HistoricalKeysResponse;
 use oidfed::signer::{JwkSigner, Signer};
-use oidfed::statement::{Rule, StatementRules};
-use oidfed::testing::{Federation, TestKey};
+use oidfed::statement::{ENTITY_STATEMENT_TYP, Rule, StatementRules};
+use oidfed::testing::{Federation, KeyAlg, TestKey};
 use oidfed::{EntityId, Resolver, TrustAnchor};
 use serde_json::{Value, json};
 
@@ -221,10 +221,10 @@ async fn the_endpoint_response_must_be_signed_by_a_current_key_and_exist() {
     let err = resolver.historical_keys(&fed.id("ta")).await.unwrap_err();
     assert!(matches!(err, HistoricalError::Signature { .. }), "{err}");
 
-    let (b, clock) = builder(&fed, &["ta"]);
-    clock.set(NOW);
+    let fresh = three_level().build();
+    let (b, _clock) = builder(&fresh, &["ta"]);
     let at_now = b.build().unwrap();
-    let err = at_now.historical_keys(&fed.id("org")).await.unwrap_err();
+    let err = at_now.historical_keys(&fresh.id("org")).await.unwrap_err();
     assert!(matches!(err, HistoricalError::NoEndpoint { .. }), "{err}");
 }
 
@@ -399,4 +399,91 @@ fn our_own_historical_keys_are_built_signed_and_refuse_private_material() {
         .sign(&current, NOW)
         .unwrap_err();
     assert!(matches!(err, HistoricalError::Build { .. }), "{err}");
+}
+
+#[tokio::test]
+/// §8.7 with §10.2: a member's historical keys are trusted only under the keys its
+/// superior asserts for it. Whoever controls org's web server but not its keys publishes a
+/// configuration and a history under their own key: refused, so no "past" response they
+/// forge verifies. The genuine history, signed with the chain-vouched key, is accepted.
+async fn historical_keys_of_a_member_need_its_keys_from_a_chain() {
+    let fed = three_level().build();
+    let (b, _clock) = builder(&fed, &["ta"]);
+    let resolver = b.build().unwrap();
+    let org = fed.id("org");
+    let genuine_ec = fed.entity_configuration("org");
+    // Someone who controls org's web server, not its keys: a configuration under their key A
+    // (org's superior, ta, asserts a different key for org).
+    let a = TestKey::generate(KeyAlg::ES256);
+    let h = TestKey::generate(KeyAlg::ES256);
+    let url = format!("{org}/historical-keys");
+    let mut ec = claims_of(&fed.entity_configuration("org"));
+    ec.insert("jwks".into(), a.public_jwks());
+    ec["metadata"]["federation_entity"][HISTORICAL_KEYS_ENDPOINT] = json!(url);
+    fed.publish_raw_ec("org", &a.sign_jwt(ENTITY_STATEMENT_TYP, &Value::Object(ec)));
+    let mut hk = h.public_jwk();
+    hk["exp"] = json!(NOW + 365 * 86_400);
+    let history = a.sign_jwt(
+        HISTORICAL_KEYS_TYP,
+        &json!({"iss": org.as_str(), "iat": NOW, "keys": [hk]}),
+    );
+    let history_a = history.clone();
+    fed.fetcher().insert(
+        &url,
+        FetchResponse::ok(HISTORICAL_KEYS_CONTENT_TYPE, history),
+    );
+
+    let got = resolver.historical_keys(&org).await;
+    // Were it accepted, a response "org signed" last month verifies with h:
+    if let Ok(keys) = got {
+        let forged = h.sign_jwt(
+            "resolve-response+jwt",
+            &json!({"iss": org.as_str(), "iat": NOW - 86_400, "sub": "x"}),
+        );
+        let genuine = KeySet::from_json(&fed.public_jwks("org")).unwrap();
+        let anchor = TrustAnchor::new(fed.id("ta").as_str(), &fed.public_jwks("ta")).unwrap();
+        let v = HistoricalVerifier::new(anchor).history(keys);
+        let r = v.verify_signed_at(
+            &forged,
+            "resolve-response+jwt",
+            &org,
+            Some(&genuine),
+            NOW - 86_400,
+        );
+        panic!(
+            "org's history was accepted from a self-signed configuration; a forged response then verifies: {}",
+            r.is_ok()
+        );
+    }
+    assert!(
+        matches!(got, Err(HistoricalError::Configuration { .. })),
+        "{got:?}"
+    );
+
+    // The genuine configuration with the endpoint, and a history signed with org's key.
+    let mut ec = claims_of(&genuine_ec);
+    ec["metadata"]["federation_entity"][HISTORICAL_KEYS_ENDPOINT] = json!(url);
+    fed.publish_raw_ec(
+        "org",
+        &fed.key("org")
+            .sign_jwt(ENTITY_STATEMENT_TYP, &Value::Object(ec)),
+    );
+    let genuine = fed.key("org").sign_jwt(
+        HISTORICAL_KEYS_TYP,
+        &json!({"iss": org.as_str(), "iat": NOW, "keys": [hk]}),
+    );
+    fed.fetcher().insert(
+        &url,
+        FetchResponse::ok(HISTORICAL_KEYS_CONTENT_TYPE, genuine),
+    );
+    resolver.clear_caches();
+    let keys = resolver.historical_keys(&org).await.unwrap();
+    assert!(keys.get(&h.kid()).is_some());
+    // The forger's history, now behind the genuine configuration: not signed by org's key.
+    fed.fetcher().insert(
+        &url,
+        FetchResponse::ok(HISTORICAL_KEYS_CONTENT_TYPE, history_a),
+    );
+    let err = resolver.historical_keys(&org).await.unwrap_err();
+    assert!(matches!(err, HistoricalError::Signature { .. }), "{err}");
 }

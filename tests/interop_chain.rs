@@ -13,7 +13,7 @@ mod interop_common;
 use common::*;
 use interop_common::*;
 use oidfed::testing::Federation;
-use oidfed::{ClientRecord, Error, Rule, Tolerance};
+use oidfed::{ClientRecord, EntityType, Error, Rule, Tolerance};
 use serde_json::{Value, json};
 
 fn production_like() -> Federation {
@@ -337,4 +337,48 @@ async fn a_chain_handed_over_whole_is_explained_too() {
         has(&d, &fed, "ta", "org", Tolerance::ObjectClaimAsString),
         "{d:?}"
     );
+}
+
+#[tokio::test]
+/// Under `ConstraintsInConfiguration`, the constraints the anchor put in its configuration
+/// bind a chain handed over whole without that configuration: it is fetched (under the
+/// pinned keys) and its `max_path_length` 0 refuses the path with one intermediate, as it
+/// does for the discovered chain; a chain within them is still accepted.
+async fn a_chain_handed_over_without_the_anchor_configuration_meets_its_constraints() {
+    let fed = three_level().build();
+    fed.republish_ec("ta", |c| {
+        c.insert("constraints".into(), json!({"max_path_length": 0}));
+    });
+    let resolver = interop(&fed);
+    // Discovered: refused (one intermediate is too many).
+    assert!(
+        resolver
+            .resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY)
+            .await
+            .is_err()
+    );
+    // The same path handed over whole, the anchor's configuration left out.
+    let chain = vec![
+        fed.entity_configuration("rp"),
+        fed.subordinate_statement("org", "rp"),
+        fed.subordinate_statement("ta", "org"),
+    ];
+    let r = resolver
+        .validate_chain(&chain, &EntityType::OPENID_RELYING_PARTY)
+        .await;
+    match r {
+        Err(Error::Statement(e)) => assert_eq!(e.rule, Rule::Constraint, "{e}"),
+        other => panic!(
+            "the anchor's max_path_length 0 was escaped by leaving its configuration out: {other:?}"
+        ),
+    }
+    // The same constraints, generous enough: the handed-over chain is accepted.
+    fed.republish_ec("ta", |c| {
+        c.insert("constraints".into(), json!({"max_path_length": 1}));
+    });
+    resolver.clear_caches();
+    resolver
+        .validate_chain(&chain, &EntityType::OPENID_RELYING_PARTY)
+        .await
+        .expect("within the anchor's constraints");
 }

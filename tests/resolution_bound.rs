@@ -140,3 +140,74 @@ async fn beyond_the_bound_a_resolution_waits_for_a_turn_within_its_deadline() {
     assert_eq!(rp1.metadata()["client_name"], "rp1");
     assert_eq!(r.resolutions_in_flight(), 0);
 }
+
+const JWKS_URI: &str = "https://fed.example/rp/jwks.json";
+
+/// Holds `rp`'s configuration for 150 ms and its `jwks_uri` for an hour, and records the
+/// `time_left` the `jwks_uri` request was given.
+struct SlowKeys<F> {
+    inner: F,
+    jwks_time_left: Arc<std::sync::Mutex<Option<Duration>>>,
+}
+
+impl<F: Fetcher> Fetcher for SlowKeys<F> {
+    fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
+        Box::pin(async move {
+            if request.url.as_str() == JWKS_URI {
+                *self.jwks_time_left.lock().unwrap() = request.time_left;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            } else if request.kind == FetchKind::EntityConfiguration
+                && request.url.path().starts_with("/rp/")
+            {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            self.inner.fetch(request).await
+        })
+    }
+}
+
+/// The client's `jwks_uri` is fetched within what is left of the resolution's deadline and
+/// while it still holds its turn: not with a fresh full timeout after the discovery.
+#[tokio::test(start_paused = true)]
+async fn the_jwks_uri_fetch_shares_the_discoverys_deadline_and_turn() {
+    let fed = FederationBuilder::new("https://fed.example")
+        .now(NOW)
+        .anchor("ta")
+        .intermediate("org", &["ta"])
+        .leaf("rp", &["org"])
+        .metadata(
+            "rp",
+            "openid_relying_party",
+            json!({"client_name": "rp", "jwks_uri": JWKS_URI}),
+        )
+        .build();
+    let time_left = Arc::new(std::sync::Mutex::new(None));
+    let r = builder(&fed, &["ta"])
+        .0
+        .fetcher(SlowKeys {
+            inner: fed.fetcher(),
+            jwks_time_left: time_left.clone(),
+        })
+        .max_concurrent_resolutions(1)
+        .resolution_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let record = {
+        let (r, id) = (r.clone(), fed.id("rp"));
+        tokio::spawn(async move { r.record(&id, &RP).await })
+    };
+    tokio::time::sleep(Duration::from_millis(170)).await;
+    assert_eq!(
+        r.resolutions_in_flight(),
+        1,
+        "the key fetch runs outside the resolution's turn"
+    );
+    let e = record.await.unwrap().unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let left = time_left.lock().unwrap().expect("the jwks_uri was fetched");
+    assert!(
+        left <= Duration::from_millis(50),
+        "the jwks_uri fetch was given {left:?}, more than the discovery left"
+    );
+    assert_eq!(r.resolutions_in_flight(), 0);
+}

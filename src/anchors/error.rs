@@ -90,6 +90,29 @@ pub enum AnchorError {
         /// `kid`s the copy has and the anchor's configuration lacks.
         only_in_copy: Vec<String>,
     },
+    /// The anchor's pinned keys changed (an operator replaced them) while a rollover was
+    /// fetching its configuration; the rollover was not applied, so that it cannot
+    /// reinstate a key removed meanwhile. Run it again against the new keys.
+    #[error(
+        "the keys of trust anchor {anchor} changed while a rollover was in flight; the rollover was not applied"
+    )]
+    ChangedDuringRollover {
+        /// The anchor.
+        anchor: EntityId,
+    },
+    /// The anchor's configuration was issued (`iat`) before one already seen for it: a
+    /// replayed older configuration, which could reinstate keys the anchor has withdrawn.
+    #[error(
+        "configuration of trust anchor {anchor} was issued at {iat}, before the newest seen ({newest_seen}): refused as a replay"
+    )]
+    StaleConfiguration {
+        /// The anchor.
+        anchor: EntityId,
+        /// The refused configuration's `iat`.
+        iat: i64,
+        /// The newest `iat` seen for the anchor.
+        newest_seen: i64,
+    },
     /// The store refused the new set; the change did not take effect.
     #[error(transparent)]
     Store(#[from] AnchorStoreError),

@@ -13,12 +13,19 @@
 //! * **Independent copy** (§11.3): with [`TrustAnchorsHandle::set_independent_copy`], the
 //!   anchor's keys are compared with a copy retrieved through another channel
 //!   ([`Resolver::check_anchor_independently`](crate::Resolver::check_anchor_independently), and before every rollover). A difference that
-//!   survives a re-fetch of both is [`AnchorError::IndependentCopyMismatch`].
+//!   survives a re-fetch of both is [`AnchorError::IndependentCopyMismatch`]. The keys pinned
+//!   are those of the configuration that agreed with the copy, each one in the copy.
+//! * **Races and replays.** A rollover merges its keys against the anchor's keys at the
+//!   moment of the change and is refused ([`AnchorError::ChangedDuringRollover`]) if an
+//!   operator changed them while it fetched; a configuration issued before one already seen
+//!   is refused ([`AnchorError::StaleConfiguration`]); pinned keys no longer announced are
+//!   reported in [`AnchorChange::no_longer_announced`].
 //! * **Audit and persistence.** Every change is an [`AnchorChange`] and a `tracing` event on
 //!   target `oidfed::audit`; with an [`AnchorStore`] it is persisted before it takes effect
 //!   (see [`crate::anchor_store`]).
 
 mod error;
+mod guards;
 mod rollover;
 
 pub use error::AnchorError;
@@ -104,6 +111,11 @@ pub struct AnchorChange {
     pub removed_keys: Vec<(EntityId, String)>,
     /// Whether the new set was written to the configured [`AnchorStore`].
     pub persisted: bool,
+    /// For a rollover: keys pinned (after the change) that the anchor's configuration no
+    /// longer announces, as (anchor, `kid`). They stay pinned until an operator removes
+    /// them ([`TrustAnchorsHandle::replace_keys`]); this is the signal to do so. Not a
+    /// change: [`AnchorChange::is_empty`] ignores it.
+    pub no_longer_announced: Vec<(EntityId, String)>,
 }
 
 impl AnchorChange {
@@ -123,6 +135,8 @@ struct HandleState {
     allow_http: bool,
     store: RwLock<Option<Arc<dyn AnchorStore>>>,
     independent: RwLock<HashMap<EntityId, IndependentCopy>>,
+    /// The newest `iat` of each anchor's configuration seen by a rollover or a check.
+    newest_iat: RwLock<HashMap<EntityId, i64>>,
 }
 
 /// The resolver's run-time anchor configuration. Clones share it.
@@ -172,6 +186,7 @@ impl TrustAnchorsHandle {
                 allow_http,
                 store: RwLock::new(None),
                 independent: RwLock::new(HashMap::new()),
+                newest_iat: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -389,6 +404,7 @@ fn diff(reason: ChangeReason, old: &[TrustAnchor], new: &[TrustAnchor]) -> Ancho
         added_keys: Vec::new(),
         removed_keys: Vec::new(),
         persisted: false,
+        no_longer_announced: Vec::new(),
     };
     for n in new {
         match old.iter().find(|o| o.id() == n.id()) {

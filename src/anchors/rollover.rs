@@ -85,8 +85,9 @@ impl Resolver {
         self.inner.anchors.replace(anchors).await
     }
 
-    /// The anchor's Entity Configuration, fetched anew (no cache), valid now and verified
-    /// with the keys pinned now.
+    /// The anchor's Entity Configuration, fetched anew (no cache), valid now, verified
+    /// with the keys pinned now, and not issued before one already seen for the anchor
+    /// ([`AnchorError::StaleConfiguration`]).
     pub(crate) async fn pinned_anchor_configuration(
         &self,
         anchor: &TrustAnchor,
@@ -111,6 +112,7 @@ impl Resolver {
                 anchor: id.clone(),
                 source: Box::new(source),
             })?;
+        self.inner.anchors.note_configuration(id, &ec)?;
         Ok(ec)
     }
 
@@ -171,72 +173,95 @@ impl Resolver {
             return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
         }
         let ec = self.pinned_anchor_configuration(&current).await?;
-        if !ec.jwks().keys().iter().any(|k| same_key(k, &key)) {
-            tracing::warn!(
-                target: "oidfed::audit",
-                event = "anchor_key_refused",
-                anchor = %anchor,
-                kid = key.kid(),
-                "a new trust anchor key was refused: the anchor's configuration does not announce it"
-            );
-            return Err(AnchorError::KeyNotAnnounced {
-                anchor: anchor.clone(),
-                kid: key.kid().to_string(),
-            });
-        }
-        let mut keys: Vec<Value> = current.keys().keys().iter().map(|k| k.to_json()).collect();
-        keys.push(key.to_json());
-        self.pin_rollover(&current, keys, &ec).await
+        refuse_unannounced(anchor, &ec, &key)?;
+        // §11.3: the key is added only from the configuration the copy confirmed.
+        let (ec, copy) = self.confirmed_by_copy(&current, ec).await?;
+        refuse_unannounced(anchor, &ec, &key)?;
+        self.pin_rollover(&current, vec![&key], &ec, copy.as_ref())
+            .await
     }
 
     /// Pins every key the anchor's current Entity Configuration (verified under a key pinned
     /// now) announces and that is not pinned yet. Keys no longer announced stay pinned until
-    /// an operator removes them ([`TrustAnchorsHandle::replace_keys`]).
+    /// an operator removes them ([`TrustAnchorsHandle::replace_keys`]); the change lists them
+    /// in [`AnchorChange::no_longer_announced`]. A configuration issued before one already
+    /// seen for the anchor is refused ([`AnchorError::StaleConfiguration`]): a replayed
+    /// older configuration cannot bring back a key the anchor withdrew.
     pub async fn follow_anchor_rollover(
         &self,
         anchor: &EntityId,
     ) -> Result<AnchorChange, AnchorError> {
         let current = self.configured(anchor)?;
         let ec = self.pinned_anchor_configuration(&current).await?;
-        let mut keys: Vec<Value> = current.keys().keys().iter().map(|k| k.to_json()).collect();
-        let new: Vec<Value> = ec
-            .jwks()
-            .keys()
-            .iter()
-            .filter(|k| !current.keys().keys().iter().any(|p| same_key(p, k)))
-            .map(|k| k.to_json())
-            .collect();
-        if new.is_empty() {
-            return Ok(diff(ChangeReason::Rollover, &[], &[]).at(self.inner.anchors.generation()));
+        if unpinned(&current, &ec).is_empty() {
+            return Ok(self.unchanged(anchor, &ec));
         }
-        keys.extend(new);
-        self.pin_rollover(&current, keys, &ec).await
+        // §11.3: the keys added are those of the configuration the copy confirmed.
+        let (ec, copy) = self.confirmed_by_copy(&current, ec).await?;
+        let new = unpinned(&current, &ec);
+        if new.is_empty() {
+            return Ok(self.unchanged(anchor, &ec));
+        }
+        self.pin_rollover(&current, new, &ec, copy.as_ref()).await
     }
 
+    /// A rollover that pinned nothing: the generation in force and the pinned keys `ec` no
+    /// longer announces.
+    fn unchanged(&self, anchor: &EntityId, ec: &EntityStatement) -> AnchorChange {
+        let set = self.inner.anchors.snapshot();
+        diff(ChangeReason::Rollover, &[], &[])
+            .at(set.generation())
+            .not_announced_by(anchor, ec, &set)
+    }
+
+    /// `ec` itself when no independent copy is configured or every key it announces is in
+    /// the copy; otherwise the configuration a re-fetch found agreeing with the copy (§11.3).
+    /// Returns the copy's keys too, so that nothing outside them is pinned.
+    async fn confirmed_by_copy(
+        &self,
+        current: &TrustAnchor,
+        ec: EntityStatement,
+    ) -> Result<(EntityStatement, Option<KeySet>), AnchorError> {
+        let id = current.id();
+        let Some(copy) = self.inner.anchors.independent_copy(id) else {
+            return Ok((ec, None));
+        };
+        let copy_keys = copy.keys(id).await?;
+        if kids_missing(ec.jwks(), &copy_keys).is_empty() {
+            return Ok((ec, Some(copy_keys)));
+        }
+        // §11.3: fetch both again before calling it a mismatch; what agreed is what counts.
+        let (_, ec, copy_keys) = self.compare_with_copy(current, &copy).await?;
+        Ok((ec, Some(copy_keys)))
+    }
+
+    /// Adds `add` (announced by `ec`) to the anchor's pinned keys. Every key added must be
+    /// in `copy` (when one is configured); the anchor's keys must still be those of
+    /// `current`, the snapshot `ec` was verified under.
     async fn pin_rollover(
         &self,
         current: &TrustAnchor,
-        keys: Vec<Value>,
+        add: Vec<&Key>,
         ec: &EntityStatement,
+        copy: Option<&KeySet>,
     ) -> Result<AnchorChange, AnchorError> {
         let id = current.id();
-        if let Some(copy) = self.inner.anchors.independent_copy(id) {
-            let copy_keys = copy.keys(id).await?;
-            let missing = kids_missing(ec.jwks(), &copy_keys);
-            if !missing.is_empty() {
-                // §11.3: fetch both again before calling it a mismatch.
-                self.compare_with_copy(current, &copy).await?;
+        if let Some(copy) = copy {
+            let outside: Vec<String> = add
+                .iter()
+                .filter(|k| !copy.keys().iter().any(|c| same_key(c, k)))
+                .map(|k| k.kid().to_string())
+                .collect();
+            if !outside.is_empty() {
+                return Err(AnchorError::IndependentCopyMismatch {
+                    anchor: id.clone(),
+                    only_in_federation: outside,
+                    only_in_copy: Vec::new(),
+                });
             }
         }
-        let new = TrustAnchor::new_with(id.as_str(), &serde_json::json!({ "keys": keys }), true)
-            .map_err(|e| AnchorError::InvalidKeys {
-                anchor: id.clone(),
-                detail: e.to_string(),
-            })?;
-        self.inner
-            .anchors
-            .swap_anchor(ChangeReason::Rollover, new)
-            .await
+        let add: Vec<Value> = add.iter().map(|k| k.to_json()).collect();
+        self.inner.anchors.pin_announced(current, ec, add).await
     }
 
     /// Compares `anchor`'s keys — its current Entity Configuration's `jwks`, verified under a
@@ -253,14 +278,16 @@ impl Resolver {
                 anchor: anchor.clone(),
             }
         })?;
-        self.compare_with_copy(&current, &copy).await
+        Ok(self.compare_with_copy(&current, &copy).await?.0)
     }
 
+    /// The check, the configuration that agreed with the copy in that same comparison, and
+    /// the copy's keys.
     async fn compare_with_copy(
         &self,
         anchor: &TrustAnchor,
         copy: &IndependentCopy,
-    ) -> Result<IndependentCheck, AnchorError> {
+    ) -> Result<(IndependentCheck, EntityStatement, KeySet), AnchorError> {
         let id = anchor.id();
         let mut last = (Vec::new(), Vec::new());
         for attempt in 0..2 {
@@ -269,7 +296,7 @@ impl Resolver {
             let only_fed = kids_missing(ec.jwks(), &copy_keys);
             let only_copy = kids_missing(&copy_keys, ec.jwks());
             if only_fed.is_empty() && only_copy.is_empty() {
-                return Ok(IndependentCheck {
+                let check = IndependentCheck {
                     anchor: id.clone(),
                     keys: ec
                         .jwks()
@@ -278,7 +305,8 @@ impl Resolver {
                         .map(|k| k.kid().to_string())
                         .collect(),
                     agreed_after_refetch: attempt > 0,
-                });
+                };
+                return Ok((check, ec, copy_keys));
             }
             last = (only_fed, only_copy);
         }
@@ -307,6 +335,37 @@ impl Resolver {
                 anchor: anchor.clone(),
             })
     }
+}
+
+/// The keys `ec` announces that `current` does not pin.
+fn unpinned<'a>(current: &TrustAnchor, ec: &'a EntityStatement) -> Vec<&'a Key> {
+    ec.jwks()
+        .keys()
+        .iter()
+        .filter(|k| !current.keys().keys().iter().any(|p| same_key(p, k)))
+        .map(|k| &**k)
+        .collect()
+}
+
+fn refuse_unannounced(
+    anchor: &EntityId,
+    ec: &EntityStatement,
+    key: &Key,
+) -> Result<(), AnchorError> {
+    if ec.jwks().keys().iter().any(|k| same_key(k, key)) {
+        return Ok(());
+    }
+    tracing::warn!(
+        target: "oidfed::audit",
+        event = "anchor_key_refused",
+        anchor = %anchor,
+        kid = key.kid(),
+        "a new trust anchor key was refused: the anchor's configuration does not announce it"
+    );
+    Err(AnchorError::KeyNotAnnounced {
+        anchor: anchor.clone(),
+        kid: key.kid().to_string(),
+    })
 }
 
 impl AnchorChange {

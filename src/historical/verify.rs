@@ -230,10 +230,17 @@ impl HistoricalVerifier {
 }
 
 impl Resolver {
-    /// Fetches and verifies `entity`'s historical keys: its Entity Configuration (valid now,
-    /// self-signed, and for a configured anchor signed with a pinned key) names the
-    /// `federation_historical_keys_endpoint`; the response must be signed with a key of that
-    /// configuration's `jwks` (§8.7).
+    /// Fetches and verifies `entity`'s historical keys (§8.7). The keys that must sign the
+    /// response are never taken on the entity's word alone:
+    ///
+    /// * for a configured anchor, its Entity Configuration (valid now) must verify under a
+    ///   key pinned now, and the response must be signed with a key of that configuration's
+    ///   `jwks`;
+    /// * for any other entity, a trust chain from it to a configured anchor is resolved and
+    ///   validated first; the endpoint is read from the subject configuration of that chain,
+    ///   and the response must be signed with a key its Immediate Superior asserts for it in
+    ///   its Subordinate Statement ([`TrustChain::subject_keys`]). No chain is
+    ///   [`HistoricalError::Configuration`].
     pub async fn historical_keys(
         &self,
         entity: &EntityId,
@@ -242,11 +249,24 @@ impl Resolver {
             entity: entity.clone(),
             source: Box::new(source),
         };
-        let ec = self.fetch_configuration(entity).await.map_err(config_err)?;
-        if let Some(anchor) = self.trust_anchors().get(entity) {
-            ec.verify_with(anchor.keys(), "pinned keys of the trust anchor")
-                .map_err(|e| config_err(e.into()))?;
-        }
+        let (ec, signing_keys) = match self.trust_anchors().get(entity).cloned() {
+            Some(anchor) => {
+                let ec = self.fetch_configuration(entity).await.map_err(config_err)?;
+                ec.verify_with(anchor.keys(), "pinned keys of the trust anchor")
+                    .map_err(|e| config_err(e.into()))?;
+                let keys = ec.jwks().clone();
+                (Arc::new(ec), keys)
+            }
+            None => {
+                let chain = self.vouched_chain(entity).await.map_err(config_err)?;
+                let ec = chain.subject_configuration().cloned().ok_or_else(|| {
+                    config_err(Error::Config(format!(
+                        "the trust chain of {entity} has no subject configuration"
+                    )))
+                })?;
+                (ec, chain.subject_keys().clone())
+            }
+        };
         let endpoint = ec
             .federation_endpoint(HISTORICAL_KEYS_ENDPOINT)
             .ok_or_else(|| HistoricalError::NoEndpoint {
@@ -278,7 +298,24 @@ impl Resolver {
                 detail: "the body is not UTF-8".into(),
             })
         })?;
-        HistoricalKeys::parse(&text, entity, ec.jwks(), rules)
+        HistoricalKeys::parse(&text, entity, &signing_keys, rules)
+    }
+
+    /// The preferred valid trust chain from `entity` to a configured anchor, resolved within
+    /// one resolution's deadline and turn.
+    async fn vouched_chain(&self, entity: &EntityId) -> Result<TrustChain, Error> {
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        let walk = self.walk_until(false, deadline);
+        let (mut chains, attempts, _) = self.find_chains_on(&walk, entity, None).await?;
+        if chains.is_empty() {
+            return Err(Error::NoTrustChain {
+                subject: entity.clone(),
+                attempts,
+            });
+        }
+        crate::chain::choose::sort_chains(&mut chains, &walk.anchors);
+        Ok(chains.swap_remove(0))
     }
 
     /// A [`HistoricalVerifier`] for the configured anchor `anchor`, with this resolver's rules,
@@ -310,6 +347,16 @@ impl Resolver {
     /// Validates a stored chain as of `t` (e.g. when a client was registered), against the
     /// configured anchor it ends at and that anchor's historical keys
     /// ([`HistoricalVerifier::verify_chain_at`]).
+    ///
+    /// The historical keys of every other issuer in the chain (the subject, each
+    /// intermediate) are loaded too, authenticated as in [`Resolver::historical_keys`]: a
+    /// statement signed with a key its issuer lists as revoked at or before `t` fails.
+    /// **Limit:** an issuer that publishes no `federation_historical_keys_endpoint`, or that
+    /// has no valid trust chain now (it left the federation, its statements expired or
+    /// cannot be fetched), is checked without a history, so a revocation it may have made
+    /// is not seen (a warning on `oidfed::audit` says so). Any failure to load a history the
+    /// issuer does publish (its endpoint unreachable, a bad signature) fails the
+    /// verification.
     pub async fn verify_chain_at(
         &self,
         jwts: &[String],
@@ -324,7 +371,33 @@ impl Resolver {
             .ok_or_else(|| chain_err(Error::Config("an empty trust chain was given".into())))?;
         let top =
             EntityStatement::parse(last, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
-        let verifier = self.historical_verifier(top.issuer()).await?;
+        let anchor = top.issuer().clone();
+        let mut verifier = self.historical_verifier(&anchor).await?;
+        let mut issuers: Vec<EntityId> = Vec::new();
+        for jwt in jwts.iter().take(MAX_STORED_CHAIN) {
+            let s =
+                EntityStatement::parse(jwt, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
+            if *s.issuer() != anchor && !issuers.contains(s.issuer()) {
+                issuers.push(s.issuer().clone());
+            }
+        }
+        for issuer in &issuers {
+            match self.historical_keys(issuer).await {
+                Ok(keys) => verifier = verifier.history(keys),
+                Err(HistoricalError::NoEndpoint { .. }) => {}
+                Err(HistoricalError::Configuration { source, .. }) => {
+                    tracing::warn!(
+                        target: "oidfed::audit",
+                        event = "historical_keys_unavailable",
+                        issuer = %issuer,
+                        at = t,
+                        error = %source,
+                        "no valid trust chain now: the issuer's historical keys are not checked"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
         verifier.verify_chain_at(jwts, t)
     }
 }

@@ -79,8 +79,14 @@ pub(super) fn curve(nid: Nid) -> Result<&'static EcGroup, openssl::error::ErrorS
 }
 
 impl Verifier {
-    /// Builds the verifier for `alg` from a public JWK (`kty` already matched to `alg`).
+    /// Builds the verifier for `alg` from a public JWK. Its `kty` must be exactly the one
+    /// `alg` needs (`RSA`, `EC` or `OKP`): any other is refused, so the key checks made for
+    /// that type always run.
     pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, String> {
+        let kty = member(jwk, "kty")?;
+        if kty != alg.key_type() {
+            return Err(format!("{alg} needs kty {}, not {kty:?}", alg.key_type()));
+        }
         if let Some(u) = jwk.get("use") {
             if u.as_str() != Some("sig") {
                 return Err(format!("the key's use is {u}, not sig"));

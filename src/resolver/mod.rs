@@ -344,6 +344,20 @@ impl Resolver {
     ) -> Result<ResolvedEntity, Error> {
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
+        self.discover_until(subject, entity_type, refresh, memo, deadline)
+            .await
+    }
+
+    /// [`Resolver::discover_with`] for a caller that holds a turn already and gives the
+    /// deadline (so that what it does after the discovery shares them).
+    pub(crate) async fn discover_until(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+        memo: Option<crate::chain::walk::SharedMemo>,
+        deadline: Instant,
+    ) -> Result<ResolvedEntity, Error> {
         let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
             let (chains, attempts, configurations) =
@@ -454,6 +468,7 @@ impl Resolver {
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
         // The walk holds the anchor-set snapshot this validation uses throughout.
         let walk = self.walk_until(false, deadline);
+        let statements = self.with_anchor_configuration(statements, &walk).await?;
         let ctx = ValidationContext {
             anchors: &walk.anchors,
             now: inner.clock.now(),
@@ -479,6 +494,38 @@ impl Resolver {
         .await
         .map_err(|_| self.out_of_time(&subject))??;
         Ok(resolved)
+    }
+
+    /// Under [`crate::Tolerance::ConstraintsInConfiguration`] a Trust Anchor's constraints
+    /// live in its own configuration: a chain handed over without it gets it fetched (within
+    /// the walk's deadline and budget, verified under the keys pinned in the walk's snapshot)
+    /// and appended, so that those constraints bind it as they bind a discovered chain.
+    async fn with_anchor_configuration(
+        &self,
+        mut statements: Vec<Arc<EntityStatement>>,
+        walk: &Walk,
+    ) -> Result<Vec<Arc<EntityStatement>>, Error> {
+        let tolerances = self.inner.rules.tolerances;
+        if !tolerances.contains(crate::Tolerance::ConstraintsInConfiguration) {
+            return Ok(statements);
+        }
+        let Some(top) = statements.last() else {
+            return Ok(statements);
+        };
+        if top.is_configuration() {
+            return Ok(statements);
+        }
+        let id = top.issuer().clone();
+        // Not a configured anchor: validation refuses the chain anyway.
+        let Some(anchor) = walk.anchors.iter().find(|a| a.id() == &id) else {
+            return Ok(statements);
+        };
+        let ec = tokio::time::timeout_at(walk.deadline, walk.entity_configuration(&id))
+            .await
+            .map_err(|_| self.out_of_time(&id))??;
+        ec.verify_with(anchor.keys(), "pinned keys of the trust anchor")?;
+        statements.push(ec);
+        Ok(statements)
     }
 
     /// Drops the cached statement `issuer` made about `subject` (its configuration when they

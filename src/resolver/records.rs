@@ -269,21 +269,34 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ClientRecord, Error> {
+        // One deadline and one turn for the discovery and the key fetch that follows it.
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
         let resolved = crate::metrics::resolution(
             client_id,
             entity_type,
-            self.discover(client_id, entity_type, refresh),
+            self.discover_until(client_id, entity_type, refresh, None, deadline),
         )
         .await?;
-        self.record_from(&resolved).await
+        self.record_until(&resolved, deadline).await
     }
 
     /// Turns a resolution into a client record: protocol keys (inline `jwks`, or fetched
     /// `signed_jwks_uri` verified with the client's Federation Entity Keys, or `jwks_uri`),
     /// organization binding, expiry.
+    /// A `jwks_uri`/`signed_jwks_uri` fetch gets one resolution timeout from now.
     pub async fn record_from(&self, resolved: &ResolvedEntity) -> Result<ClientRecord, Error> {
+        self.record_until(resolved, self.deadline()).await
+    }
+
+    /// [`Resolver::record_from`] with the key fetch bounded by `deadline` (the discovery's).
+    pub(crate) async fn record_until(
+        &self,
+        resolved: &ResolvedEntity,
+        deadline: tokio::time::Instant,
+    ) -> Result<ClientRecord, Error> {
         let chain = resolved.chain();
-        let (keys, key_source) = self.protocol_keys(resolved).await?;
+        let (keys, key_source) = self.protocol_keys(resolved, deadline).await?;
         let organization = self.organization(resolved)?;
         Ok(ClientRecord {
             client_id: resolved.entity_id().clone(),
@@ -366,7 +379,11 @@ impl Resolver {
         }))
     }
 
-    async fn protocol_keys(&self, resolved: &ResolvedEntity) -> Result<(Value, KeySource), Error> {
+    async fn protocol_keys(
+        &self,
+        resolved: &ResolvedEntity,
+        deadline: tokio::time::Instant,
+    ) -> Result<(Value, KeySource), Error> {
         let m = resolved.metadata();
         let subject = resolved.entity_id();
         let bad = |detail: String| -> Error {
@@ -415,7 +432,7 @@ impl Resolver {
                     u.scheme() == "https" || (self.inner.rules.allow_http && u.scheme() == "http")
                 })
                 .ok_or_else(|| bad(format!("{param} {uri:?} is not an https URL")))?;
-            let body = self.fetch_document(&url, subject, param).await?;
+            let body = self.fetch_document(&url, subject, param, deadline).await?;
             let set = if source == KeySource::SignedJwksUri {
                 self.signed_jwks(&body, resolved)?
             } else {
@@ -472,16 +489,17 @@ impl Resolver {
         url: &url::Url,
         entity: &EntityId,
         what: &'static str,
+        deadline: tokio::time::Instant,
     ) -> Result<String, Error> {
         let timeout = self.inner.limits.resolution_timeout;
         let mut req = FetchRequest::get(url.clone(), FetchKind::JwkSet);
-        req.time_left = Some(timeout);
+        req.time_left = Some(deadline.saturating_duration_since(tokio::time::Instant::now()));
         let wrap = |source: FetchError| Error::Fetch {
             entity: entity.clone(),
             what,
             source,
         };
-        let response = tokio::time::timeout(timeout, self.inner.fetcher.fetch(req))
+        let response = tokio::time::timeout_at(deadline, self.inner.fetcher.fetch(req))
             .await
             .unwrap_or_else(|_| {
                 Err(FetchError::Timeout {

@@ -59,10 +59,18 @@ impl Resolver {
             self.inner.anchors.generation(),
         );
         let result = async {
+            let deadline = self.deadline();
+            let _turn = self.admit(deadline).await?;
             let resolved = self
-                .discover_with(client_id, entity_type, true, Some(memo.memo.clone()))
+                .discover_until(
+                    client_id,
+                    entity_type,
+                    true,
+                    Some(memo.memo.clone()),
+                    deadline,
+                )
                 .await?;
-            self.record_from(&resolved).await
+            self.record_until(&resolved, deadline).await
         }
         .await;
         match result {

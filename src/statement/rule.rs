@@ -123,7 +123,9 @@ impl fmt::Display for Rule {
 #[non_exhaustive]
 pub enum SignatureCheck {
     /// It verifies with the keys that would have verified it (an Entity Configuration: its
-    /// own `jwks`; a Subordinate Statement: its issuer's configuration keys).
+    /// own `jwks`; a Subordinate Statement: its issuer's configuration keys). Those keys are
+    /// self-published, not yet vouched for by a superior: this tells an old-draft statement
+    /// from a garbled one, not an authentic statement from a forged one.
     Verified,
     /// It does not verify with those keys (or names a `kid` they do not have).
     Failed,
@@ -189,7 +191,14 @@ impl StatementError {
     fn diagnosis(&self) -> String {
         let mut parts = Vec::new();
         match self.signature {
-            SignatureCheck::Verified => parts.push("signature verifies".to_string()),
+            // Keys the statement's issuer published itself, not yet vouched for by a
+            // superior: said so, lest "verifies" read as "authentic".
+            SignatureCheck::Verified if self.issuer.is_some() && self.issuer == self.subject => {
+                parts.push("self-signature verifies (keys not yet vouched for)".to_string())
+            }
+            SignatureCheck::Verified => {
+                parts.push("signature verifies under the issuer's self-published keys".to_string())
+            }
             SignatureCheck::Failed => parts.push("signature does NOT verify".to_string()),
             SignatureCheck::NotChecked => {}
         }
