@@ -4,6 +4,7 @@
 
 mod builder;
 mod marks;
+mod memo;
 mod records;
 mod resolved;
 
@@ -46,6 +47,7 @@ pub(crate) struct Inner {
     pub skew: i64,
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
+    pub memo: memo::ResolutionMemo,
 }
 
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
@@ -250,8 +252,33 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<ResolvedEntity, Error> {
+        let (resolved, _) = self.discover_memo(subject, entity_type, refresh).await?;
+        Ok(resolved)
+    }
+
+    /// [`Resolver::discover`], answered from the resolution memo when every statement it
+    /// rests on is still the same cached statement (see `memo.rs`); the memo entry, when
+    /// there is one, comes along.
+    pub(crate) async fn discover_memo(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+    ) -> Result<(ResolvedEntity, Option<Arc<memo::Memoised>>), Error> {
+        let inner = &self.inner;
+        if !refresh {
+            let now = inner.clock.now();
+            if let Some(m) = inner
+                .memo
+                .get(subject, entity_type, now, &inner.statements)
+                .await
+            {
+                return Ok((m.resolved.clone(), Some(m)));
+            }
+        }
         let walk = self.walk(refresh);
         let (chains, attempts, configurations) = self.find_chains_on(&walk, subject, None).await?;
+        let failed_paths = !attempts.is_empty();
         let mut resolved = self.choose(
             subject,
             entity_type,
@@ -260,7 +287,16 @@ impl Resolver {
             Arc::new(configurations),
         )?;
         self.evaluate_trust_marks(&mut resolved, &walk).await?;
-        Ok(resolved)
+        let memoised = match walk.obtained() {
+            Some(inputs) => {
+                inner
+                    .memo
+                    .insert(&resolved, inputs, failed_paths, walk.now)
+                    .await
+            }
+            None => None,
+        };
+        Ok((resolved, memoised))
     }
 
     pub(crate) fn choose(
@@ -362,10 +398,11 @@ impl Resolver {
         self.inner.statements.invalidate(&key).await;
     }
 
-    /// Drops every cached statement and record.
+    /// Drops every cached statement, record and remembered resolution.
     pub fn clear_caches(&self) {
         self.inner.statements.clear();
         self.inner.records.invalidate_all();
+        self.inner.memo.clear();
     }
 }
 

@@ -129,9 +129,7 @@ impl Resolver {
             .inner
             .records
             .try_get_with(key, async {
-                self.build_record(client_id, entity_type, false)
-                    .await
-                    .map(Arc::new)
+                self.build_record(client_id, entity_type, false).await
             })
             .await
             .map_err(|e| (*e).clone());
@@ -150,7 +148,10 @@ impl Resolver {
     /// (network, 5xx) while `old` is still valid keeps `old`, with a retry time.
     ///
     /// While every statement is cached and unexpired, this costs no fetch and no signature
-    /// check.
+    /// check. When every statement the last resolution rested on is still the same cached
+    /// statement (and the record's keys came from the chain, not a `jwks_uri`), nothing is
+    /// recomputed: the record built then is returned as it is (its `resolved_at` unchanged),
+    /// with no changes.
     pub async fn reresolve(&self, old: &ClientRecord) -> Result<Reresolution, Error> {
         self.reresolve_with(old, &ReresolveOptions::default()).await
     }
@@ -172,10 +173,17 @@ impl Resolver {
             .build_record(&old.client_id, &old.entity_type, refresh)
             .await
         {
-            Ok(new) => {
-                let record = Arc::new(new);
-                self.inner.records.insert(key, record.clone()).await;
-                let changes = diff(old, &record);
+            Ok(record) => {
+                // An unchanged resolution gives back the very record it built before.
+                let changes = if std::ptr::eq(old, &*record) {
+                    Vec::new()
+                } else {
+                    diff(old, &record)
+                };
+                let held = self.inner.records.get(&key).await;
+                if !held.is_some_and(|h| Arc::ptr_eq(&h, &record)) {
+                    self.inner.records.insert(key, record.clone()).await;
+                }
                 audit(
                     "reresolve",
                     &old.client_id,
@@ -220,9 +228,19 @@ impl Resolver {
         client_id: &EntityId,
         entity_type: &EntityType,
         refresh: bool,
-    ) -> Result<ClientRecord, Error> {
-        let resolved = self.discover(client_id, entity_type, refresh).await?;
-        self.record_from(&resolved).await
+    ) -> Result<Arc<ClientRecord>, Error> {
+        let (resolved, memoised) = self.discover_memo(client_id, entity_type, refresh).await?;
+        if let Some(record) = memoised.as_ref().and_then(|m| m.record.get()) {
+            return Ok(record.clone());
+        }
+        let record = Arc::new(self.record_from(&resolved).await?);
+        // Keys fetched from a jwks_uri or signed_jwks_uri are fetched anew each time.
+        if let Some(m) = memoised {
+            if matches!(record.key_source, KeySource::Jwks | KeySource::None) {
+                let _ = m.record.set(record.clone());
+            }
+        }
+        Ok(record)
     }
 
     /// Turns a resolution into a client record: protocol keys (inline `jwks`, or fetched
