@@ -169,14 +169,17 @@ impl Constraints {
         let Some(allowed) = &self.allowed_entity_types else {
             return Vec::new();
         };
-        let removed: Vec<String> = metadata
-            .keys()
-            .filter(|t| *t != FEDERATION_ENTITY && !allowed.contains(t))
-            .cloned()
-            .collect();
-        for t in &removed {
-            metadata.remove(t);
-        }
+        // A set, and one pass: n types against m allowed cost (n + m) log m, not n·m.
+        let allowed: std::collections::BTreeSet<&str> =
+            allowed.iter().map(String::as_str).collect();
+        let mut removed = Vec::new();
+        metadata.retain(|t, _| {
+            let keep = t == FEDERATION_ENTITY || allowed.contains(t.as_str());
+            if !keep {
+                removed.push(t.clone());
+            }
+            keep
+        });
         removed
     }
 }

@@ -28,6 +28,16 @@ pub enum Limit {
     ChainLength,
     /// Path hops tried in one resolution (shared fetches included).
     PathSteps,
+    /// Elements of one array in `metadata` or `metadata_policy`.
+    ValueArrayLength,
+    /// Bytes of one string in `metadata` or `metadata_policy`.
+    ValueStringLength,
+    /// Words of one `scope` string in `metadata` or `metadata_policy`.
+    ScopeWords,
+    /// Resolutions running at once on one resolver: no turn came before the deadline.
+    ConcurrentResolutions,
+    /// Bytes of a request body (an Explicit Registration request).
+    RequestBody,
 }
 
 impl fmt::Display for Limit {
@@ -41,6 +51,11 @@ impl fmt::Display for Limit {
             Limit::TrustMarks => "max_trust_marks",
             Limit::ChainLength => "max_chain_length",
             Limit::PathSteps => "max_path_steps",
+            Limit::ValueArrayLength => "max_value_array_len",
+            Limit::ValueStringLength => "max_value_string_len",
+            Limit::ScopeWords => "max_scope_words",
+            Limit::ConcurrentResolutions => "max_concurrent_resolutions",
+            Limit::RequestBody => "max_request_body_bytes",
         })
     }
 }
@@ -173,6 +188,16 @@ pub enum Error {
     /// The resolver's configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// A step of the walk ended without a result: it panicked (a bug, or a panicking
+    /// `Fetcher`) or was cancelled. Recorded as the failure of the path it was extending,
+    /// so that a failed search still lists every path tried.
+    #[error("the step to {entity} ended without a result: {detail}")]
+    StepFailed {
+        /// The superior the step was fetching.
+        entity: EntityId,
+        /// What happened.
+        detail: String,
+    },
 }
 
 fn fmt_attempts(a: &[PathAttempt]) -> String {
@@ -194,14 +219,16 @@ impl From<StatementError> for Error {
 
 impl Error {
     /// Whether retrying later may succeed (network failures, timeouts, 5xx, a resolution
-    /// that ran out of time). Definitive failures (bad signatures, policy conflicts, 404s)
+    /// that ran out of time or found no turn among the concurrent ones). Definitive failures (bad signatures, policy conflicts, 404s)
     /// are not transient. A failed search is transient when any path it tried failed
     /// transiently.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Fetch { source, .. } => source.is_transient(),
             Error::NoTrustChain { attempts, .. } => attempts.iter().any(|a| a.error.is_transient()),
-            Error::LimitExceeded { limit, .. } => *limit == Limit::ResolutionTime,
+            Error::LimitExceeded { limit, .. } => {
+                matches!(limit, Limit::ResolutionTime | Limit::ConcurrentResolutions)
+            }
             _ => false,
         }
     }
@@ -230,13 +257,33 @@ impl Error {
             {
                 attempts[0].error.spec_code()
             }
+            Error::LimitExceeded {
+                limit: Limit::RequestBody,
+                ..
+            } => "invalid_request",
+            Error::LimitExceeded {
+                limit: Limit::ConcurrentResolutions,
+                ..
+            } => "temporarily_unavailable",
             Error::LimitExceeded { .. } => "invalid_trust_chain",
-            Error::Config(_) => "server_error",
+            Error::Config(_) | Error::StepFailed { .. } => "server_error",
             Error::OrganizationNotBound { .. } => "invalid_client",
             Error::TrustMarkRequired { .. } => "invalid_trust_chain",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::InvalidClient { .. } => "invalid_client",
             _ => "invalid_trust_chain",
+        }
+    }
+
+    /// The key rule behind this error, when a key was refused for its material (a
+    /// degenerate key: `e = 1`, a point off its curve…), here or on any path tried.
+    pub fn key_error(&self) -> Option<&crate::jose::KeyError> {
+        match self {
+            Error::Statement(e) => e.key.as_deref(),
+            Error::NoTrustChain { attempts, .. } => {
+                attempts.iter().find_map(|a| a.error.key_error())
+            }
+            _ => None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! members at any depth and bounds nesting depth, so a hostile document can neither smuggle a
 //! second value past a check nor exhaust the stack.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -14,10 +15,41 @@ use serde_json::{Map, Value};
 /// Deepest nesting accepted by [`parse_strict`] (objects and arrays together).
 pub const MAX_DEPTH: usize = 64;
 
-/// Why a document is not acceptable JSON.
+/// Why a document is not acceptable JSON: a message, and its [`JsonErrorKind`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid JSON: {0}")]
-pub struct JsonError(pub String);
+pub struct JsonError(pub String, JsonErrorKind);
+
+impl JsonError {
+    fn new(kind: JsonErrorKind, message: impl Into<String>) -> Self {
+        Self(message.into(), kind)
+    }
+
+    /// What kind of failure.
+    ///
+    /// ```
+    /// use oidfed::json::{parse_strict, JsonErrorKind};
+    /// let e = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
+    /// assert_eq!(e.kind(), JsonErrorKind::DuplicateMember);
+    /// ```
+    pub fn kind(&self) -> JsonErrorKind {
+        self.1
+    }
+}
+
+/// The kinds of [`JsonError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JsonErrorKind {
+    /// Not JSON (syntax, trailing characters, a number out of range).
+    Syntax,
+    /// A member name appears twice in one object.
+    DuplicateMember,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Valid JSON, but not the object a document must be.
+    NotAnObject,
+}
 
 /// Parses `bytes` as JSON, rejecting duplicate member names at any level and nesting deeper
 /// than [`MAX_DEPTH`].
@@ -30,10 +62,16 @@ pub struct JsonError(pub String);
 /// ```
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let v = StrictSeed { depth: 0 }
-        .deserialize(&mut de)
-        .map_err(|e| JsonError(e.to_string()))?;
-    de.end().map_err(|e| JsonError(e.to_string()))?;
+    // The visitor says here why it stopped; serde's error carries only the message.
+    let why = Cell::new(JsonErrorKind::Syntax);
+    let v = StrictSeed {
+        depth: 0,
+        why: &why,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| JsonError::new(why.get(), e.to_string()))?;
+    de.end()
+        .map_err(|e| JsonError::new(JsonErrorKind::Syntax, e.to_string()))?;
     Ok(v)
 }
 
@@ -47,7 +85,10 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     match parse_strict(bytes)? {
         Value::Object(m) => Ok(m),
-        _ => Err(JsonError("the payload is not a JSON object".into())),
+        _ => Err(JsonError::new(
+            JsonErrorKind::NotAnObject,
+            "the payload is not a JSON object",
+        )),
     }
 }
 
@@ -56,24 +97,30 @@ pub fn parse_strict_str(s: &str) -> Result<Value, JsonError> {
     parse_strict(s.as_bytes())
 }
 
-struct StrictSeed {
+struct StrictSeed<'a> {
     depth: usize,
+    why: &'a Cell<JsonErrorKind>,
 }
 
-impl<'de> DeserializeSeed<'de> for StrictSeed {
+impl<'de> DeserializeSeed<'de> for StrictSeed<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor { depth: self.depth })
+        d.deserialize_any(StrictVisitor {
+            depth: self.depth,
+            why: self.why,
+        })
     }
 }
 
-struct StrictVisitor {
+struct StrictVisitor<'a> {
     depth: usize,
+    why: &'a Cell<JsonErrorKind>,
 }
 
-impl StrictVisitor {
+impl StrictVisitor<'_> {
     fn deeper<E: serde::de::Error>(&self) -> Result<usize, E> {
         if self.depth >= MAX_DEPTH {
+            self.why.set(JsonErrorKind::TooDeep);
             Err(E::custom(format!("nesting deeper than {MAX_DEPTH}")))
         } else {
             Ok(self.depth + 1)
@@ -81,7 +128,7 @@ impl StrictVisitor {
     }
 }
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> Visitor<'de> for StrictVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -116,7 +163,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let depth = self.deeper()?;
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictSeed { depth })? {
+        while let Some(v) = seq.next_element_seed(StrictSeed {
+            depth,
+            why: self.why,
+        })? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -126,11 +176,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
+                self.why.set(JsonErrorKind::DuplicateMember);
                 return Err(serde::de::Error::custom(format!(
                     "duplicate member name {key:?}"
                 )));
             }
-            let v = map.next_value_seed(StrictSeed { depth })?;
+            let v = map.next_value_seed(StrictSeed {
+                depth,
+                why: self.why,
+            })?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -143,15 +197,27 @@ mod tests {
 
     #[test]
     fn duplicates_rejected_at_every_level() {
-        assert!(parse_strict(br#"{"a":1,"a":1}"#).is_err());
-        assert!(parse_strict(br#"{"x":[{"a":1,"a":2}]}"#).is_err());
+        let kind = |b: &[u8]| parse_strict(b).unwrap_err().kind();
+        assert_eq!(kind(br#"{"a":1,"a":1}"#), JsonErrorKind::DuplicateMember);
+        assert_eq!(
+            kind(br#"{"x":[{"a":1,"a":2}]}"#),
+            JsonErrorKind::DuplicateMember
+        );
+        // A key that merely reads "duplicate" is a syntax error, not a duplicate.
+        assert_eq!(
+            kind(br#"{"duplicate member name": }"#),
+            JsonErrorKind::Syntax
+        );
         assert!(parse_strict(br#"{"a":1,"b":{"a":1}}"#).is_ok());
     }
 
     #[test]
     fn depth_is_bounded() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
-        assert!(parse_strict(deep.as_bytes()).is_err());
+        assert_eq!(
+            parse_strict(deep.as_bytes()).unwrap_err().kind(),
+            JsonErrorKind::TooDeep
+        );
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(parse_strict(ok.as_bytes()).is_ok());
     }

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
-use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
+use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_object;
 use crate::profile::{Deviation, Tolerance, Tolerances, trust_mark_type_claim};
+use crate::statement::{Rounding, check_validity, numeric_date, optional_numeric_date};
 
 /// The `typ` of a Trust Mark (§7.1).
 pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
@@ -192,8 +193,7 @@ impl TrustMark {
                 Some(v) => return Err(format!("{c} {v} is not a URL")),
             }
         }
-        check_times(&claims, now, skew, false)?;
-        let expires_at = claims.get("exp").and_then(Value::as_i64);
+        let expires_at = check_times(&claims, now, skew)?;
         Ok((
             TrustMark {
                 jws,
@@ -234,15 +234,14 @@ impl TrustMark {
     }
 
     /// §7.3 step 7: the signature verifies with the issuer's Federation Entity Keys.
-    pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), String> {
-        issuer_keys
-            .verify(
-                &self.jws,
-                self.alg,
-                &self.kid,
-                &format!("issuer {}", self.issuer),
-            )
-            .map_err(|e| e.to_string())
+    /// A key of the issuer refused for its material gives [`JoseError::InvalidKey`].
+    pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), JoseError> {
+        issuer_keys.verify(
+            &self.jws,
+            self.alg,
+            &self.kid,
+            &format!("issuer {}", self.issuer),
+        )
     }
 
     /// §7.2.2: the delegation names this mark's issuer and type, is issued by `owner`, and
@@ -276,7 +275,7 @@ impl TrustMark {
         if claims.get("trust_mark_type").and_then(Value::as_str) != Some(self.trust_mark_type()) {
             return Err("delegation: trust_mark_type differs from the mark's".into());
         }
-        check_times(&claims, now, skew, false).map_err(|e| format!("delegation: {e}"))?;
+        check_times(&claims, now, skew).map_err(|e| format!("delegation: {e}"))?;
         owner_keys
             .verify(&jws, alg, kid, &format!("owner {owner}"))
             .map_err(|e| format!("delegation: {e}"))
@@ -319,33 +318,14 @@ fn object(payload: &[u8]) -> Result<Map<String, Value>, String> {
     parse_object(payload).map_err(|e| e.0)
 }
 
-/// `iat` must be present and not in the future; `exp`, when present (or when required),
-/// must be in the future. Both with `skew` leeway.
-fn check_times(
-    claims: &Map<String, Value>,
-    now: i64,
-    skew: i64,
-    exp_required: bool,
-) -> Result<(), String> {
-    let iat = claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or("iat missing or not an integer")?;
-    if iat > now.saturating_add(skew) {
-        return Err(format!("iat {iat} is in the future"));
-    }
-    match claims.get("exp") {
-        None if exp_required => Err("exp missing".into()),
-        None => Ok(()),
-        Some(v) => {
-            let exp = v.as_i64().ok_or("exp is not an integer")?;
-            if now >= exp.saturating_add(skew) {
-                Err(format!("expired at {exp}"))
-            } else {
-                Ok(())
-            }
-        }
-    }
+/// `iat` must be present and not in the future; `exp`, when present, must be in the
+/// future: NumericDates read and judged as in a statement (the same functions, §3.2 steps
+/// 7–8 leeway). Returns `exp`.
+fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<Option<i64>, String> {
+    let iat = numeric_date(claims, "iat", Rounding::Up)?;
+    let exp = optional_numeric_date(claims, "exp", Rounding::Down)?;
+    check_validity(Some(iat), exp, now, skew).map_err(|(_, detail)| detail)?;
+    Ok(exp)
 }
 
 /// The anchor's recognition of a mark type (§3.1.2, §7.3): `Ok` when the type is listed in

@@ -400,3 +400,38 @@ async fn static_chain_to_an_unconfigured_anchor_is_untrusted() {
     }
     assert_eq!(f.total_fetches(), 0);
 }
+
+/// Panics when asked for `org`'s configuration; serves everything else from the federation.
+struct PanicsAtOrg(oidfed::fetch::MemoryFetcher);
+
+impl oidfed::fetch::Fetcher for PanicsAtOrg {
+    fn fetch(
+        &self,
+        request: FetchRequest,
+    ) -> oidfed::fetch::BoxFuture<'_, Result<FetchResponse, oidfed::fetch::FetchError>> {
+        Box::pin(async move {
+            if request.url.path().starts_with("/org/") {
+                panic!("a buggy fetcher");
+            }
+            self.0.fetch(request).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_panicked_step_is_a_typed_failed_path() {
+    let fed = three_level().build();
+    let r = builder(&fed, &["ta"])
+        .0
+        .fetcher(PanicsAtOrg(fed.fetcher()))
+        .build()
+        .unwrap();
+    let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
+    let a = only_attempt(&e);
+    assert_eq!(a.path, vec![fed.id("rp"), fed.id("org")]);
+    match &a.error {
+        Error::StepFailed { entity, .. } => assert_eq!(entity, &fed.id("org")),
+        other => panic!("expected StepFailed, got {other}"),
+    }
+    assert_eq!(e.spec_code(), "server_error");
+}

@@ -392,3 +392,124 @@ async fn record_round_trips_through_json() {
     assert_eq!(back, *rec);
     assert_eq!(serde_json::to_string(&back).unwrap(), text, "stable JSON");
 }
+
+/// One event: target, level and fields as text.
+type Seen = (
+    String,
+    tracing::Level,
+    std::collections::BTreeMap<String, String>,
+);
+
+/// Every event of this test binary, with the thread that emitted it: a global subscriber
+/// (scoped ones miss events when other tests run at once), read per test thread.
+static EVENTS: std::sync::Mutex<Vec<(std::thread::ThreadId, Seen)>> =
+    std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+struct Fields<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        let m = event.metadata();
+        EVENTS.lock().unwrap().push((
+            std::thread::current().id(),
+            (m.target().to_string(), *m.level(), fields),
+        ));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn audit_events_are_on_one_target_with_the_real_changes() {
+    // Set once for the binary; only this test reads it.
+    let _ = tracing::subscriber::set_global_default(Capture);
+    let me = std::thread::current().id();
+    let take = || {
+        let mut all = EVENTS.lock().unwrap();
+        let (mine, others): (Vec<_>, Vec<_>) = all.drain(..).partition(|(t, _)| *t == me);
+        *all = others;
+        mine.into_iter().map(|(_, e)| e).collect::<Vec<Seen>>()
+    };
+    let audit = |events: &[Seen], action: &str| {
+        events
+            .iter()
+            .filter(|(t, _, f)| {
+                t == "oidfed::audit" && f.get("action").map(String::as_str) == Some(action)
+            })
+            .map(|(_, l, f)| (*l, f.clone()))
+            .collect::<Vec<_>>()
+    };
+    let fed = three_level().statement_exp("org", "rp", NOW + 900).build();
+    let (b, clock) = builder(&fed, &["ta"]);
+    let r = b.build().unwrap();
+
+    // resolve() is audited on the same target as records.
+    r.resolve(&fed.id("rp"), &RP).await.unwrap();
+    let events = take();
+    assert_eq!(audit(&events, "resolve").len(), 1, "{events:?}");
+    assert!(
+        events.iter().all(|(t, ..)| t != "oidfed::resolve"),
+        "{events:?}"
+    );
+
+    // A first record: one INFO event, no previous record, so no changes.
+    r.record(&fed.id("rp"), &RP).await.unwrap();
+    let events = take();
+    let rec = audit(&events, "record");
+    assert_eq!(rec.len(), 1, "{events:?}");
+    assert_eq!(rec[0].0, tracing::Level::INFO);
+    assert_eq!(rec[0].1["changes"], "[]");
+
+    // From the record cache: a DEBUG event saying so.
+    r.record(&fed.id("rp"), &RP).await.unwrap();
+    let events = take();
+    let rec = audit(&events, "record");
+    assert_eq!(rec.len(), 1, "{events:?}");
+    assert_eq!(rec[0].0, tracing::Level::DEBUG);
+    assert_eq!(rec[0].1["cached"], "true");
+
+    // The record expires; the superior now overrides the client's name. The new record's
+    // event names what changed since the expired one.
+    clock.set(NOW + 1000);
+    fed.republish_ss("org", "rp", |c| {
+        c.insert("iat".into(), json!(NOW + 990));
+        c.insert("exp".into(), json!(NOW + 5000));
+        c.insert(
+            "metadata".into(),
+            json!({"openid_relying_party": {"client_name": "Renamed"}}),
+        );
+    });
+    let new = r.record(&fed.id("rp"), &RP).await.unwrap();
+    assert_eq!(new.metadata["client_name"], "Renamed");
+    let events = take();
+    let rec = audit(&events, "record");
+    assert_eq!(rec.len(), 1, "{events:?}");
+    assert_eq!(rec[0].0, tracing::Level::INFO);
+    assert!(
+        rec[0].1["changes"].contains("MetadataChanged"),
+        "{:?}",
+        rec[0].1
+    );
+}

@@ -418,3 +418,76 @@ async fn our_entity_configuration_resolves_as_an_anchor_subject() {
     // It is a valid statement for our own parser.
     oidfed::EntityStatement::parse(&jwt, &Default::default()).unwrap();
 }
+
+/// A token is accepted until `exp + skew` (issue 13 item 4): its `jti` must be kept as long.
+/// Replayed after `exp` but inside the skew window, a Request Object and a client assertion
+/// are both refused as replays.
+#[tokio::test]
+async fn replay_inside_the_clock_skew_window_is_refused() {
+    let proto = TestKey::generate(KeyAlg::ES256);
+    let fed = fed_with(&proto);
+    let (b, clock) = builder(&fed, &["ta"]);
+    let r = b.clock_skew(60).build().unwrap();
+    let policy = RequestPolicy::new(OP);
+    let guard = MemoryReplayGuard::default();
+
+    let mut c = request_claims(&fed);
+    c.insert("exp".into(), json!(NOW + 100));
+    let request = sign_request(&proto, &c, json!({}));
+    let assertion = proto.sign_with_header(
+        &json!({"alg": "ES256", "kid": proto.kid()}),
+        &json!({"iss": fed.id("rp").as_str(), "sub": fed.id("rp").as_str(), "aud": OP,
+            "jti": "a-1", "exp": NOW + 100, "iat": NOW}),
+    );
+    r.verify_request_object(&request, &policy, &guard)
+        .await
+        .unwrap();
+    r.verify_client_assertion(&assertion, &policy, &guard)
+        .await
+        .unwrap();
+    // After exp, before exp + skew: still accepted by the lifetime check, so still a replay.
+    clock.set(NOW + 130);
+    let e = r
+        .verify_request_object(&request, &policy, &guard)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        "{e}"
+    );
+    let e = r
+        .verify_client_assertion(&assertion, &policy, &guard)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        "{e}"
+    );
+    // From exp + skew on, the lifetime check refuses it (not the guard).
+    clock.set(NOW + 160);
+    let e = r
+        .verify_request_object(&request, &policy, &guard)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidRequest { .. }), "{e}");
+}
+
+/// The guard's own contract: kept until `keep_until`, forgotten from then on; a full guard
+/// fails closed with an error rather than forgetting live entries.
+#[tokio::test]
+async fn memory_replay_guard_keeps_each_jti_until_keep_until() {
+    use oidfed::server::ReplayGuard;
+    let g = MemoryReplayGuard::new(1);
+    assert!(g.first_use("c", "j", 200, 100).await.unwrap());
+    assert!(!g.first_use("c", "j", 200, 199).await.unwrap());
+    // Another client's jti of the same value is distinct; the guard is full of a live one.
+    assert!(matches!(
+        g.first_use("d", "j", 200, 150).await,
+        Err(Error::Config(_))
+    ));
+    // At keep_until the entry is no longer kept.
+    assert!(g.first_use("c", "j", 300, 200).await.unwrap());
+    // A guard is usable as a trait object.
+    let shared: &dyn ReplayGuard = &g;
+    assert!(!shared.first_use("c", "j", 300, 250).await.unwrap());
+}

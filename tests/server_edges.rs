@@ -828,3 +828,56 @@ async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the
         "{e}"
     );
 }
+
+/// A resolve response's `iat`/`exp` are NumericDates judged like a statement's (issue 13,
+/// next to item 3): an answer issued in the future, or with a non-number `exp`, is refused;
+/// a fractional `exp` in the future is accepted.
+#[tokio::test]
+async fn resolve_response_times_follow_the_statement_rule() {
+    let fed = three_level()
+        .leaf("op", &["ta"])
+        .metadata("op", "openid_provider", json!({"issuer": "${id}"}))
+        .build();
+    let r = resolver(&fed);
+    let resolved = r.resolve(&fed.id("rp"), &RP).await.unwrap();
+    let op = fed.id("op");
+    let endpoint = url::Url::parse(&format!("{}/resolve", op.as_str())).unwrap();
+    let mut asked = endpoint.clone();
+    asked
+        .query_pairs_mut()
+        .append_pair("sub", fed.id("rp").as_str())
+        .append_pair("trust_anchor", fed.id("ta").as_str())
+        .append_pair("entity_type", "openid_relying_party");
+    let fetcher = MemoryFetcher::new();
+    let client = RemoteResolver::new(
+        endpoint,
+        op.clone(),
+        &fed.public_jwks("op"),
+        fetcher.clone(),
+        FixedClock::new(NOW),
+    )
+    .unwrap();
+    let key = fed.key("op");
+    let answer_with = |iat: Value, exp: Value| {
+        let claims = json!({
+            "iss": op.as_str(), "sub": fed.id("rp").as_str(), "iat": iat, "exp": exp,
+            "metadata": {"openid_relying_party": resolved.metadata()},
+            "trust_chain": resolved.chain().to_jwts(),
+        });
+        let jwt = key.sign_jwt(RESOLVE_RESPONSE_TYP, &claims);
+        fetcher.insert(
+            asked.as_str(),
+            FetchResponse::ok("application/resolve-response+jwt", jwt.into_bytes()),
+        );
+    };
+    let (rp, ta, rp_type) = (fed.id("rp"), fed.id("ta"), RP);
+    let ask = || client.resolve(&rp, &ta, &rp_type);
+    answer_with(json!(NOW), json!(NOW as f64 + 600.5));
+    ask().await.expect("fractional exp in the future");
+    answer_with(json!(NOW + 3600), json!(NOW + 7200));
+    let e = ask().await.unwrap_err();
+    assert!(reason_of(&e).contains("in the future"), "{e}");
+    answer_with(json!(NOW), json!("later"));
+    let e = ask().await.unwrap_err();
+    assert!(reason_of(&e).contains("exp is not a number"), "{e}");
+}

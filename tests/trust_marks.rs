@@ -456,3 +456,28 @@ async fn delegation_from_the_wrong_issuer_or_with_the_wrong_typ_is_rejected() {
     publish_mark(&fed, &fed.key("tmi"), c);
     assert_eq!(resolve(&fed).await.trust_marks().len(), 1);
 }
+
+/// A mark's `iat`/`exp` are NumericDates read like a statement's (issue 13 item 3, next to
+/// the signed JWK Set): a fractional `exp` is rounded down and bounds the expiry; a string or
+/// an expired fraction is refused.
+#[tokio::test]
+async fn mark_times_are_numeric_dates_like_statements() {
+    let fed = marked().build();
+    let rp = fed.id("rp");
+    let mut c = mark_claims(rp.as_str(), TYPE);
+    c.insert("exp".into(), json!(NOW as f64 + 600.5));
+    publish_mark(&fed, &fed.key("tmi"), c);
+    let r = resolve(&fed).await;
+    assert_eq!(r.trust_marks().len(), 1, "{:?}", r.rejected_trust_marks());
+    assert_eq!(r.trust_marks()[0].expires_at, Some(NOW + 600));
+    assert_eq!(r.expires_at(), NOW + 600);
+    for exp in [json!("1000"), json!(1000.5), json!(1e3)] {
+        let fed = marked().build();
+        let mut c = mark_claims(rp.as_str(), TYPE);
+        c.insert("exp".into(), exp.clone());
+        publish_mark(&fed, &fed.key("tmi"), c);
+        let r = resolve(&fed).await;
+        assert!(r.trust_marks().is_empty(), "exp {exp} accepted");
+        assert_eq!(r.rejected_trust_marks().len(), 1, "exp {exp}");
+    }
+}

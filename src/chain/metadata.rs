@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::chain::ValidationContext;
 use crate::chain::validate::constraint_sources;
 use crate::constraints::Constraints;
-use crate::error::Error;
-use crate::policy::{OperatorRegistry, PolicySource, apply_policy, resolve_chain_policy};
+use crate::error::{Error, Limit};
+use crate::policy::{PolicyErrorKind, PolicySource};
+use crate::resolver::Limits;
 use crate::statement::{EntityStatement, Rule};
 
 /// Resolves the subject's metadata for every Entity Type. `top` is the index of the last
@@ -25,11 +27,12 @@ use crate::statement::{EntityStatement, Rule};
 pub(crate) fn resolve(
     statements: &[Arc<EntityStatement>],
     top: usize,
-    operators: &OperatorRegistry,
+    ctx: &ValidationContext<'_>,
 ) -> Result<(Map<String, Value>, Vec<String>), Error> {
     let Some(es0) = statements.first() else {
         return Ok((Map::new(), Vec::new()));
     };
+    check_value_sizes(statements, top, ctx.limits)?;
     let mut m = es0.metadata().cloned().unwrap_or_default();
     if top == 0 {
         return Ok((m, Vec::new()));
@@ -69,18 +72,39 @@ pub(crate) fn resolve(
             metadata_policy_crit: s.metadata_policy_crit(),
         })
         .collect();
-    let policy_error = |e: crate::policy::PolicyError| Error::Policy {
-        subject: es0.subject().clone(),
-        via: e
+    let policy_error = |e: crate::policy::PolicyError| {
+        let via = e
             .statement()
             .map(|(i, s)| format!("{i} → {s}"))
-            .unwrap_or_else(|| format!("the chain to {}", statements[top].issuer())),
-        code: e.code(),
-        detail: e.to_string(),
+            .unwrap_or_else(|| format!("the chain to {}", statements[top].issuer()));
+        match e.kind {
+            PolicyErrorKind::LimitExceeded { limit, value } => Error::LimitExceeded {
+                limit,
+                value,
+                context: Some(format!(
+                    "metadata policy for {} via {via}: {e}",
+                    es0.subject()
+                )),
+            },
+            _ => Error::Policy {
+                subject: es0.subject().clone(),
+                via,
+                code: e.code(),
+                detail: e.to_string(),
+            },
+        }
     };
-    if let Some(policy) = resolve_chain_policy(&sources, operators).map_err(policy_error)? {
-        m = apply_policy(&m, &policy, operators).map_err(policy_error)?;
+    let deadline = ctx.policy_deadline();
+    if let Some(policy) =
+        crate::policy::resolve_chain_policy_within(&sources, ctx.operators, deadline)
+            .map_err(policy_error)?
+    {
+        ctx.check_deadline("merging the chain's metadata policy")?;
+        m = policy
+            .apply_within(&m, ctx.operators, deadline)
+            .map_err(policy_error)?;
     }
+    ctx.check_deadline("applying the chain's metadata policy")?;
 
     post_check(es0, &m)?;
     Ok((m, removed))
@@ -124,4 +148,86 @@ fn post_check(es0: &EntityStatement, m: &Map<String, Value>) -> Result<(), Error
         }
     }
     Ok(())
+}
+
+/// The sizes of `metadata` and `metadata_policy` values (array length, string length, words
+/// of a `scope`), checked before any policy work: the subject's metadata, its superior's
+/// `metadata` and every `metadata_policy` of the chain.
+fn check_value_sizes(
+    statements: &[Arc<EntityStatement>],
+    top: usize,
+    limits: &Limits,
+) -> Result<(), Error> {
+    let mut values: Vec<(&EntityStatement, &'static str, &Map<String, Value>)> = Vec::new();
+    if let Some(es0) = statements.first() {
+        if let Some(m) = es0.metadata() {
+            values.push((es0, "metadata", m));
+        }
+    }
+    for ss in statements.iter().take(top + 1).skip(1) {
+        if let Some(m) = ss.metadata() {
+            values.push((ss, "metadata", m));
+        }
+        if let Some(Value::Object(p)) = ss.metadata_policy() {
+            values.push((ss, "metadata_policy", p));
+        }
+    }
+    for (s, claim, members) in values {
+        for (name, v) in members {
+            check_sizes(v, name == "scope", limits).map_err(|(limit, value, found)| {
+                Error::LimitExceeded {
+                    limit,
+                    value: value as u64,
+                    context: Some(format!(
+                        "{claim} of the statement {} → {}: {found} under {name:?}",
+                        s.issuer(),
+                        s.subject()
+                    )),
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// One value, recursively (its depth is bounded by the JSON parser). Under a member named
+/// `scope` (a parameter, or an Entity Type's `scope` policy) strings are counted in words.
+fn check_sizes(v: &Value, scope: bool, l: &Limits) -> Result<(), (Limit, usize, String)> {
+    match v {
+        Value::String(s) => {
+            // A scope is judged by its words first: that is the limit it is meant to meet.
+            if scope {
+                let words = s.split_whitespace().count();
+                if words > l.max_scope_words {
+                    return Err((
+                        Limit::ScopeWords,
+                        l.max_scope_words,
+                        format!("a scope of {words} words"),
+                    ));
+                }
+            }
+            if s.len() > l.max_value_string_len {
+                return Err((
+                    Limit::ValueStringLength,
+                    l.max_value_string_len,
+                    format!("a string of {} bytes", s.len()),
+                ));
+            }
+            Ok(())
+        }
+        Value::Array(a) => {
+            if a.len() > l.max_value_array_len {
+                return Err((
+                    Limit::ValueArrayLength,
+                    l.max_value_array_len,
+                    format!("an array of {} elements", a.len()),
+                ));
+            }
+            a.iter().try_for_each(|x| check_sizes(x, scope, l))
+        }
+        Value::Object(o) => o
+            .iter()
+            .try_for_each(|(k, x)| check_sizes(x, scope || k == "scope", l)),
+        _ => Ok(()),
+    }
 }

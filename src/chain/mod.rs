@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::jose::KeySet;
-use crate::statement::EntityStatement;
+use crate::jose::{JoseError, KeySet};
+use crate::statement::{EntityStatement, Rule, StatementError};
 
 pub use validate::{ValidationContext, validate_chain};
 
@@ -52,6 +52,22 @@ impl TrustAnchor {
         })?;
         let keys = KeySet::from_json(jwks)
             .map_err(|e| Error::Config(format!("keys of trust anchor {id}: {e}")))?;
+        // A configured key refused for its material (a degenerate key) is a configuration
+        // that would let anyone sign as the anchor: refused whole, not ignored.
+        if let Some((_, e)) = keys
+            .rejected()
+            .iter()
+            .find(|(_, e)| matches!(e, JoseError::InvalidKey { .. }))
+        {
+            return Err(StatementError::new(
+                Some(id.as_str()),
+                Some(id.as_str()),
+                Rule::TrustAnchor,
+                format!("configured keys of trust anchor {id}: {e}"),
+            )
+            .with_key_of(e)
+            .into());
+        }
         if keys.is_empty() {
             return Err(Error::Config(format!(
                 "trust anchor {id} has no usable key"
@@ -180,9 +196,11 @@ impl TrustChain {
             + 1
     }
 
-    /// Whether the chain is the anchor alone (never true for a chain of length ≥ 2).
+    /// Whether the chain holds no statement. A chain the resolver validated never is empty
+    /// (it holds at least the subject's configuration, and [`TrustChain::len`] is at least
+    /// 1); a subject that is the anchor itself has `len() == 1`.
     pub fn is_empty(&self) -> bool {
-        false
+        self.statements.is_empty()
     }
 
     /// A SHA-256 fingerprint (base64url) of the chain's statements, to tell whether two

@@ -13,6 +13,7 @@ use crate::constraints::Constraints;
 use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::policy::OperatorRegistry;
+use crate::resolver::Limits;
 use crate::statement::{EntityStatement, Rule, StatementError};
 
 /// What a chain is validated against.
@@ -30,6 +31,35 @@ pub struct ValidationContext<'a> {
     pub issuer_configurations: Option<&'a HashMap<EntityId, Arc<EntityStatement>>>,
     /// Policy operators understood (standard ones plus any registered custom operators).
     pub operators: &'a OperatorRegistry,
+    /// The resolver's limits: the sizes of `metadata` and `metadata_policy` values, and the
+    /// `resolution_timeout` reported when [`ValidationContext::deadline`] passes.
+    pub limits: &'a Limits,
+    /// When the resolution must end. Validation stops with
+    /// `Error::LimitExceeded { limit: Limit::ResolutionTime, .. }` once it has passed: it is
+    /// checked between the validation steps and inside the policy's loops.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+impl ValidationContext<'_> {
+    pub(crate) fn policy_deadline(&self) -> crate::policy::deadline::Deadline {
+        crate::policy::deadline::Deadline::new(self.deadline, self.timeout_ms())
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        u64::try_from(self.limits.resolution_timeout.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// `Err(LimitExceeded { ResolutionTime })` once the deadline has passed.
+    pub(crate) fn check_deadline(&self, during: &str) -> Result<(), Error> {
+        match self.deadline {
+            Some(at) if tokio::time::Instant::now() >= at => Err(Error::LimitExceeded {
+                limit: crate::error::Limit::ResolutionTime,
+                value: self.timeout_ms(),
+                context: Some(format!("ran out of time while {during}")),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn link_error(s: &EntityStatement, detail: impl Into<String>) -> Error {
@@ -92,6 +122,7 @@ pub fn validate_chain(
         }
     }
     check_authority_hints(&statements, top, ctx)?;
+    ctx.check_deadline("validating a chain's structure")?;
 
     // The chain must end at a configured anchor.
     let anchor_id = statements[n - 1].issuer();
@@ -105,13 +136,14 @@ pub fn validate_chain(
 
     check_constraints(&statements, top)?;
     verify_signatures(&statements, top, has_anchor_ec, anchor, ctx)?;
+    ctx.check_deadline("verifying a chain's signatures")?;
 
     let expires_at = statements
         .iter()
         .map(|s| s.expires_at())
         .min()
         .unwrap_or(ctx.now);
-    let (metadata, removed) = metadata::resolve(&statements, top, ctx.operators)?;
+    let (metadata, removed) = metadata::resolve(&statements, top, ctx)?;
     Ok(TrustChain {
         anchor: anchor.id().clone(),
         statements,
@@ -231,6 +263,7 @@ fn verify_signatures(
     // Each Subordinate Statement is verified with the keys the next element asserts for
     // its issuer: a superior's statement, or the anchor's own EC.
     for j in 1..=top {
+        ctx.check_deadline("verifying a chain's signatures")?;
         let ss = &statements[j];
         match statements.get(j + 1) {
             Some(next) => ss.verify_with(

@@ -159,6 +159,9 @@ impl Walk {
             }
             depth += 1;
             let mut tasks = JoinSet::new();
+            // Which path each task extends, so a task that ends without a result (a panic)
+            // is still recorded as a failed path.
+            let mut spawned: HashMap<tokio::task::Id, Vec<EntityId>> = HashMap::new();
             for p in frontier.drain(..) {
                 let hints = p.top_ec.authority_hints();
                 if hints.len() > self.limits.max_authority_hints {
@@ -214,18 +217,38 @@ impl Walk {
                     let walk = self.clone();
                     let p = p.clone();
                     let hint = hint.clone();
+                    let mut path = p.path.to_vec();
+                    path.push(hint.clone());
                     // Boxed: the step's state machine is kilobytes, and a task moves its
                     // future several times on the way in and out (measured: 4 copies).
-                    tasks.spawn(Box::pin(async move {
+                    let handle = tasks.spawn(Box::pin(async move {
                         let r = walk.superior_step(&p.top_ec, &hint).await;
                         (p, hint, r)
                     }));
+                    spawned.insert(handle.id(), path);
                 }
             }
             let mut next = Vec::new();
-            while let Some(joined) = tasks.join_next().await {
-                let Ok((p, hint, result)) = joined else {
-                    continue;
+            while let Some(joined) = tasks.join_next_with_id().await {
+                let (p, hint, result) = match joined {
+                    Ok((_, done)) => done,
+                    Err(e) => {
+                        let path = spawned.remove(&e.id()).unwrap_or_default();
+                        let entity = path.last().cloned().unwrap_or_else(|| subject.clone());
+                        let detail = if e.is_panic() {
+                            "the step panicked (a bug, or a panicking Fetcher)"
+                        } else {
+                            "the step was cancelled"
+                        };
+                        out.attempts.push(PathAttempt {
+                            path,
+                            error: Error::StepFailed {
+                                entity,
+                                detail: detail.into(),
+                            },
+                        });
+                        continue;
+                    }
                 };
                 let mut path = p.path.to_vec();
                 path.push(hint.clone());

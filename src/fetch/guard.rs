@@ -6,10 +6,12 @@
 //! explicit allow-list opens it (test federations, private federations).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use url::{Host, Url};
+
+use super::special::non_public_reason;
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`, or a single address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,91 +77,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     }
-}
-
-/// Why an address is not public, or `None` when it is.
-pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
-    match canonical(ip) {
-        IpAddr::V4(v4) => v4_reason(v4),
-        IpAddr::V6(v6) => v6_reason(v6),
-    }
-}
-
-fn in4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
-    u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
-}
-
-fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
-    let ranges: [([u8; 4], u32, &'static str); 15] = [
-        ([0, 0, 0, 0], 8, "\"this\" network"),
-        ([127, 0, 0, 0], 8, "loopback"),
-        ([10, 0, 0, 0], 8, "private (RFC 1918)"),
-        ([172, 16, 0, 0], 12, "private (RFC 1918)"),
-        ([192, 168, 0, 0], 16, "private (RFC 1918)"),
-        ([169, 254, 0, 0], 16, "link-local"),
-        ([100, 64, 0, 0], 10, "shared address space (CGNAT)"),
-        ([192, 0, 0, 0], 24, "IETF protocol assignments"),
-        ([192, 0, 2, 0], 24, "documentation"),
-        ([198, 51, 100, 0], 24, "documentation"),
-        ([203, 0, 113, 0], 24, "documentation"),
-        ([198, 18, 0, 0], 15, "benchmarking"),
-        ([224, 0, 0, 0], 4, "multicast"),
-        ([240, 0, 0, 0], 4, "reserved"),
-        ([192, 88, 99, 0], 24, "6to4 relay anycast"),
-    ];
-    ranges
-        .iter()
-        .find(|(net, p, _)| in4(ip, *net, *p))
-        .map(|(_, _, why)| *why)
-}
-
-fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
-    let bits = u128::from(ip);
-    let seg = ip.segments();
-    if ip.is_unspecified() {
-        return Some("unspecified");
-    }
-    if ip.is_loopback() {
-        return Some("loopback");
-    }
-    if seg[0] & 0xff00 == 0xff00 {
-        return Some("multicast");
-    }
-    if seg[0] & 0xffc0 == 0xfe80 {
-        return Some("link-local");
-    }
-    if seg[0] & 0xffc0 == 0xfec0 {
-        return Some("site-local");
-    }
-    if seg[0] & 0xfe00 == 0xfc00 {
-        return Some("unique local");
-    }
-    if seg[0] == 0x2001 && seg[1] == 0x0db8 {
-        return Some("documentation");
-    }
-    if seg[0] == 0x2001 && seg[1] == 0 {
-        return Some("Teredo (embeds an IPv4 address)");
-    }
-    if seg[0] == 0x0100 && seg[1..4] == [0, 0, 0] {
-        return Some("discard-only");
-    }
-    // Forms that embed an IPv4 address.
-    if bits >> 32 == 0 {
-        // IPv4-compatible ::a.b.c.d is deprecated: never a legitimate destination.
-        return Some("IPv4-compatible IPv6 (deprecated)");
-    }
-    if seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
-        // NAT64: judge the embedded IPv4 address.
-        return v4_reason(Ipv4Addr::from(bits as u32));
-    }
-    if seg[0] == 0x2002 {
-        // 6to4: 2002:AABB:CCDD::/48 embeds AA.BB.CC.DD.
-        return v4_reason(Ipv4Addr::from(
-            (u32::from(seg[1]) << 16) | u32::from(seg[2]),
-        ));
-    }
-    None
 }
 
 /// Why the guard refused a destination.
@@ -262,52 +179,19 @@ impl DestinationGuard {
 mod tests {
     use super::*;
 
-    fn refused(s: &str) -> bool {
-        non_public_reason(s.parse().unwrap()).is_some()
-    }
-
     #[test]
-    fn address_classes() {
+    fn url_literals_of_special_ranges_are_refused() {
+        let g = DestinationGuard::new();
         for bad in [
-            "0.0.0.0",
-            "127.0.0.1",
-            "127.255.0.9",
-            "10.1.2.3",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "224.0.0.1",
-            "255.255.255.255",
-            "192.0.2.1",
-            "198.18.0.1",
-            "::",
-            "::1",
-            "fe80::1",
-            "fc00::1",
-            "fd12::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "::127.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "2002:7f00:1::",
-            "2002:0a00:0001::",
-            "2001:db8::1",
-            "2001::1",
-            "fec0::1",
+            "https://[64:ff9b:1::a9fe:a9fe]/",
+            "https://[::ffff:0:a9fe:a9fe]/",
+            "https://[2001:2::1]/",
+            "https://[2001:10::1]/",
+            "https://[3fff::1]/",
+            "https://[5f00::1]/",
         ] {
-            assert!(refused(bad), "{bad} accepted");
-        }
-        for good in [
-            "93.184.216.34",
-            "8.8.8.8",
-            "172.32.0.1",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-        ] {
-            assert!(!refused(good), "{good} refused");
+            let url: Url = bad.parse().unwrap();
+            assert!(g.check_url(&url).is_err(), "{bad} accepted");
         }
     }
 

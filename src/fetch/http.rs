@@ -21,17 +21,58 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let allowed = guard_addresses(&guard, &host).await?;
-            Ok(Box::new(allowed.into_iter()) as Addrs)
+            match guard_addresses(&guard, &host).await {
+                Ok(allowed) => Ok(Box::new(allowed.into_iter()) as Addrs),
+                Err(AddressError::Lookup(e)) => Err(e.into()),
+                Err(AddressError::Refused(r)) => Err(r.into()),
+            }
         })
     }
+}
+
+/// The destination guard refused a destination inside reqwest (a name resolving only to
+/// refused addresses, a redirect to a refused URL). Carried as the source of reqwest's error
+/// and found again by type, so a refusal is [`FetchError::Refused`] whatever the message.
+#[derive(Debug)]
+struct GuardRefusal(String);
+
+impl std::fmt::Display for GuardRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GuardRefusal {}
+
+/// Why a name gave no usable address.
+#[derive(Debug)]
+enum AddressError {
+    /// The lookup itself failed.
+    Lookup(std::io::Error),
+    /// Every address was refused by the guard.
+    Refused(GuardRefusal),
+}
+
+/// The guard's refusal somewhere in an error's source chain.
+fn guard_refusal<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a GuardRefusal> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<GuardRefusal>() {
+            return Some(r);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 async fn guard_addresses(
     guard: &DestinationGuard,
     host: &str,
-) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+) -> Result<Vec<SocketAddr>, AddressError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(AddressError::Lookup)?
+        .collect();
     if guard.host_allowed(host) {
         return Ok(addrs);
     }
@@ -49,7 +90,9 @@ async fn guard_addresses(
                     .unwrap_or_default()
             })
             .unwrap_or_else(|| "no address".into());
-        return Err(format!("{host} resolves only to refused addresses ({why})").into());
+        return Err(AddressError::Refused(GuardRefusal(format!(
+            "{host} resolves only to refused addresses ({why})"
+        ))));
     }
     Ok(ok)
 }
@@ -124,7 +167,7 @@ impl HttpFetcherBuilder {
                 }
                 match guard.check_url(attempt.url()) {
                     Ok(()) => attempt.follow(),
-                    Err(e) => attempt.error(format!("redirect refused: {e}")),
+                    Err(e) => attempt.error(GuardRefusal(format!("redirect refused: {e}"))),
                 }
             })
         };
@@ -196,7 +239,7 @@ impl HttpFetcher {
                     url: url.clone(),
                     limit_ms: 0,
                 }
-            } else if detail.contains("refused addresses") || detail.contains("redirect refused") {
+            } else if guard_refusal(&e).is_some() {
                 FetchError::Refused {
                     url: url.clone(),
                     reason: detail.chars().take(300).collect(),
@@ -279,19 +322,15 @@ impl HttpFetcher {
             reason: e.0,
         })?;
         if let Some(Host::Domain(d)) = url.host() {
-            guard_addresses(&self.guard, d).await.map_err(|e| {
-                let reason: String = e.to_string().chars().take(300).collect();
-                if reason.contains("refused addresses") {
-                    FetchError::Refused {
-                        url: url.to_string(),
-                        reason,
-                    }
-                } else {
-                    FetchError::Transport {
-                        url: url.to_string(),
-                        detail: format!("resolving {d}: {reason}"),
-                    }
-                }
+            guard_addresses(&self.guard, d).await.map_err(|e| match e {
+                AddressError::Refused(r) => FetchError::Refused {
+                    url: url.to_string(),
+                    reason: r.0.chars().take(300).collect(),
+                },
+                AddressError::Lookup(e) => FetchError::Transport {
+                    url: url.to_string(),
+                    detail: format!("resolving {d}: {e}").chars().take(300).collect(),
+                },
             })?;
         }
         Ok(())

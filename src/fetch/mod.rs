@@ -10,10 +10,12 @@
 mod guard;
 mod http;
 mod memory;
+mod special;
 
-pub use guard::{DestinationGuard, GuardRefusal, IpNetwork, non_public_reason};
+pub use guard::{DestinationGuard, GuardRefusal, IpNetwork};
 pub use http::{HttpFetcher, HttpFetcherBuilder};
 pub use memory::{Handler, MemoryFetcher};
+pub use special::non_public_reason;
 
 use std::fmt;
 use std::future::Future;

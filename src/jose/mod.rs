@@ -17,8 +17,10 @@ use serde_json::{Map, Value};
 
 use crate::json::parse_strict;
 
+mod key_check;
 mod native;
-pub use native::{MIN_RSA_BITS, Verifier};
+pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
+pub use native::Verifier;
 
 /// Longest compact JWS accepted by default, in bytes.
 pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
@@ -182,9 +184,18 @@ pub enum JoseError {
         /// Whose key set was used.
         whose: String,
     },
-    /// The JWK Set is malformed as a whole (§3.1.1).
+    /// The JWK Set is malformed as a whole (§3.1.1), or one JWK of it is unreadable.
     #[error("invalid JWK Set: {0}")]
     Jwks(String),
+    /// The key's public material is degenerate or malformed ([`KeyError`]): refused when
+    /// read, so nothing ever verifies with it.
+    #[error("key {kid:?} is refused: {reason}")]
+    InvalidKey {
+        /// The key id.
+        kid: String,
+        /// Which rule the key material broke.
+        reason: KeyError,
+    },
 }
 
 /// A JWS in compact serialization, split and decoded but **not yet verified**.
@@ -436,28 +447,39 @@ impl fmt::Debug for Key {
 impl Key {
     /// Reads one JWK. It must be an object with a string `kty` and a non-empty string `kid`
     /// (§3.1.1: every key of a federation JWK Set has a `kid`). Private members are refused:
-    /// a statement that publishes a private key is broken.
-    pub fn from_json(v: &Value) -> Result<Key, String> {
-        let obj = v.as_object().ok_or("a JWK must be an object")?;
+    /// a statement that publishes a private key is broken. The public material of RSA, EC
+    /// and OKP signing keys is checked ([`KeyError`], as [`JoseError::InvalidKey`]).
+    pub fn from_json(v: &Value) -> Result<Key, JoseError> {
+        let bad = |s: String| JoseError::Jwks(s);
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("a JWK must be an object".into()))?;
         let kty = obj
             .get("kty")
             .and_then(Value::as_str)
-            .ok_or("kty missing or not a string")?;
+            .ok_or_else(|| bad("kty missing or not a string".into()))?;
         let kid = match obj.get("kid") {
             Some(Value::String(k)) if !k.is_empty() => k.clone(),
-            _ => return Err("kid missing, empty or not a string".into()),
+            _ => return Err(bad("kid missing, empty or not a string".into())),
         };
-        if ["d", "p", "q", "dp", "dq", "qi", "k"]
+        // `oth` carries the private factors of a multi-prime RSA key (RFC 7518 §6.3.2.7).
+        if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
             .iter()
             .any(|m| obj.contains_key(*m))
         {
-            return Err(format!("key {kid:?} carries private or symmetric material"));
+            return Err(bad(format!(
+                "key {kid:?} carries private or symmetric material"
+            )));
         }
         let alg = match obj.get("alg") {
             None => None,
             Some(Value::String(a)) => Some(a.clone()),
-            Some(_) => return Err(format!("key {kid:?}: alg is not a string")),
+            Some(_) => return Err(bad(format!("key {kid:?}: alg is not a string"))),
         };
+        key_check::check_public(obj).map_err(|reason| JoseError::InvalidKey {
+            kid: kid.clone(),
+            reason,
+        })?;
         let thumbprint = thumbprint(obj);
         Ok(Key {
             verifiers: shared_cells(obj, thumbprint.as_deref()),
@@ -573,7 +595,7 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<Arc<Key>>,
-    rejected: Vec<(usize, String)>,
+    rejected: Vec<(usize, JoseError)>,
 }
 
 impl KeySet {
@@ -583,11 +605,16 @@ impl KeySet {
     /// use oidfed::jose::KeySet;
     /// use serde_json::json;
     /// let set = KeySet::from_json(&json!({"keys": [
-    ///     {"kty": "EC", "kid": "k1", "crv": "P-256", "x": "AA", "y": "AA"},
-    ///     {"kty": "EC"}
+    ///     {"kty": "EC", "kid": "k1", "crv": "P-256",
+    ///      "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    ///      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+    ///     {"kty": "EC"},
+    ///     {"kty": "EC", "kid": "k2", "crv": "P-256", "x": "AA", "y": "AA"}
     /// ]})).unwrap();
     /// assert_eq!(set.len(), 1);
-    /// assert_eq!(set.rejected().len(), 1);
+    /// assert_eq!(set.rejected().len(), 2);
+    /// // The degenerate key is named, with its reason, and never verifies.
+    /// assert!(matches!(set.refusal("k2"), Some(oidfed::jose::KeyError::EcCoordinateLength { .. })));
     /// assert!(KeySet::from_json(&json!({"keys": [
     ///     {"kty": "EC", "kid": "k1"}, {"kty": "RSA", "kid": "k1"}
     /// ]})).is_err());
@@ -602,21 +629,35 @@ impl KeySet {
         let mut set = KeySet::default();
         for (i, k) in keys.iter().enumerate() {
             if i >= MAX_KEYS_PER_SET {
-                set.rejected
-                    .push((i, format!("more than {MAX_KEYS_PER_SET} keys: ignored")));
+                set.rejected.push((
+                    i,
+                    JoseError::Jwks(format!("more than {MAX_KEYS_PER_SET} keys: ignored")),
+                ));
                 break;
             }
-            match Key::from_json(k) {
+            // A refused key still holds its kid: no other key may take it.
+            let kid = match Key::from_json(k) {
                 Ok(key) => {
-                    if set.keys.iter().any(|existing| existing.kid == key.kid) {
-                        return Err(JoseError::Jwks(format!(
-                            "two keys share the kid {:?}",
-                            key.kid
-                        )));
-                    }
+                    let kid = key.kid.clone();
                     set.keys.push(Arc::new(key));
+                    kid
                 }
-                Err(reason) => set.rejected.push((i, reason)),
+                Err(e) => {
+                    let kid = match &e {
+                        JoseError::InvalidKey { kid, .. } => Some(kid.clone()),
+                        _ => None,
+                    };
+                    set.rejected.push((i, e));
+                    match kid {
+                        Some(kid) => kid,
+                        None => continue,
+                    }
+                }
+            };
+            let holders =
+                set.keys.iter().filter(|k| k.kid == kid).count() + set.refusal_count(&kid);
+            if holders > 1 {
+                return Err(JoseError::Jwks(format!("two keys share the kid {kid:?}")));
             }
         }
         Ok(set)
@@ -627,9 +668,26 @@ impl KeySet {
         &self.keys
     }
 
-    /// Keys that could not be read: (index in the set, reason).
-    pub fn rejected(&self) -> &[(usize, String)] {
+    /// Keys that could not be read: (index in the set, reason). Following RFC 7517 §5 they
+    /// are ignored, not fatal to the set.
+    pub fn rejected(&self) -> &[(usize, JoseError)] {
         &self.rejected
+    }
+
+    /// Why the key with this `kid` was refused for its material, if it was: verifying with
+    /// that `kid` fails with [`JoseError::InvalidKey`].
+    pub fn refusal(&self, kid: &str) -> Option<&KeyError> {
+        self.rejected.iter().find_map(|(_, e)| match e {
+            JoseError::InvalidKey { kid: k, reason } if k == kid => Some(reason),
+            _ => None,
+        })
+    }
+
+    fn refusal_count(&self, kid: &str) -> usize {
+        self.rejected
+            .iter()
+            .filter(|(_, e)| matches!(e, JoseError::InvalidKey { kid: k, .. } if k == kid))
+            .count()
     }
 
     /// Number of usable keys.
@@ -664,9 +722,15 @@ impl KeySet {
         kid: &str,
         whose: &str,
     ) -> Result<(), JoseError> {
-        let key = self.get(kid).ok_or_else(|| JoseError::UnknownKid {
-            kid: kid.to_string(),
-            whose: whose.to_string(),
+        let key = self.get(kid).ok_or_else(|| match self.refusal(kid) {
+            Some(reason) => JoseError::InvalidKey {
+                kid: kid.to_string(),
+                reason: reason.clone(),
+            },
+            None => JoseError::UnknownKid {
+                kid: kid.to_string(),
+                whose: whose.to_string(),
+            },
         })?;
         let verifier = key.verifier(alg).map_err(|reason| JoseError::KeyMismatch {
             kid: kid.to_string(),
@@ -956,21 +1020,34 @@ mod tests {
         }
     }
 
+    fn refused(v: Value) -> KeyError {
+        match Key::from_json(&v) {
+            Err(JoseError::InvalidKey { kid, reason }) => {
+                assert_eq!(kid, "k");
+                reason
+            }
+            other => panic!("{v}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn weak_or_malformed_keys_build_no_verifier() {
+    fn weak_or_malformed_keys_are_refused_when_read() {
         let small = josekit::jwk::Jwk::generate_rsa_key(1024).unwrap();
         let mut m = small.to_public_key().unwrap().as_ref().clone();
         m.insert("kid".into(), json!("k"));
-        let err = Key::from_json(&Value::Object(m))
-            .unwrap()
-            .verifier(Alg::RS256)
-            .unwrap_err();
+        assert_eq!(
+            refused(Value::Object(m.clone())),
+            KeyError::RsaModulusSize { bits: 1024 }
+        );
+        // Even if a caller reached the verifier with such a JWK, none would be built.
+        let err = Verifier::from_jwk(Alg::RS256, &m).unwrap_err();
         assert!(err.contains("2048"), "{err}");
         // A point that is not on the curve.
         let bad = json!({"kty": "EC", "crv": "P-256", "kid": "k",
             "x": b64url(&[1u8; 32]), "y": b64url(&[2u8; 32])});
-        assert!(Key::from_json(&bad).unwrap().verifier(Alg::ES256).is_err());
-        // Wrong curve for the algorithm, wrong coordinate length, encryption-only key.
+        assert_eq!(refused(bad.clone()), KeyError::EcPointNotOnCurve);
+        assert!(Verifier::from_jwk(Alg::ES256, bad.as_object().unwrap()).is_err());
+        // Wrong curve for the algorithm, encryption-only key.
         let ec = josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P384).unwrap();
         let mut m = ec.to_public_key().unwrap().as_ref().clone();
         m.insert("kid".into(), json!("k"));
@@ -989,11 +1066,48 @@ mod tests {
         );
         let short = json!({"kty": "EC", "crv": "P-256", "kid": "k",
             "x": b64url(&[1u8; 31]), "y": b64url(&[2u8; 32])});
-        assert!(
-            Key::from_json(&short)
-                .unwrap()
-                .verifier(Alg::ES256)
-                .is_err()
+        assert!(matches!(
+            refused(short),
+            KeyError::EcCoordinateLength { found: 31, .. }
+        ));
+        // Keys of curves this crate does not verify with are not judged (they never verify).
+        let x25519 = json!({"kty": "OKP", "crv": "X25519", "kid": "k", "x": b64url(&[9u8; 32])});
+        assert!(Key::from_json(&x25519).is_ok());
+        // `oth` is private material of a multi-prime RSA key.
+        assert!(matches!(
+            Key::from_json(&json!({"kty": "RSA", "kid": "k", "oth": []})),
+            Err(JoseError::Jwks(_))
+        ));
+    }
+
+    /// e = 1 makes every PKCS#1 v1.5 encoded message its own signature: the key is refused
+    /// when read, and verifying with its kid names the refusal.
+    #[test]
+    fn rsa_exponent_one_is_refused_and_named_on_use() {
+        let n = openssl::rsa::Rsa::generate(2048).unwrap().n().to_vec();
+        let weak = json!({"kty": "RSA", "kid": "k", "n": b64url(&n), "e": "AQ"});
+        assert_eq!(refused(weak.clone()), KeyError::RsaExponentTooSmall);
+        let set = KeySet::from_json(&json!({"keys": [weak]})).unwrap();
+        assert!(set.is_empty());
+        assert_eq!(set.refusal("k"), Some(&KeyError::RsaExponentTooSmall));
+        let tok = format!(
+            "{}.e30.AA",
+            b64url(br#"{"alg":"RS256","kid":"k","typ":"entity-statement+jwt"}"#)
         );
+        let jws = CompactJws::parse(&tok).unwrap();
+        assert_eq!(
+            set.verify(&jws, Alg::RS256, "k", "t").unwrap_err(),
+            JoseError::InvalidKey {
+                kid: "k".into(),
+                reason: KeyError::RsaExponentTooSmall
+            }
+        );
+        // A refused key still holds its kid: a second key with it makes the set invalid.
+        let good = josekit::jwk::Jwk::generate_rsa_key(2048).unwrap();
+        let mut g = good.to_public_key().unwrap().as_ref().clone();
+        g.insert("kid".into(), json!("k"));
+        let twice = json!({"keys": [
+            {"kty": "RSA", "kid": "k", "n": b64url(&n), "e": "AQ"}, Value::Object(g)]});
+        assert!(matches!(KeySet::from_json(&twice), Err(JoseError::Jwks(_))));
     }
 }

@@ -8,8 +8,8 @@
 
 use std::sync::OnceLock;
 
-use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcPoint};
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::{MessageDigest, hash};
 use openssl::nid::Nid;
@@ -18,10 +18,8 @@ use openssl::rsa::{Padding, Rsa};
 use openssl::sign::{RsaPssSaltlen, Verifier as OsslVerifier};
 use serde_json::{Map, Value};
 
-use super::{Alg, b64url_decode};
-
-/// Smallest RSA modulus accepted, in bits.
-pub const MIN_RSA_BITS: u32 = 2048;
+use super::Alg;
+use super::key_check::{self, KeyError};
 
 /// A verifier for one key and one algorithm.
 pub struct Verifier {
@@ -47,8 +45,12 @@ fn member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, String
         .ok_or_else(|| format!("{name} missing or not a string"))
 }
 
-fn bytes(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
-    b64url_decode(member(jwk, name)?).ok_or_else(|| format!("{name} is not base64url"))
+fn bytes(jwk: &Map<String, Value>, name: &'static str) -> Result<Vec<u8>, String> {
+    key_check::bytes(jwk, name).map_err(|e| e.to_string())
+}
+
+fn material(e: KeyError) -> String {
+    e.to_string()
 }
 
 fn digest(alg: Alg) -> MessageDigest {
@@ -60,7 +62,7 @@ fn digest(alg: Alg) -> MessageDigest {
 }
 
 /// The three NIST curves, built once per process (building a group is not free).
-fn curve(nid: Nid) -> Result<&'static EcGroup, openssl::error::ErrorStack> {
+pub(super) fn curve(nid: Nid) -> Result<&'static EcGroup, openssl::error::ErrorStack> {
     static P256: OnceLock<EcGroup> = OnceLock::new();
     static P384: OnceLock<EcGroup> = OnceLock::new();
     static P521: OnceLock<EcGroup> = OnceLock::new();
@@ -95,26 +97,21 @@ impl Verifier {
         let ssl = |e: openssl::error::ErrorStack| format!("invalid key: {e}");
         let kind = match alg {
             Alg::ES256 | Alg::ES384 | Alg::ES512 => {
-                let (crv, nid, size) = match alg {
-                    Alg::ES256 => ("P-256", Nid::X9_62_PRIME256V1, 32),
-                    Alg::ES384 => ("P-384", Nid::SECP384R1, 48),
-                    _ => ("P-521", Nid::SECP521R1, 66),
+                let name = match alg {
+                    Alg::ES256 => "P-256",
+                    Alg::ES384 => "P-384",
+                    _ => "P-521",
                 };
-                if member(jwk, "crv")? != crv {
-                    return Err(format!("{alg} needs crv {crv}"));
+                if member(jwk, "crv")? != name {
+                    return Err(format!("{alg} needs crv {name}"));
                 }
+                let (crv, nid, size, _) =
+                    key_check::ec_curve(name).ok_or_else(|| format!("{alg} needs crv {name}"))?;
                 let (x, y) = (bytes(jwk, "x")?, bytes(jwk, "y")?);
-                if x.len() != size || y.len() != size {
-                    return Err(format!("x and y must be {size} bytes for {crv}"));
-                }
-                let group = curve(nid).map_err(ssl)?;
-                let mut encoded = Vec::with_capacity(1 + 2 * size);
-                encoded.push(4);
-                encoded.extend_from_slice(&x);
-                encoded.extend_from_slice(&y);
-                let mut ctx = BigNumContext::new().map_err(ssl)?;
-                // Decoding checks that the point is on the curve.
-                let point = EcPoint::from_bytes(group, &encoded, &mut ctx).map_err(ssl)?;
+                // The point is decoded, on the curve and not at infinity (checked again here
+                // so a verifier never exists for a point that is not).
+                let (group, point) =
+                    key_check::ec_point(crv, nid, size, &x, &y).map_err(material)?;
                 let key = EcKey::from_public_key(group, &point).map_err(ssl)?;
                 Kind::Ec { key, size }
             }
@@ -124,18 +121,16 @@ impl Verifier {
                     "Ed448" => Id::ED448,
                     other => return Err(format!("EdDSA does not support crv {other}")),
                 };
+                key_check::check_public(jwk).map_err(material)?;
                 let key = PKey::public_key_from_raw_bytes(&bytes(jwk, "x")?, id).map_err(ssl)?;
                 Kind::Ed { key }
             }
             _ => {
-                let n = BigNum::from_slice(&bytes(jwk, "n")?).map_err(ssl)?;
-                let e = BigNum::from_slice(&bytes(jwk, "e")?).map_err(ssl)?;
-                if n.num_bits() < MIN_RSA_BITS as i32 {
-                    return Err(format!(
-                        "RSA modulus of {} bits; at least {MIN_RSA_BITS} required",
-                        n.num_bits()
-                    ));
-                }
+                // The same checks as when the key was read: a verifier never exists for a
+                // degenerate key, however it was reached.
+                key_check::check_public(jwk).map_err(material)?;
+                let n = key_check::uint(jwk, "n").map_err(material)?;
+                let e = key_check::uint(jwk, "e").map_err(material)?;
                 let rsa = Rsa::from_public_components(n, e).map_err(ssl)?;
                 Kind::Rsa {
                     key: PKey::from_rsa(rsa).map_err(ssl)?,

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::error::{PolicyError, PolicyErrorKind as K};
 use super::scope::{scope_canonical, scope_string, scope_view, scope_view_list, scope_words};
+use super::set::ValueSet;
 use super::{OperatorKind, OperatorRegistry, Operators, PolicyOperator, operators, values_equal};
 
 /// The combination rules inside one parameter's policy (§6.1.3), standard and custom.
@@ -55,6 +56,7 @@ pub(super) fn merge_one(
         }
         if scope && op == "one_of" {
             let (a, b) = (scope_view_list(sup), scope_view_list(sub));
+            let b = ValueSet::new(&b);
             let kept: Vec<Value> = sup
                 .as_array()
                 .map(|s| {

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::deadline::Deadline;
 use super::error::{PolicyError, PolicyErrorKind as K};
 use super::{MetadataPolicy, OperatorRegistry, operators};
 
@@ -40,6 +41,15 @@ pub struct PolicySource<'a> {
 pub fn resolve_chain_policy(
     sources: &[PolicySource<'_>],
     registry: &OperatorRegistry,
+) -> Result<Option<MetadataPolicy>, PolicyError> {
+    resolve_chain_policy_within(sources, registry, Deadline::NONE)
+}
+
+/// [`resolve_chain_policy`] within the resolution's deadline.
+pub(crate) fn resolve_chain_policy_within(
+    sources: &[PolicySource<'_>],
+    registry: &OperatorRegistry,
+    deadline: Deadline,
 ) -> Result<Option<MetadataPolicy>, PolicyError> {
     for s in sources {
         let Some(crit) = s.metadata_policy_crit else {
@@ -83,12 +93,12 @@ pub fn resolve_chain_policy(
         let Some(raw) = s.metadata_policy else {
             continue;
         };
-        let parsed = MetadataPolicy::from_json_with(raw, registry)
+        let parsed = MetadataPolicy::parse_within(raw, registry, deadline)
             .map_err(|e| e.at_statement(s.issuer, s.subject))?;
         current = Some(match current {
             None => parsed,
             Some(c) => c
-                .combine_with(&parsed, registry)
+                .combine_within(&parsed, registry, deadline)
                 .map_err(|e| e.at_statement(s.issuer, s.subject))?,
         });
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::apply::{apply_parameter, check_parameter, merge_one};
+use super::deadline::Deadline;
 use super::error::{PolicyError, PolicyErrorKind as K};
 use super::scope::{CLIENT_TYPES, scope_words};
 use super::{OperatorRegistry, Operators, kind_of, operators};
@@ -34,7 +35,7 @@ impl EntityTypePolicy {
     /// assert_eq!(err.code(), "invalid_policy");
     /// ```
     pub fn from_json(value: &Value) -> Result<Self, PolicyError> {
-        Self::parse(None, value, &OperatorRegistry::default())
+        Self::parse(None, value, &OperatorRegistry::default(), Deadline::NONE)
     }
 
     /// As [`EntityTypePolicy::from_json`], for a known Entity Type and with custom operators.
@@ -43,13 +44,15 @@ impl EntityTypePolicy {
         value: &Value,
         registry: &OperatorRegistry,
     ) -> Result<Self, PolicyError> {
-        Self::parse(Some(entity_type), value, registry).map_err(|e| e.in_type(entity_type))
+        Self::parse(Some(entity_type), value, registry, Deadline::NONE)
+            .map_err(|e| e.in_type(entity_type))
     }
 
-    fn parse(
+    pub(super) fn parse(
         entity_type: Option<&str>,
         value: &Value,
         registry: &OperatorRegistry,
+        deadline: Deadline,
     ) -> Result<Self, PolicyError> {
         let Some(obj) = value.as_object() else {
             return Err(PolicyError::new(
@@ -65,6 +68,9 @@ impl EntityTypePolicy {
             params: BTreeMap::new(),
         };
         for (param, ops) in obj {
+            deadline
+                .check("validating the metadata policy")
+                .map_err(|e| e.param(param))?;
             let Some(ops) = ops.as_object() else {
                 return Err(PolicyError::new(
                     K::Malformed,
@@ -146,11 +152,23 @@ impl EntityTypePolicy {
         subordinate: &EntityTypePolicy,
         registry: &OperatorRegistry,
     ) -> Result<EntityTypePolicy, PolicyError> {
+        self.combine_within(subordinate, registry, Deadline::NONE)
+    }
+
+    pub(super) fn combine_within(
+        &self,
+        subordinate: &EntityTypePolicy,
+        registry: &OperatorRegistry,
+        deadline: Deadline,
+    ) -> Result<EntityTypePolicy, PolicyError> {
         let mut out = self.clone();
         if out.entity_type.is_none() {
             out.entity_type = subordinate.entity_type.clone();
         }
         for (param, sub_ops) in &subordinate.params {
+            deadline
+                .check("merging metadata policies")
+                .map_err(|e| e.param(param))?;
             let scope = out.scope_mode(param);
             let Some(cur) = out.params.get_mut(&**param) else {
                 out.params.insert(param.clone(), Arc::clone(sub_ops));
@@ -192,7 +210,7 @@ impl EntityTypePolicy {
         registry: &OperatorRegistry,
     ) -> Result<Map<String, Value>, PolicyError> {
         let mut out = metadata.clone();
-        self.apply_in_place(&mut out, registry)?;
+        self.apply_in_place(&mut out, registry, Deadline::NONE)?;
         Ok(out)
     }
 
@@ -200,8 +218,12 @@ impl EntityTypePolicy {
         &self,
         out: &mut Map<String, Value>,
         registry: &OperatorRegistry,
+        deadline: Deadline,
     ) -> Result<(), PolicyError> {
         for (param, ops) in &self.params {
+            deadline
+                .check("applying the metadata policy")
+                .map_err(|e| e.param(param))?;
             let scope = self.scope_mode(param);
             let name_error = |e: PolicyError| {
                 let e = e.param(param);

@@ -29,6 +29,15 @@ pub enum PolicyErrorKind {
     EssentialMissing,
     /// A custom checking operator refused the parameter.
     CustomViolation,
+    /// A limit of the resolver was reached while validating or applying the policy (the
+    /// resolution's deadline, or the size of a value): the resolver reports it as
+    /// [`crate::Error::LimitExceeded`].
+    LimitExceeded {
+        /// Which limit.
+        limit: crate::error::Limit,
+        /// Its configured value.
+        value: u64,
+    },
 }
 
 /// A metadata policy failure. [`PolicyError::code`] gives the error code.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::deadline::Deadline;
 use super::error::{PolicyError, PolicyErrorKind as K};
 use super::{EntityTypePolicy, OperatorRegistry, kind_of};
 
@@ -53,6 +54,14 @@ impl MetadataPolicy {
 
     /// As [`MetadataPolicy::from_json`], validating registered custom operators.
     pub fn from_json_with(value: &Value, registry: &OperatorRegistry) -> Result<Self, PolicyError> {
+        Self::parse_within(value, registry, Deadline::NONE)
+    }
+
+    pub(super) fn parse_within(
+        value: &Value,
+        registry: &OperatorRegistry,
+        deadline: Deadline,
+    ) -> Result<Self, PolicyError> {
         let Some(obj) = value.as_object() else {
             return Err(PolicyError::new(
                 K::Malformed,
@@ -61,7 +70,9 @@ impl MetadataPolicy {
         };
         let mut types = BTreeMap::new();
         for (t, p) in obj {
-            types.insert(t.clone(), EntityTypePolicy::from_json_for(t, p, registry)?);
+            let parsed = EntityTypePolicy::parse(Some(t), p, registry, deadline)
+                .map_err(|e| e.in_type(t))?;
+            types.insert(t.clone(), parsed);
         }
         Ok(MetadataPolicy { types })
     }
@@ -87,11 +98,22 @@ impl MetadataPolicy {
         subordinate: &MetadataPolicy,
         registry: &OperatorRegistry,
     ) -> Result<MetadataPolicy, PolicyError> {
+        self.combine_within(subordinate, registry, Deadline::NONE)
+    }
+
+    pub(super) fn combine_within(
+        &self,
+        subordinate: &MetadataPolicy,
+        registry: &OperatorRegistry,
+        deadline: Deadline,
+    ) -> Result<MetadataPolicy, PolicyError> {
         // Each type is copied once: merged where both have it, cloned otherwise.
         let mut types = BTreeMap::new();
         for (t, sup) in &self.types {
             let merged = match subordinate.types.get(t) {
-                Some(sub) => sup.combine_with(sub, registry).map_err(|e| e.in_type(t))?,
+                Some(sub) => sup
+                    .combine_within(sub, registry, deadline)
+                    .map_err(|e| e.in_type(t))?,
                 None => sup.clone(),
             };
             types.insert(t.clone(), merged);
@@ -116,6 +138,15 @@ impl MetadataPolicy {
         metadata: &Map<String, Value>,
         registry: &OperatorRegistry,
     ) -> Result<Map<String, Value>, PolicyError> {
+        self.apply_within(metadata, registry, Deadline::NONE)
+    }
+
+    pub(crate) fn apply_within(
+        &self,
+        metadata: &Map<String, Value>,
+        registry: &OperatorRegistry,
+        deadline: Deadline,
+    ) -> Result<Map<String, Value>, PolicyError> {
         let mut out = metadata.clone();
         for (t, policy) in &self.types {
             let Some(current) = out.get_mut(t) else {
@@ -129,7 +160,7 @@ impl MetadataPolicy {
                 .in_type(t));
             };
             policy
-                .apply_in_place(params, registry)
+                .apply_in_place(params, registry, deadline)
                 .map_err(|e| e.in_type(t))?;
         }
         Ok(out)
@@ -148,10 +179,9 @@ impl MetadataPolicy {
 
 fn parse_text(text: &str) -> Result<Value, PolicyError> {
     crate::json::parse_strict(text.as_bytes()).map_err(|e| {
-        let kind = if e.0.contains("duplicate") {
-            K::DuplicateMember
-        } else {
-            K::Malformed
+        let kind = match e.kind() {
+            crate::json::JsonErrorKind::DuplicateMember => K::DuplicateMember,
+            _ => K::Malformed,
         };
         PolicyError::new(kind, e.0)
     })

@@ -48,17 +48,20 @@
 mod apply;
 mod chain;
 mod custom;
+pub(crate) mod deadline;
 mod entity_type;
 mod error;
 mod metadata;
 mod operators;
 pub mod regexp;
 mod scope;
+pub(crate) mod set;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub(crate) use chain::resolve_chain_policy_within;
 pub use chain::{PolicySource, apply_policy, resolve_chain_policy};
 pub use custom::{OperatorKind, OperatorRegistry, PolicyOperator};
 pub use entity_type::EntityTypePolicy;

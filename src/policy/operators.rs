@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use super::error::{PolicyError, PolicyErrorKind as K};
+pub(crate) use super::set::union;
+use super::set::{intersection, missing, subset};
 
 /// Standard operators in application order (§6.1.4.2).
 pub const ORDER: [&str; 7] = [
@@ -61,44 +63,6 @@ pub(crate) fn check_value_type(op: &str, v: &Value) -> Result<(), PolicyError> {
 
 fn as_set(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or(&[])
-}
-
-fn subset(a: &[Value], b: &[Value]) -> bool {
-    a.iter().all(|x| b.contains(x))
-}
-
-/// Union, deterministic: `a` in order, then new elements of `b` in order, no duplicates.
-pub(crate) fn union(a: &[Value], b: &[Value]) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(a.len() + b.len());
-    for x in a.iter().chain(b) {
-        if !out.contains(x) {
-            out.push(x.clone());
-        }
-    }
-    out
-}
-
-/// Removes later duplicates, keeping the first occurrence's position (no allocation).
-fn dedup_in_place(a: &mut Vec<Value>) {
-    let mut i = 1;
-    while i < a.len() {
-        if a[..i].contains(&a[i]) {
-            a.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-}
-
-/// Intersection in `a`'s order, no duplicates.
-pub(crate) fn intersection(a: &[Value], b: &[Value]) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for x in a {
-        if b.contains(x) && !out.contains(x) {
-            out.push(x.clone());
-        }
-    }
-    out
 }
 
 /// The combination table (§6.1.3.1, spec-notes §5.5), inside one parameter's operators.
@@ -216,15 +180,8 @@ pub(crate) fn apply(
         }),
         "add" => match param {
             None => Ok(Some(opv.clone())),
-            Some(Value::Array(mut a)) => {
-                dedup_in_place(&mut a);
-                for x in as_set(opv) {
-                    if !a.contains(x) {
-                        a.push(x.clone());
-                    }
-                }
-                Ok(Some(Value::Array(a)))
-            }
+            // The parameter's elements first (duplicates dropped), then the new ones.
+            Some(Value::Array(a)) => Ok(Some(Value::Array(union(&a, as_set(opv))))),
             Some(p) => wrong_type(&p, "an array"),
         },
         "default" => Ok(param.or_else(|| Some(opv.clone()))),
@@ -238,22 +195,16 @@ pub(crate) fn apply(
         },
         "subset_of" => match param {
             None => Ok(None),
-            Some(Value::Array(mut a)) => {
-                let allowed = as_set(opv);
-                a.retain(|x| allowed.contains(x));
-                dedup_in_place(&mut a);
-                Ok(Some(Value::Array(a)))
-            }
+            Some(Value::Array(a)) => Ok(Some(Value::Array(intersection(&a, as_set(opv))))),
             Some(p) => wrong_type(&p, "an array"),
         },
         "superset_of" => match param {
             None => Ok(None),
             Some(Value::Array(a)) => {
-                if as_set(opv).iter().all(|x| a.contains(x)) {
+                let missing = missing(as_set(opv), &a);
+                if missing.is_empty() {
                     Ok(Some(Value::Array(a)))
                 } else {
-                    let missing: Vec<&Value> =
-                        as_set(opv).iter().filter(|x| !a.contains(x)).collect();
                     Err(PolicyError::new(
                         K::SupersetViolation,
                         format!(

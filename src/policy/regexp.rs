@@ -2,7 +2,9 @@
 //! `metadata_policy_crit` in §3.3). The operator value is a pattern, or an array of patterns
 //! that must all match; a string parameter must match, and so must every string of an array
 //! parameter. Patterns are compiled with a size limit and matched in linear time, so a
-//! hostile pattern cannot stall resolution.
+//! hostile pattern cannot stall resolution; and one application has a work budget (bytes of
+//! the parameter × patterns, [`DEFAULT_MAX_WORK`] unless [`Regexp::with_max_work`] says
+//! otherwise), so many patterns over a large parameter cannot either.
 //!
 //! ```
 //! use oidfed::policy::{regexp::Regexp, EntityTypePolicy, OperatorRegistry};
@@ -40,13 +42,44 @@ const SIZE_LIMIT: usize = 1 << 20;
 /// Compiled patterns kept for reuse.
 const CACHE: usize = 256;
 
+/// The default work budget of one application: bytes checked × patterns (1 MiB, enough for
+/// the largest statement the resolver accepts by default against 16 patterns).
+pub const DEFAULT_MAX_WORK: usize = 1 << 20;
+
 /// The `regexp` operator. Compiled patterns are cached.
-#[derive(Default)]
 pub struct Regexp {
     compiled: Mutex<HashMap<String, Regex>>,
+    max_work: usize,
+}
+
+impl Default for Regexp {
+    fn default() -> Self {
+        Self {
+            compiled: Mutex::default(),
+            max_work: DEFAULT_MAX_WORK,
+        }
+    }
 }
 
 impl Regexp {
+    /// The operator with a work budget of `max_work` (bytes of the parameter × patterns)
+    /// for one application; a parameter beyond it is refused, not matched.
+    ///
+    /// ```
+    /// use oidfed::policy::{regexp::Regexp, PolicyOperator};
+    /// use serde_json::json;
+    /// let r = Regexp::with_max_work(100);
+    /// let patterns = json!(["^a", "b$"]);
+    /// assert!(r.apply(&patterns, Some(&json!("a".repeat(40) + "b"))).is_ok()); // 41 × 2
+    /// assert!(r.apply(&patterns, Some(&json!("a".repeat(60) + "b"))).is_err()); // 61 × 2
+    /// ```
+    pub fn with_max_work(max_work: usize) -> Self {
+        Self {
+            max_work,
+            ..Self::default()
+        }
+    }
+
     fn patterns(v: &Value) -> Result<Vec<&str>, String> {
         let list: Vec<&str> = match v {
             Value::String(s) => vec![s.as_str()],
@@ -137,7 +170,17 @@ impl PolicyOperator for Regexp {
                 .collect::<Result<_, _>>()?,
             other => return Err(format!("regexp cannot check {other}")),
         };
-        for p in Self::patterns(value)? {
+        let patterns = Self::patterns(value)?;
+        let bytes: usize = strings.iter().map(|s| s.len()).sum();
+        let work = bytes.saturating_mul(patterns.len());
+        if work > self.max_work {
+            return Err(format!(
+                "matching {bytes} bytes against {} patterns exceeds the work budget of {}",
+                patterns.len(),
+                self.max_work
+            ));
+        }
+        for p in patterns {
             let r = self.compile(p)?;
             if let Some(s) = strings.iter().find(|s| !r.is_match(s)) {
                 return Err(format!("{s:?} does not match {p:?}"));

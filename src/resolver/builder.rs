@@ -20,7 +20,8 @@ use crate::record::OrganizationRule;
 use crate::statement::StatementRules;
 use crate::trust_mark::StatusCheck;
 
-/// Limits of one resolution. Every loop over network data is bounded by one of these.
+/// Limits of one resolution (and, with `max_concurrent_resolutions`, of all of them
+/// together). Every loop over network data is bounded by one of these.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Limits {
@@ -34,7 +35,8 @@ pub struct Limits {
     pub max_candidates: usize,
     /// Most fetches in flight at once in one resolution (default 8).
     pub max_concurrent_fetches: usize,
-    /// Time for a whole resolution, every fetch included (default 10 s).
+    /// Time for a whole resolution (default 10 s): every fetch, chain validation, policy
+    /// and trust marks included.
     pub resolution_timeout: Duration,
     /// Longest statement accepted, in bytes (default 64 KiB).
     pub max_statement_bytes: usize,
@@ -45,6 +47,22 @@ pub struct Limits {
     /// Most path hops tried in one resolution, shared fetches included (default 1024): a
     /// graph of many diamonds has few distinct statements but exponentially many paths.
     pub max_path_steps: usize,
+    /// Longest array in a statement's `metadata` or `metadata_policy` (default 1000): the
+    /// policy set operators work on arrays, so their size bounds policy work.
+    pub max_value_array_len: usize,
+    /// Longest string in a statement's `metadata` or `metadata_policy`, in bytes
+    /// (default 8 KiB).
+    pub max_value_string_len: usize,
+    /// Most words in one `scope` string of `metadata` or `metadata_policy` (default 1000).
+    pub max_scope_words: usize,
+    /// Most resolutions running at once on one resolver (default 64): a resolution is
+    /// bounded (a few MiB at the limits above), this bounds them all together. A resolution
+    /// beyond it waits for a turn, within its own `resolution_timeout`.
+    pub max_concurrent_resolutions: usize,
+    /// Longest Explicit Registration request body, in bytes (default 2 MiB: a whole chain
+    /// of `max_chain_length` statements of `max_statement_bytes`, with room to spare). It
+    /// is checked before the body is parsed.
+    pub max_request_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +78,11 @@ impl Default for Limits {
             max_chain_length: 16,
             max_trust_marks: 16,
             max_path_steps: 1024,
+            max_value_array_len: 1000,
+            max_value_string_len: 8 * 1024,
+            max_scope_words: 1000,
+            max_concurrent_resolutions: 64,
+            max_request_body_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -233,7 +256,40 @@ impl ResolverBuilder {
         self
     }
 
-    /// Time for a whole resolution.
+    /// Longest array in a statement's `metadata` or `metadata_policy` (default 1000).
+    pub fn max_value_array_len(mut self, n: usize) -> Self {
+        self.limits.max_value_array_len = n;
+        self
+    }
+
+    /// Longest string in a statement's `metadata` or `metadata_policy`, in bytes
+    /// (default 8 KiB).
+    pub fn max_value_string_len(mut self, n: usize) -> Self {
+        self.limits.max_value_string_len = n;
+        self
+    }
+
+    /// Most words in one `scope` string of `metadata` or `metadata_policy` (default 1000).
+    pub fn max_scope_words(mut self, n: usize) -> Self {
+        self.limits.max_scope_words = n;
+        self
+    }
+
+    /// Most resolutions running at once on this resolver (default 64); more wait for a turn
+    /// within their deadline, then fail with `Limit::ConcurrentResolutions`.
+    pub fn max_concurrent_resolutions(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_resolutions = n;
+        self
+    }
+
+    /// Longest Explicit Registration request body, in bytes (default 2 MiB), refused before
+    /// it is parsed with `Limit::RequestBody`.
+    pub fn max_request_body_bytes(mut self, n: usize) -> Self {
+        self.limits.max_request_body_bytes = n;
+        self
+    }
+
+    /// Time for a whole resolution: discovery, validation, policy and trust marks.
     pub fn resolution_timeout(mut self, d: Duration) -> Self {
         self.limits.resolution_timeout = d;
         self
@@ -322,6 +378,9 @@ impl ResolverBuilder {
                 clock: self.clock,
                 rules: Arc::new(rules),
                 operators: self.operators,
+                resolutions: Arc::new(tokio::sync::Semaphore::new(
+                    self.limits.max_concurrent_resolutions.max(1),
+                )),
                 limits: self.limits,
                 skew: self.skew,
                 stop_at_first_anchor: self.stop_at_first_anchor,

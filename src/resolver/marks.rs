@@ -187,7 +187,7 @@ impl Resolver {
             .issuer_keys(mark.issuer(), resolved, anchor_ec, walk)
             .await
             .map_err(fail)?;
-        mark.verify(&issuer_keys).map_err(fail)?;
+        mark.verify(&issuer_keys).map_err(|e| fail(e.to_string()))?;
 
         let mut validation = MarkValidation::Signature;
         if let Some(o) = owner(anchor_claims, declared_type) {

@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub rules: Arc<StatementRules>,
     pub operators: OperatorRegistry,
     pub limits: Limits,
+    /// Turns among concurrent resolutions (`max_concurrent_resolutions`).
+    pub resolutions: Arc<tokio::sync::Semaphore>,
     pub skew: i64,
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
@@ -137,7 +139,8 @@ impl Resolver {
         let result = self.resolve_inner(subject, entity_type).await;
         match &result {
             Ok(r) => tracing::info!(
-                target: "oidfed::resolve",
+                target: "oidfed::audit",
+                action = "resolve",
                 subject = %subject,
                 entity_type = %entity_type,
                 trust_anchor = %r.trust_anchor(),
@@ -148,7 +151,8 @@ impl Resolver {
                 "resolved"
             ),
             Err(e) => tracing::info!(
-                target: "oidfed::resolve",
+                target: "oidfed::audit",
+                action = "resolve",
                 subject = %subject,
                 entity_type = %entity_type,
                 transient = e.is_transient(),
@@ -169,8 +173,39 @@ impl Resolver {
         self.discover(subject, entity_type, false).await
     }
 
-    /// A walk for one resolution.
-    pub(crate) fn walk(&self, refresh: bool) -> Arc<Walk> {
+    /// A resolution's deadline, from now.
+    pub(crate) fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.limits.resolution_timeout
+    }
+
+    /// A turn among the resolver's concurrent resolutions, waited for until `deadline`.
+    pub(crate) async fn admit(
+        &self,
+        deadline: Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let limit = self.inner.limits.max_concurrent_resolutions;
+        let refused = || Error::LimitExceeded {
+            limit: Limit::ConcurrentResolutions,
+            value: limit as u64,
+            context: Some("no turn before the resolution's deadline".into()),
+        };
+        tokio::time::timeout_at(deadline, self.inner.resolutions.clone().acquire_owned())
+            .await
+            .map_err(|_| refused())?
+            .map_err(|_| refused())
+    }
+
+    /// Resolutions running now (holding a turn), at most `max_concurrent_resolutions`.
+    pub fn resolutions_in_flight(&self) -> usize {
+        self.inner
+            .limits
+            .max_concurrent_resolutions
+            .max(1)
+            .saturating_sub(self.inner.resolutions.available_permits())
+    }
+
+    /// A walk for one resolution ending at `deadline`.
+    pub(crate) fn walk_until(&self, refresh: bool, deadline: Instant) -> Arc<Walk> {
         let inner = &self.inner;
         let mut walk = Walk::new(
             inner.fetcher.clone(),
@@ -187,7 +222,7 @@ impl Resolver {
             },
             inner.clock.now(),
             inner.skew,
-            Instant::now() + inner.limits.resolution_timeout,
+            deadline,
             Some(inner.statements.clone()),
         );
         walk.refresh = refresh;
@@ -212,7 +247,6 @@ impl Resolver {
         Error,
     > {
         let inner = &self.inner;
-        let timeout = inner.limits.resolution_timeout;
         let run = async {
             match subject_ec {
                 Some(ec) => walk.clone().run_from(ec).await,
@@ -221,31 +255,50 @@ impl Resolver {
         };
         let outcome = tokio::time::timeout_at(walk.deadline, run)
             .await
-            .map_err(|_| Error::LimitExceeded {
-                limit: Limit::ResolutionTime,
-                value: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                context: Some(format!("resolving {subject}")),
-            })??;
+            .map_err(|_| self.out_of_time(subject))??;
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: walk.now,
             skew: inner.skew,
             issuer_configurations: Some(&outcome.configurations),
             operators: &inner.operators,
+            limits: &inner.limits,
+            deadline: Some(walk.deadline),
         };
         let mut attempts = outcome.attempts;
         let mut chains = Vec::new();
         for candidate in outcome.candidates {
+            // Validation is work too: the deadline is checked between candidates (and inside
+            // each validation).
+            ctx.check_deadline(&format!("validating the chains of {subject}"))?;
             let path = candidate_path(&candidate);
             match validate_chain(candidate, &ctx) {
                 Ok(chain) => chains.push(chain),
+                // Out of time ends the resolution, not one path.
+                Err(
+                    e @ Error::LimitExceeded {
+                        limit: Limit::ResolutionTime,
+                        ..
+                    },
+                ) => return Err(e),
                 Err(error) => attempts.push(PathAttempt { path, error }),
             }
         }
         Ok((chains, attempts, outcome.configurations))
     }
 
-    /// Discovery, validation, choice and trust marks; `refresh` fetches every statement anew.
+    /// The error of a resolution that ran out of time.
+    pub(crate) fn out_of_time(&self, subject: &EntityId) -> Error {
+        Error::LimitExceeded {
+            limit: Limit::ResolutionTime,
+            value: u64::try_from(self.inner.limits.resolution_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            context: Some(format!("resolving {subject}")),
+        }
+    }
+
+    /// Discovery, validation, choice and trust marks, all within one deadline; `refresh`
+    /// fetches every statement anew.
     pub(crate) async fn discover(
         &self,
         subject: &EntityId,
@@ -257,8 +310,8 @@ impl Resolver {
     }
 
     /// [`Resolver::discover`], answered from the resolution memo when every statement it
-    /// rests on is still the same cached statement (see `memo.rs`); the memo entry, when
-    /// there is one, comes along.
+    /// rests on is still the same cached statement (see `memo.rs`; such an answer takes no
+    /// admission turn); the memo entry, when there is one, comes along.
     pub(crate) async fn discover_memo(
         &self,
         subject: &EntityId,
@@ -276,17 +329,26 @@ impl Resolver {
                 return Ok((m.resolved.clone(), Some(m)));
             }
         }
-        let walk = self.walk(refresh);
-        let (chains, attempts, configurations) = self.find_chains_on(&walk, subject, None).await?;
-        let failed_paths = !attempts.is_empty();
-        let mut resolved = self.choose(
-            subject,
-            entity_type,
-            chains,
-            attempts,
-            Arc::new(configurations),
-        )?;
-        self.evaluate_trust_marks(&mut resolved, &walk).await?;
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        let walk = self.walk_until(refresh, deadline);
+        let work = async {
+            let (chains, attempts, configurations) =
+                self.find_chains_on(&walk, subject, None).await?;
+            let failed_paths = !attempts.is_empty();
+            let mut resolved = self.choose(
+                subject,
+                entity_type,
+                chains,
+                attempts,
+                Arc::new(configurations),
+            )?;
+            self.evaluate_trust_marks(&mut resolved, &walk).await?;
+            Ok::<_, Error>((resolved, failed_paths))
+        };
+        let (resolved, failed_paths) = tokio::time::timeout_at(walk.deadline, work)
+            .await
+            .map_err(|_| self.out_of_time(subject))??;
         let memoised = match walk.obtained() {
             Some(inputs) => {
                 inner
@@ -345,12 +407,26 @@ impl Resolver {
     /// Validates a chain handed over whole (a `trust_chain` header or an Explicit
     /// Registration body, §4.3). The array is the subject's EC, the Subordinate Statements,
     /// and optionally the anchor's EC. The chain is only a hint of the path: every statement
-    /// is verified, and it must end at a configured anchor. Nothing is fetched, except what
-    /// the subject's trust marks need (their issuers' chains).
+    /// is verified, and it must end at a configured anchor. The chain itself is not fetched;
+    /// what the subject's trust marks need is, within the same deadline and fetch budget:
+    /// each issuer's chain, the anchor's Entity Configuration (`trust_mark_issuers`,
+    /// `trust_mark_owners`), and status endpoints when `trust_mark_status` asks.
     pub async fn validate_chain(
         &self,
         jwts: &[String],
         entity_type: &EntityType,
+    ) -> Result<ResolvedEntity, Error> {
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        self.validate_chain_until(jwts, entity_type, deadline).await
+    }
+
+    /// [`Resolver::validate_chain`] for a caller that holds a turn already.
+    pub(crate) async fn validate_chain_until(
+        &self,
+        jwts: &[String],
+        entity_type: &EntityType,
+        deadline: Instant,
     ) -> Result<ResolvedEntity, Error> {
         let inner = &self.inner;
         if jwts.len() > inner.limits.max_chain_length {
@@ -371,12 +447,15 @@ impl Resolver {
             .first()
             .map(|s| s.subject().clone())
             .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
+        let walk = self.walk_until(false, deadline);
         let ctx = ValidationContext {
             anchors: &inner.anchors,
             now: inner.clock.now(),
             skew: inner.skew,
             issuer_configurations: None,
             operators: &inner.operators,
+            limits: &inner.limits,
+            deadline: Some(walk.deadline),
         };
         let chain = validate_chain(statements, &ctx)?;
         let mut resolved = self.choose(
@@ -386,8 +465,12 @@ impl Resolver {
             Vec::new(),
             Arc::default(),
         )?;
-        self.evaluate_trust_marks(&mut resolved, &self.walk(false))
-            .await?;
+        tokio::time::timeout_at(
+            walk.deadline,
+            self.evaluate_trust_marks(&mut resolved, &walk),
+        )
+        .await
+        .map_err(|_| self.out_of_time(&subject))??;
         Ok(resolved)
     }
 

@@ -13,13 +13,13 @@ use super::{EntityType, ResolvedEntity, Resolver};
 use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::fetch::{FetchError, FetchKind, FetchRequest};
-use crate::jose::{self, CompactJws, HeaderRules, KeySet};
-use crate::json::parse_strict;
+use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
+use crate::json::{parse_object, parse_strict};
 use crate::record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, TrustMarkRecord,
     binding_evidence, diff, org_details,
 };
-use crate::statement::{Rule, StatementError};
+use crate::statement::{Rounding, Rule, StatementError, check_validity, optional_numeric_date};
 
 type RecordKey = (EntityId, EntityType);
 
@@ -118,27 +118,59 @@ impl Resolver {
     ) -> Result<Arc<ClientRecord>, Error> {
         let key = (client_id.clone(), entity_type.clone());
         let now = self.inner.clock.now();
+        let mut previous = None;
         if let Some(r) = self.inner.records.get(&key).await {
             if r.is_valid_at(now) {
+                tracing::debug!(
+                    target: "oidfed::audit",
+                    action = "record",
+                    client_id = %client_id,
+                    cached = true,
+                    trust_anchor = %r.trust_anchor,
+                    expires_at = r.expires_at,
+                    "client trusted (cached record)"
+                );
                 return Ok(r);
             }
             self.inner.records.invalidate(&key).await;
+            previous = Some(r);
         }
-        let started = std::time::Instant::now();
+        let resolved_here = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .inner
             .records
             .try_get_with(key, async {
-                self.build_record(client_id, entity_type, false).await
+                // Audited where the resolution runs: once, whoever else shares it.
+                resolved_here.store(true, std::sync::atomic::Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                let built = self.build_record(client_id, entity_type, false).await;
+                match &built {
+                    Ok(new) => {
+                        // What changed since the expired record this one replaces.
+                        let changes = previous.as_ref().map(|old| diff(old, new));
+                        audit(
+                            "record",
+                            client_id,
+                            &Ok((new.as_ref(), changes.as_deref().unwrap_or_default())),
+                            started,
+                        );
+                    }
+                    Err(e) => audit_err("record", client_id, Err(e), started),
+                }
+                built
             })
             .await
             .map_err(|e| (*e).clone());
-        audit(
-            "record",
-            client_id,
-            &result.as_ref().map(|r| (r.as_ref(), &[][..])),
-            started,
-        );
+        if !resolved_here.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::debug!(
+                target: "oidfed::audit",
+                action = "record",
+                client_id = %client_id,
+                shared = true,
+                ok = result.is_ok(),
+                "client record from a concurrent resolution"
+            );
+        }
         result
     }
 
@@ -147,11 +179,15 @@ impl Resolver {
     /// error with `is_transient() == false`: revoke the client. A transient failure
     /// (network, 5xx) while `old` is still valid keeps `old`, with a retry time.
     ///
-    /// While every statement is cached and unexpired, this costs no fetch and no signature
-    /// check. When every statement the last resolution rested on is still the same cached
-    /// statement (and the record's keys came from the chain, not a `jwks_uri`), nothing is
-    /// recomputed: the record built then is returned as it is (its `resolved_at` unchanged),
-    /// with no changes.
+    /// While every statement of the chain is cached and unexpired, the chain costs no fetch
+    /// and no signature check (a statement's signature is verified once per key). Not
+    /// everything is cached: a client's `jwks_uri` or `signed_jwks_uri` is fetched again
+    /// (and a signed set verified), the subject's trust marks are verified again (their
+    /// issuers' configurations and the status endpoint fetched when not cached, or when
+    /// `StatusCheck` asks for them). When every statement the last resolution rested on is
+    /// still the same cached statement, no trust mark is involved and the record's keys came
+    /// from the chain (not a `jwks_uri`), nothing is recomputed: the record built then is
+    /// returned as it is (its `resolved_at` unchanged), with no changes.
     pub async fn reresolve(&self, old: &ClientRecord) -> Result<Reresolution, Error> {
         self.reresolve_with(old, &ReresolveOptions::default()).await
     }
@@ -343,8 +379,28 @@ impl Resolver {
             )
             .into()
         };
+        // The protocol keys are handed to the embedder's OAuth stack as they are: a set
+        // holding a key refused for its material is refused whole, not passed on filtered.
+        let strict = |set: KeySet, param: &str| -> Result<KeySet, Error> {
+            match set
+                .rejected()
+                .iter()
+                .find(|(_, e)| matches!(e, JoseError::InvalidKey { .. }))
+            {
+                Some((_, e)) => Err(StatementError::new(
+                    Some(subject.as_str()),
+                    Some(subject.as_str()),
+                    Rule::Jwks,
+                    format!("{param}: {e}"),
+                )
+                .with_key_of(e)
+                .into()),
+                None => Ok(set),
+            }
+        };
         if let Some(jwks) = m.get("jwks") {
             let set = KeySet::from_json(jwks).map_err(|e| bad(format!("metadata jwks: {e}")))?;
+            let set = strict(set, "metadata jwks")?;
             return Ok((set.to_json(), KeySource::Jwks));
         }
         for (param, source) in [
@@ -362,11 +418,12 @@ impl Resolver {
                 .ok_or_else(|| bad(format!("{param} {uri:?} is not an https URL")))?;
             let body = self.fetch_document(&url, subject, param).await?;
             let set = if source == KeySource::SignedJwksUri {
-                self.signed_jwks(&body, resolved).map_err(bad)?
+                self.signed_jwks(&body, resolved)?
             } else {
                 let v = parse_strict(body.as_bytes()).map_err(|e| bad(format!("{param}: {e}")))?;
                 KeySet::from_json(&v).map_err(|e| bad(format!("{param}: {e}")))?
             };
+            let set = strict(set, param)?;
             return Ok((set.to_json(), source));
         }
         Ok((json!({"keys": []}), KeySource::None))
@@ -374,33 +431,41 @@ impl Resolver {
 
     /// A signed JWK Set (§5.2.1): `typ` `jwk-set+jwt`, signed with the subject's Federation
     /// Entity Keys from the validated chain, `iss` = `sub` = the subject, `exp` honoured.
-    fn signed_jwks(&self, jwt: &str, resolved: &ResolvedEntity) -> Result<KeySet, String> {
+    fn signed_jwks(&self, jwt: &str, resolved: &ResolvedEntity) -> Result<KeySet, StatementError> {
+        let subject = resolved.entity_id().as_str();
+        let err = |detail: String| {
+            StatementError::new(
+                Some(subject),
+                Some(subject),
+                Rule::Jwks,
+                format!("signed_jwks_uri: {detail}"),
+            )
+        };
         let jws = CompactJws::parse_with_limit(jwt, self.inner.limits.max_statement_bytes)
-            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
+            .map_err(|e| err(e.to_string()))?;
         let rules = HeaderRules {
             typ: "jwk-set+jwt",
             lenient_typ: self.inner.rules.lenient_typ,
             algs: &self.inner.rules.algs,
         };
-        let (alg, kid) =
-            jose::check_header(&jws, &rules).map_err(|e| format!("signed_jwks_uri: {e}"))?;
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| err(e.to_string()))?;
         resolved
             .federation_keys()
             .verify(&jws, alg, kid, "the client's federation keys")
-            .map_err(|e| format!("signed_jwks_uri: {e}"))?;
-        let claims = parse_strict(jws.payload()).map_err(|e| format!("signed_jwks_uri: {e}"))?;
-        let subject = resolved.entity_id().as_str();
+            .map_err(|e| err(e.to_string()).with_key_of(&e))?;
+        let claims = parse_object(jws.payload()).map_err(|e| err(e.0))?;
         for c in ["iss", "sub"] {
             if claims.get(c).and_then(Value::as_str) != Some(subject) {
-                return Err(format!("signed_jwks_uri: {c} is not {subject}"));
+                return Err(err(format!("{c} is not {subject}")));
             }
         }
-        if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
-            if self.inner.clock.now() >= exp.saturating_add(self.inner.skew) {
-                return Err(format!("signed_jwks_uri: expired at {exp}"));
-            }
-        }
-        KeySet::from_json(&claims).map_err(|e| format!("signed_jwks_uri: {e}"))
+        // `iat` and `exp` are optional here (§5.2.1), but when present they are NumericDates
+        // read and judged exactly as in a statement: a malformed one is refused, not ignored.
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(err)?;
+        let exp = optional_numeric_date(&claims, "exp", Rounding::Down).map_err(err)?;
+        check_validity(iat, exp, self.inner.clock.now(), self.inner.skew)
+            .map_err(|(_, detail)| err(detail))?;
+        KeySet::from_json(&Value::Object(claims)).map_err(|e| err(e.to_string()).with_key_of(&e))
     }
 
     async fn fetch_document(

@@ -14,15 +14,30 @@ use crate::json::parse_object;
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, Resolver};
 
+/// A boxed, sendable future: what the crate's object-safe async traits return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// Remembers `jti` values so a Request Object or assertion is used once (§12.1.1.1). The
-/// server provides one (shared storage in a cluster); [`MemoryReplayGuard`] suits one node.
+/// server provides one (shared storage in a cluster: a database, Redis…);
+/// [`MemoryReplayGuard`] suits one node.
+///
+/// A token is accepted until its `exp` plus the accepted clock skew, so its `jti` must be
+/// kept at least that long: the resolver passes that instant as `keep_until`.
 pub trait ReplayGuard: Send + Sync {
-    /// Records `jti` of `client_id` until `exp`; false when it was already seen.
-    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool;
+    /// Records `jti` of `client_id`, keeping it until `keep_until` (the token's `exp` plus the
+    /// accepted clock skew). `Ok(true)` the first time; `Ok(false)` when already recorded and still kept.
+    fn first_use<'a>(
+        &'a self,
+        client_id: &'a str,
+        jti: &'a str,
+        keep_until: i64,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, crate::Error>>;
 }
 
-/// An in-memory [`ReplayGuard`] holding at most `capacity` live entries; expired entries
-/// are dropped as new ones arrive. When full of live entries it refuses (fails closed).
+/// An in-memory [`ReplayGuard`] holding at most `capacity` live entries; entries past their
+/// `keep_until` are dropped as new ones arrive. When full of live entries it refuses with
+/// [`crate::Error::Config`] (fails closed).
 #[derive(Debug)]
 pub struct MemoryReplayGuard {
     seen: Mutex<HashMap<(String, String), i64>>,
@@ -30,12 +45,33 @@ pub struct MemoryReplayGuard {
 }
 
 impl MemoryReplayGuard {
-    /// A guard for up to `capacity` unexpired `jti`s.
+    /// A guard for up to `capacity` live `jti`s.
     pub fn new(capacity: usize) -> Self {
         Self {
             seen: Mutex::new(HashMap::new()),
             capacity,
         }
+    }
+
+    fn record(&self, client_id: &str, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error> {
+        let Ok(mut seen) = self.seen.lock() else {
+            return Err(Error::Config("the replay guard's lock is poisoned".into()));
+        };
+        let key = (client_id.to_string(), jti.to_string());
+        if seen.get(&key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, until| *until > now);
+            if seen.len() >= self.capacity {
+                return Err(Error::Config(format!(
+                    "the replay guard holds {} live jti values (its capacity): refusing",
+                    self.capacity
+                )));
+            }
+        }
+        seen.insert(key, keep_until);
+        Ok(true)
     }
 }
 
@@ -46,22 +82,15 @@ impl Default for MemoryReplayGuard {
 }
 
 impl ReplayGuard for MemoryReplayGuard {
-    fn first_use(&self, client_id: &str, jti: &str, exp: i64, now: i64) -> bool {
-        let Ok(mut seen) = self.seen.lock() else {
-            return false;
-        };
-        let key = (client_id.to_string(), jti.to_string());
-        if seen.get(&key).is_some_and(|e| *e > now) {
-            return false;
-        }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, e| *e > now);
-            if seen.len() >= self.capacity {
-                return false;
-            }
-        }
-        seen.insert(key, exp);
-        true
+    fn first_use<'a>(
+        &'a self,
+        client_id: &'a str,
+        jti: &'a str,
+        keep_until: i64,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let result = self.record(client_id, jti, keep_until, now);
+        Box::pin(async move { result })
     }
 }
 
@@ -241,7 +270,12 @@ impl Resolver {
                 client_id: client_id.to_string(),
                 reason: format!("request object: {e}"),
             })?;
-        if !replay.first_use(client_id, &jti, exp, inner.clock.now()) {
+        // Kept as long as the token is accepted: until exp + skew (check_lifetime).
+        let keep_until = exp.saturating_add(inner.skew);
+        if !replay
+            .first_use(client_id, &jti, keep_until, inner.clock.now())
+            .await?
+        {
             return Err(Error::InvalidClient {
                 client_id: client_id.to_string(),
                 reason: format!("jti {jti:?} was already used"),
@@ -288,7 +322,12 @@ impl Resolver {
                 client_id: iss.to_string(),
                 reason: format!("client assertion: {e}"),
             })?;
-        if !replay.first_use(iss, &jti, exp, inner.clock.now()) {
+        // Kept as long as the token is accepted: until exp + skew (check_lifetime).
+        let keep_until = exp.saturating_add(inner.skew);
+        if !replay
+            .first_use(iss, &jti, keep_until, inner.clock.now())
+            .await?
+        {
             return Err(Error::InvalidClient {
                 client_id: iss.to_string(),
                 reason: format!("jti {jti:?} was already used"),

@@ -4,12 +4,14 @@
 //! registered metadata and answers with a signed `explicit-registration-response+jwt`
 //! whose `exp` never outlives the chain (§12.2.2 step 9, §12.3).
 
+use std::cell::Cell;
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use crate::error::Error;
-use crate::json::parse_strict;
+use crate::error::{Error, Limit};
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, ResolvedEntity, Resolver};
 use crate::signer::{Signer, sign_jwt};
@@ -31,9 +33,10 @@ pub struct ExplicitRegistration<'a> {
     pub signer: &'a dyn Signer,
     /// The longest registration, in seconds (it is also capped at the chain's expiry).
     pub max_lifetime: i64,
-    /// The client Entity Type (default `openid_relying_party`).
+    /// The client Entity Type to resolve and register, usually
+    /// [`EntityType::OPENID_RELYING_PARTY`] (there is no default: every field is given).
     pub entity_type: EntityType,
-    /// Decides the registered metadata (default: the resolved metadata as is).
+    /// Decides the registered metadata (`None`: the resolved metadata as is).
     pub decide: Option<&'a MetadataDecision>,
 }
 
@@ -60,22 +63,24 @@ impl Resolver {
         content_type: &str,
         reg: &ExplicitRegistration<'_>,
     ) -> Result<Registered, Error> {
+        // The size first: nothing of a body beyond the limit is parsed.
+        let max_body = self.inner.limits.max_request_body_bytes;
+        if body.len() > max_body {
+            return Err(Error::LimitExceeded {
+                limit: Limit::RequestBody,
+                value: max_body as u64,
+                context: Some(format!(
+                    "an explicit registration body of {} bytes",
+                    body.len()
+                )),
+            });
+        }
         let media = content_type.split(';').next().unwrap_or_default().trim();
         let (resolved, request_jwks) =
             if media.eq_ignore_ascii_case("application/entity-statement+jwt") {
                 self.resolve_configuration(body, reg).await?
             } else if media.eq_ignore_ascii_case("application/trust-chain+json") {
-                let chain: Vec<String> = match parse_strict(body) {
-                    Ok(Value::Array(a)) => a
-                        .into_iter()
-                        .map(|x| {
-                            x.as_str()
-                                .map(str::to_string)
-                                .ok_or_else(|| invalid("the chain holds a non-string"))
-                        })
-                        .collect::<Result<_, _>>()?,
-                    _ => return Err(invalid("the body is not a JSON array of statements")),
-                };
+                let chain = parse_chain(body, self.inner.limits.max_chain_length)?;
                 let resolved = self.validate_chain(&chain, &reg.entity_type).await?;
                 (resolved, None)
             } else {
@@ -124,7 +129,9 @@ impl Resolver {
         let jwks = ec.claim("jwks").cloned();
         let ec = Arc::new(ec);
         let subject = ec.subject().clone();
-        let walk = self.walk(false);
+        let deadline = self.deadline();
+        let _turn = self.admit(deadline).await?;
+        let walk = self.walk_until(false, deadline);
         let (chains, attempts, configurations) =
             self.find_chains_on(&walk, &subject, Some(ec)).await?;
         let mut resolved = self.choose(
@@ -134,11 +141,16 @@ impl Resolver {
             attempts,
             Arc::new(configurations),
         )?;
-        self.evaluate_trust_marks(&mut resolved, &walk).await?;
+        tokio::time::timeout_at(
+            walk.deadline,
+            self.evaluate_trust_marks(&mut resolved, &walk),
+        )
+        .await
+        .map_err(|_| self.out_of_time(&subject))??;
         // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
         if let Some(peer) = peer {
             let p = self
-                .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
+                .validate_chain_until(&peer, &EntityType::OPENID_PROVIDER, deadline)
                 .await
                 .map_err(|e| invalid(format!("peer_trust_chain does not validate: {e}")))?;
             if p.entity_id().as_str() != reg.our_entity_id {
@@ -204,5 +216,65 @@ impl Resolver {
             response,
             record: Arc::new(record),
         })
+    }
+}
+
+/// Parses a `trust-chain+json` body (a JSON array of compact JWTs) element by element,
+/// stopping at the first element beyond `max`: a body of a million strings costs what its
+/// first `max + 1` cost, not a million values.
+fn parse_chain(body: &[u8], max: usize) -> Result<Vec<String>, Error> {
+    let too_many = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = ChainVisitor {
+        max,
+        too_many: &too_many,
+    }
+    .deserialize(&mut de)
+    .and_then(|chain| de.end().map(|()| chain));
+    match parsed {
+        Ok(chain) => Ok(chain),
+        Err(_) if too_many.get() => Err(Error::LimitExceeded {
+            limit: Limit::ChainLength,
+            value: max as u64,
+            context: Some(format!(
+                "an explicit registration body holds more than {max} statements"
+            )),
+        }),
+        Err(e) => Err(invalid(format!(
+            "the body is not a JSON array of statements: {e}"
+        ))),
+    }
+}
+
+struct ChainVisitor<'a> {
+    max: usize,
+    /// Set when the array has more than `max` elements (the error itself is serde's).
+    too_many: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for ChainVisitor<'_> {
+    type Value = Vec<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ChainVisitor<'_> {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of compact JWTs")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(jwt) = seq.next_element::<String>()? {
+            if out.len() == self.max {
+                self.too_many.set(true);
+                return Err(serde::de::Error::custom("too many statements"));
+            }
+            out.push(jwt);
+        }
+        Ok(out)
     }
 }

@@ -11,7 +11,9 @@ mod explicit;
 mod presence;
 mod resolve;
 
-pub use automatic::{ChainSource, MemoryReplayGuard, ReplayGuard, RequestPolicy, VerifiedRequest};
+pub use automatic::{
+    BoxFuture, ChainSource, MemoryReplayGuard, ReplayGuard, RequestPolicy, VerifiedRequest,
+};
 pub use explicit::{ExplicitRegistration, MetadataDecision, REGISTRATION_RESPONSE_TYP, Registered};
 pub use presence::EntityConfiguration;
 pub use resolve::{RESOLVE_RESPONSE_TYP, RemoteResolution, RemoteResolver, resolve_response};

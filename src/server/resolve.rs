@@ -1,6 +1,7 @@
 //! The resolve endpoint (§8.3): a server answering for others, and a client of a trusted
 //! remote resolver.
 
+use crate::statement::{Rounding, check_validity, numeric_date, optional_numeric_date};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -137,14 +138,12 @@ impl RemoteResolver {
         if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
             return Err(bad("sub is not the subject asked about"));
         }
+        // iat and exp are NumericDates judged as in a statement (§8.3.2; §3.2 steps 7–8).
         let now = self.clock.now();
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| bad("exp missing"))?;
-        if now >= exp.saturating_add(self.skew) {
-            return Err(bad(format!("the answer expired at {exp}")));
-        }
+        let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(bad)?;
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(bad)?;
+        check_validity(iat, Some(exp), now, self.skew)
+            .map_err(|(_, detail)| bad(format!("the answer: {detail}")))?;
         let metadata = claims
             .get("metadata")
             .and_then(|m| m.get(entity_type.as_str()))

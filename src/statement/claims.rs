@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use super::Rule;
 use crate::entity_id::EntityId;
 
 /// Claims this specification defines for Entity Statements; `crit` must not list them
@@ -64,15 +65,18 @@ pub(super) fn entity_id_claim(
         .map_err(|e| format!("{name} {s:?} is not an Entity Identifier: {e}"))
 }
 
+/// Which way a fractional NumericDate is rounded: the safe direction for the claim.
 #[derive(Clone, Copy)]
-pub(super) enum Rounding {
+pub(crate) enum Rounding {
+    /// `iat`: a later issue time.
     Up,
+    /// `exp`: an earlier expiry.
     Down,
 }
 
 /// Reads a NumericDate. Fractions are allowed by RFC 7519 and rounded in the safe direction
 /// (`iat` up, `exp` down); negative, non-finite and absurd values are malformed.
-pub(super) fn numeric_date(
+pub(crate) fn numeric_date(
     claims: &Map<String, Value>,
     name: &str,
     r: Rounding,
@@ -100,6 +104,43 @@ pub(super) fn numeric_date(
         return Err(format!("{name} {t} is not a usable NumericDate"));
     }
     Ok(t)
+}
+
+/// An optional NumericDate: `None` only when the claim is absent. A claim that is present
+/// but malformed (`"1000"`, `-1`…) is an error, never "no such claim".
+pub(crate) fn optional_numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+    r: Rounding,
+) -> Result<Option<i64>, String> {
+    if claims.contains_key(name) {
+        numeric_date(claims, name, r).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The time rule of §3.2 steps 7–8, for every signed object read with it: `iat` may be at
+/// most `skew` seconds in the future; the object is refused from `exp + skew` on.
+pub(crate) fn check_validity(
+    iat: Option<i64>,
+    exp: Option<i64>,
+    now: i64,
+    skew: i64,
+) -> Result<(), (Rule, String)> {
+    if let Some(iat) = iat.filter(|iat| *iat > now.saturating_add(skew)) {
+        return Err((
+            Rule::IssuedAt,
+            format!("iat {iat} is in the future (now {now}, leeway {skew} s)"),
+        ));
+    }
+    if let Some(exp) = exp.filter(|exp| now >= exp.saturating_add(skew)) {
+        return Err((
+            Rule::Expiry,
+            format!("expired at {exp} (now {now}, leeway {skew} s)"),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn check_crit(claims: &Map<String, Value>, understood: &[String]) -> Result<(), String> {

@@ -21,8 +21,10 @@ mod rule;
 mod tolerate;
 mod trust_marks;
 
-pub(crate) use claims::check_metadata;
 pub use claims::{MAX_NUMERIC_DATE, SPEC_CLAIMS, STANDARD_OPERATORS};
+pub(crate) use claims::{
+    Rounding, check_metadata, check_validity, numeric_date, optional_numeric_date,
+};
 pub use rule::{Rule, SignatureCheck, StatementError};
 pub use trust_marks::TrustMarkEntry;
 
@@ -36,10 +38,7 @@ use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_strict;
 use crate::profile::{Deviation, Tolerance, Tolerances};
-use claims::{
-    EC_ONLY, Rounding, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array,
-    numeric_date,
-};
+use claims::{EC_ONLY, SS_ONLY, check_crit, check_policy_crit, entity_id_claim, id_array};
 use trust_marks::{check_trust_mark_issuers, check_trust_mark_owners, trust_mark_entries};
 
 /// The `typ` of every Entity Statement (§3).
@@ -220,7 +219,9 @@ impl EntityStatement {
         let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(|d| err(Rule::Expiry, d))?;
         let jwks = match claims.get("jwks") {
             None => return Err(err(Rule::Jwks, "the jwks claim is missing".into())),
-            Some(v) => KeySet::from_json(v).map_err(|e| err(Rule::Jwks, e.to_string()))?,
+            Some(v) => {
+                KeySet::from_json(v).map_err(|e| err(Rule::Jwks, e.to_string()).with_key_of(&e))?
+            }
         };
         let is_ec = iss == sub;
 
@@ -470,22 +471,8 @@ impl EntityStatement {
     /// (§3.2 steps 7–8): `iat` may be at most `skew` in the future; the statement is refused
     /// from `exp + skew` on.
     pub fn check_time(&self, now: i64, skew: i64) -> Result<(), StatementError> {
-        if self.iat > now.saturating_add(skew) {
-            return Err(self.error(
-                Rule::IssuedAt,
-                format!(
-                    "iat {} is in the future (now {now}, leeway {skew} s)",
-                    self.iat
-                ),
-            ));
-        }
-        if now >= self.exp.saturating_add(skew) {
-            return Err(self.error(
-                Rule::Expiry,
-                format!("expired at {} (now {now}, leeway {skew} s)", self.exp),
-            ));
-        }
-        Ok(())
+        check_validity(Some(self.iat), Some(self.exp), now, skew)
+            .map_err(|(rule, detail)| self.error(rule, detail))
     }
 
     /// Verifies the signature with `keys` (the key named by the header `kid`); `whose` says
@@ -510,7 +497,7 @@ impl EntityStatement {
                     JoseError::UnknownKid { .. } => Rule::Kid,
                     _ => Rule::Signature,
                 };
-                self.error(rule, e.to_string())
+                self.error(rule, e.to_string()).with_key_of(&e)
             })?;
         if let (Some(t), Ok(mut v)) = (thumb, self.verified.lock()) {
             if v.len() < 8 {

@@ -160,6 +160,9 @@ pub struct StatementError {
     pub would_accept_under: Option<Profile>,
     /// The tolerances that profile would have used for it.
     pub tolerances: Vec<Tolerance>,
+    /// When a key was refused for its material (a degenerate key, §3.2 step 12): which
+    /// rule of the key it broke.
+    pub key: Option<Box<crate::jose::KeyError>>,
 }
 
 impl StatementError {
@@ -179,6 +182,7 @@ impl StatementError {
             expired: None,
             would_accept_under: None,
             tolerances: Vec::new(),
+            key: None,
         }
     }
 
@@ -210,5 +214,13 @@ impl StatementError {
         } else {
             format!(" [{}]", parts.join("; "))
         }
+    }
+
+    /// The same error, naming the key rule behind it (from [`crate::jose::JoseError::InvalidKey`]).
+    pub fn with_key_of(mut self, e: &crate::jose::JoseError) -> Self {
+        if let crate::jose::JoseError::InvalidKey { reason, .. } = e {
+            self.key = Some(Box::new(reason.clone()));
+        }
+        self
     }
 }

@@ -24,6 +24,18 @@ mod server;
 pub use keys::{KeyAlg, TestKey};
 pub use server::LoopbackServer;
 
+/// JSON value comparisons the policy set operations (`subset_of`, `superset_of`, `one_of`,
+/// `add`, `scope` words) made on this thread since [`reset_policy_comparisons`]: a count to
+/// assert that policy work grows as n log n, never n².
+pub fn policy_comparisons() -> u64 {
+    crate::policy::set::comparisons()
+}
+
+/// Resets this thread's [`policy_comparisons`] count.
+pub fn reset_policy_comparisons() {
+    crate::policy::set::reset_comparisons();
+}
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
