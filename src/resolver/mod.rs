@@ -50,6 +50,7 @@ pub(crate) struct Inner {
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
     pub memo: memo::ResolutionMemo,
+    pub client_keys: crate::server::client_keys::ClientKeyCache,
 }
 
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
@@ -486,6 +487,7 @@ impl Resolver {
         self.inner.statements.clear();
         self.inner.records.invalidate_all();
         self.inner.memo.clear();
+        self.inner.client_keys.clear();
     }
 }
 

@@ -7,6 +7,7 @@
 //! * its own presence — [`EntityConfiguration`].
 
 mod automatic;
+pub(crate) mod client_keys;
 mod explicit;
 mod presence;
 mod resolve;
