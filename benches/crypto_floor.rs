@@ -1,7 +1,8 @@
 //! The crypto floor (issue 20): one ES256 verification of the same message and signature,
 //! in one run, through each implementation a careful team would consider:
 //!
-//! - `openssl_oidfed`: oidfed's verifier over the system OpenSSL (what the library uses);
+//! - `openssl_oidfed`: oidfed's verifier over the system OpenSSL (what the library uses by
+//!   default; with `--features aws-lc` this row is oidfed's verifier over aws-lc-rs);
 //! - `openssl_josekit`: josekit's verifier, same OpenSSL;
 //! - `aws_lc_rs`: aws-lc-rs (rustls' default provider), `UnparsedPublicKey`;
 //! - `ring`: ring 0.17, `UnparsedPublicKey`;
@@ -117,7 +118,11 @@ fn benches(c: &mut Criterion) -> Vec<Row> {
 
 fn main() {
     let since = SystemTime::now();
-    println!("OpenSSL: {}", openssl::version::version());
+    println!(
+        "OpenSSL: {}; oidfed's ECDSA verification in this build: {} (openssl_oidfed rows)",
+        openssl::version::version(),
+        oidfed::jose::EC_VERIFICATION
+    );
     let mut c = config().configure_from_args();
     let rows = benches(&mut c);
     c.final_summary();

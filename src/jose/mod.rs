@@ -20,7 +20,7 @@ use crate::json::parse_strict;
 mod key_check;
 mod native;
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
-pub use native::Verifier;
+pub use native::{EC_VERIFICATION, Verifier};
 
 /// Longest compact JWS accepted by default, in bytes.
 pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
