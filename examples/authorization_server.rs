@@ -12,7 +12,7 @@
 //! ```
 //!
 //! The example then plays the demo relying party against it and prints the client record
-//! with its organization binding.
+//! with its organization binding, and at the end the metrics in Prometheus text format.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -203,6 +203,10 @@ async fn serve_one(server: Arc<Server>, mut stream: TcpStream) -> std::io::Resul
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // oidfed's metrics (src/metrics.rs) into a Prometheus recorder; a real server would
+    // answer `GET /metrics` with `metrics.render()`.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+
     // The demo federation on loopback: trust anchor, organization, relying party, provider.
     let (fed, _fed_server) = oidfed::testing::demo::builder().serve().await?;
 
@@ -301,5 +305,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string_pretty(client)?
     );
     accept.abort();
+    println!("\nPrometheus metrics:\n{}", metrics.render());
     Ok(())
 }

@@ -129,7 +129,9 @@ impl StatementCache {
     where
         F: Future<Output = Result<Arc<EntityStatement>, Error>>,
     {
-        if let Some(s) = self.get_fresh(key, now).await {
+        let cached = self.get_fresh(key, now).await;
+        crate::metrics::cache_lookup("statement", cached.is_some());
+        if let Some(s) = cached {
             return Ok(s);
         }
         let entry = self

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fetch;
 pub mod jose;
 pub mod json;
+pub mod metrics;
 pub mod policy;
 pub mod profile;
 pub mod record;

@@ -113,6 +113,9 @@ impl metrics::Recorder for Counters {
         let Ok(mut m) = self.by_name.lock() else {
             return Counter::noop();
         };
+        if let Some(c) = m.get(key.name()) {
+            return Counter::from_arc(c.clone());
+        }
         let c = m.entry(key.name().to_string()).or_default().clone();
         Counter::from_arc(c)
     }

@@ -221,10 +221,11 @@ impl Walk {
                     path.push(hint.clone());
                     // Boxed: the step's state machine is kilobytes, and a task moves its
                     // future several times on the way in and out (measured: 4 copies).
-                    let handle = tasks.spawn(Box::pin(async move {
-                        let r = walk.superior_step(&p.top_ec, &hint).await;
-                        (p, hint, r)
-                    }));
+                    let handle =
+                        tasks.spawn(Box::pin(tracing::Instrument::in_current_span(async move {
+                            let r = walk.superior_step(&p.top_ec, &hint).await;
+                            (p, hint, r)
+                        })));
                     spawned.insert(handle.id(), path);
                 }
             }

@@ -737,7 +737,9 @@ impl KeySet {
             alg,
             reason,
         })?;
-        if verifier.verify(jws.signing_input(), jws.signature()) {
+        let valid = verifier.verify(jws.signing_input(), jws.signature());
+        crate::metrics::signature_checked(alg.name(), valid);
+        if valid {
             Ok(())
         } else {
             Err(JoseError::BadSignature {

@@ -374,7 +374,7 @@ impl ResolverBuilder {
         Ok(Resolver {
             inner: Arc::new(Inner {
                 anchors: anchors.into(),
-                fetcher,
+                fetcher: crate::metrics::InstrumentedFetcher::wrap(fetcher),
                 clock: self.clock,
                 rules: Arc::new(rules),
                 operators: self.operators,

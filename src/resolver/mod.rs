@@ -137,7 +137,12 @@ impl Resolver {
             });
         }
         let started = std::time::Instant::now();
-        let result = self.resolve_inner(subject, entity_type).await;
+        let result = crate::metrics::resolution(
+            subject,
+            entity_type,
+            self.resolve_inner(subject, entity_type),
+        )
+        .await;
         match &result {
             Ok(r) => tracing::info!(
                 target: "oidfed::audit",
@@ -402,6 +407,7 @@ impl Resolver {
             marks: Vec::new(),
             rejected_marks: Vec::new(),
             mark_deviations: Vec::new(),
+            failed_paths: attempts,
         })
     }
 

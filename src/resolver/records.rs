@@ -121,6 +121,7 @@ impl Resolver {
         let mut previous = None;
         if let Some(r) = self.inner.records.get(&key).await {
             if r.is_valid_at(now) {
+                crate::metrics::cache_lookup("record", true);
                 tracing::debug!(
                     target: "oidfed::audit",
                     action = "record",
@@ -135,6 +136,7 @@ impl Resolver {
             self.inner.records.invalidate(&key).await;
             previous = Some(r);
         }
+        crate::metrics::cache_lookup("record", false);
         let resolved_here = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .inner
@@ -265,7 +267,13 @@ impl Resolver {
         entity_type: &EntityType,
         refresh: bool,
     ) -> Result<Arc<ClientRecord>, Error> {
-        let (resolved, memoised) = self.discover_memo(client_id, entity_type, refresh).await?;
+        let mut memoised = None;
+        let resolved = crate::metrics::resolution(client_id, entity_type, async {
+            let (resolved, m) = self.discover_memo(client_id, entity_type, refresh).await?;
+            memoised = m;
+            Ok(resolved)
+        })
+        .await?;
         if let Some(record) = memoised.as_ref().and_then(|m| m.record.get()) {
             return Ok(record.clone());
         }

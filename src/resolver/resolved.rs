@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
+use crate::error::PathAttempt;
 use crate::jose::KeySet;
 use crate::profile::Deviation;
 use crate::statement::EntityStatement;
@@ -76,6 +77,9 @@ pub struct ResolvedEntity {
     pub(super) rejected_marks: Vec<RejectedTrustMark>,
     /// Deviations tolerated by the accepted trust marks.
     pub(super) mark_deviations: Vec<Deviation>,
+    /// Paths tried that gave no valid chain (a failed resolution carries them in
+    /// [`crate::Error::NoTrustChain`]).
+    pub(super) failed_paths: Vec<PathAttempt>,
 }
 
 impl ResolvedEntity {
@@ -97,6 +101,13 @@ impl ResolvedEntity {
     /// Other valid chains, best first.
     pub fn alternatives(&self) -> &[TrustChain] {
         &self.alternatives
+    }
+
+    /// The paths discovery tried that gave no valid chain, and why each failed: with
+    /// [`ResolvedEntity::chain`] and [`ResolvedEntity::alternatives`], every path tried
+    /// (empty for a chain handed over whole).
+    pub fn failed_paths(&self) -> &[PathAttempt] {
+        &self.failed_paths
     }
 
     /// The Trust Anchor of the chosen chain.

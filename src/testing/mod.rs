@@ -323,6 +323,17 @@ impl FederationBuilder {
         let server = LoopbackServer::start(listener, fed.fetcher());
         Ok((fed, server))
     }
+
+    /// Like [`FederationBuilder::serve`], with `http://{host}:PORT` as the base: the server
+    /// listens on `127.0.0.1`, so `host` must resolve there (e.g. `localhost`). For
+    /// federations reached by name (the destination guard's host allow-list).
+    pub async fn serve_as(mut self, host: &str) -> std::io::Result<(Federation, LoopbackServer)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.base = format!("http://{host}:{}", listener.local_addr()?.port());
+        let fed = self.build();
+        let server = LoopbackServer::start_as(listener, fed.fetcher(), fed.base());
+        Ok((fed, server))
+    }
 }
 
 /// Merges `value` (an object) into `metadata[entity_type]`.

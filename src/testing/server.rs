@@ -26,6 +26,11 @@ impl LoopbackServer {
             .local_addr()
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
+        Self::start_as(listener, routes, base)
+    }
+
+    /// Serves `routes` as if at `base` (a name that resolves to the listener's address).
+    pub(crate) fn start_as(listener: TcpListener, routes: MemoryFetcher, base: String) -> Self {
         let requests = Arc::new(AtomicUsize::new(0));
         let (b, r) = (base.clone(), requests.clone());
         let task = tokio::spawn(async move {
