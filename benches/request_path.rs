@@ -124,12 +124,12 @@ fn main() {
     c.final_summary();
     let m = common::report(&rows, since);
     if let Some(floor) = m.get("request_path/es256_verify") {
-        for id in ["request_path/client_assertion", "request_path/request_object"] {
+        for id in [
+            "request_path/client_assertion",
+            "request_path/request_object",
+        ] {
             if let Some(t) = m.get(id) {
-                println!(
-                    "{id}: {:.2}× one ES256 verify (target ≤ 1.15×)",
-                    t / floor
-                );
+                println!("{id}: {:.2}× one ES256 verify (target ≤ 1.15×)", t / floor);
             }
         }
     }

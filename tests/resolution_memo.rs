@@ -94,7 +94,10 @@ async fn a_resolution_with_a_failed_path_walks_again() {
     let before = fed.fetcher().fetches_of(&ec_url);
     assert!(before > 0);
     r.resolve(&rp, &RP).await.unwrap();
-    assert!(fed.fetcher().fetches_of(&ec_url) > before, "the failed path is retried");
+    assert!(
+        fed.fetcher().fetches_of(&ec_url) > before,
+        "the failed path is retried"
+    );
 }
 
 #[tokio::test]
@@ -124,10 +127,9 @@ async fn keys_from_a_jwks_uri_are_fetched_on_every_reresolution() {
     let again = r.reresolve(&old).await.unwrap();
     assert_eq!(fetcher.fetches_of(url), before + 1);
     assert!(
-        again
-            .changes
-            .iter()
-            .any(|c| matches!(c, Change::KeysRotated { added, .. } if added.contains(&second.kid()))),
+        again.changes.iter().any(
+            |c| matches!(c, Change::KeysRotated { added, .. } if added.contains(&second.kid()))
+        ),
         "{:?}",
         again.changes
     );

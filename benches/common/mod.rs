@@ -25,9 +25,7 @@ pub fn federation() -> Federation {
 }
 
 /// [`federation`], with extra builder steps (e.g. a protocol key for the leaf).
-pub fn federation_with(
-    extra: impl FnOnce(FederationBuilder) -> FederationBuilder,
-) -> Federation {
+pub fn federation_with(extra: impl FnOnce(FederationBuilder) -> FederationBuilder) -> Federation {
     let b = FederationBuilder::new("https://fed.example")
         .now(NOW)
         .anchor("ta")
@@ -261,7 +259,10 @@ pub fn report(rows: &[Row], since: SystemTime) -> HashMap<String, f64> {
             );
             header = true;
         }
-        let work = row.work.map(|w| format!("  per op: {w}")).unwrap_or_default();
+        let work = row
+            .work
+            .map(|w| format!("  per op: {w}"))
+            .unwrap_or_default();
         println!(
             "{:<44} {:>10} [{} – {}]{work}",
             row.id,

@@ -99,10 +99,19 @@ mod tests {
         // Another record of the same client (equal content, another allocation).
         let copy = Arc::new((*record).clone());
         let third = cache.keys_of(&copy, true).await.unwrap();
-        assert!(!Arc::ptr_eq(&first, &third), "parsed anew for another record");
-        assert!(Arc::ptr_eq(&third, &cache.keys_of(&copy, true).await.unwrap()));
+        assert!(
+            !Arc::ptr_eq(&first, &third),
+            "parsed anew for another record"
+        );
+        assert!(Arc::ptr_eq(
+            &third,
+            &cache.keys_of(&copy, true).await.unwrap()
+        ));
         // A record not kept by the resolver is parsed for the call only.
         let once = cache.keys_of(&record, false).await.unwrap();
-        assert!(!Arc::ptr_eq(&once, &cache.keys_of(&record, false).await.unwrap()));
+        assert!(!Arc::ptr_eq(
+            &once,
+            &cache.keys_of(&record, false).await.unwrap()
+        ));
     }
 }
