@@ -61,10 +61,9 @@ impl ResolutionMemo {
             if !same {
                 break;
             }
-            same = statements
-                .get_fresh(k, now)
-                .await
-                .is_some_and(|c| Arc::ptr_eq(&c, s));
+            let cached = statements.get_fresh(k, now).await;
+            crate::metrics::cache_lookup("statement", cached.is_some());
+            same = cached.is_some_and(|c| Arc::ptr_eq(&c, s));
         }
         if same {
             Some(m)
