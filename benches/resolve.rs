@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::{RP, Row, config, federation, resolver, work_of};
 use criterion::{Bencher, Criterion, black_box};
 use oidfed::Resolver;
+use oidfed::jose::{Alg, CompactJws, Key};
 use oidfed::testing::Federation;
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -70,6 +71,19 @@ fn benches(c: &mut Criterion, rt: &Runtime) -> Vec<Row> {
     let fetcher = fed.fetcher();
     let fetches = || fetcher.total_fetches();
     let mut rows = Vec::new();
+
+    // The yardstick, in the same run: one ES256 check of the leaf's configuration with its
+    // own key (oidfed's verifier, built beforehand).
+    let ec = fed.entity_configuration("rp");
+    let jws = CompactJws::parse(&ec).unwrap();
+    let leaf_key = Key::from_json(&fed.key("rp").public_jwk()).unwrap();
+    let verifier = leaf_key.verifier(Alg::ES256).unwrap();
+    assert!(verifier.verify(jws.signing_input(), jws.signature()));
+    rows.push(Row::new("es256_verify", None));
+    c.bench_function("es256_verify", |b| {
+        b.iter(|| assert!(verifier.verify(black_box(jws.signing_input()), jws.signature())))
+    });
+    drop((verifier, leaf_key));
 
     let (work, _) = work_of(fetches, || {
         rt.block_on(resolver(&fed).resolve(&rp, &RP)).unwrap()
@@ -160,5 +174,12 @@ fn main() {
     let mut c = config().configure_from_args();
     let rows = benches(&mut c, &rt);
     c.final_summary();
-    common::report(&rows, since);
+    let m = common::report(&rows, since);
+    if let Some(v) = m.get("es256_verify") {
+        for (id, n) in [("resolve_cold", 5.0), ("reresolve_leaf_change", 2.0)] {
+            if let Some(t) = m.get(id) {
+                println!("{id}: {:.2}× its {n} ES256 verifies", t / (n * v));
+            }
+        }
+    }
 }
