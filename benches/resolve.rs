@@ -1,128 +1,185 @@
 //! Resolution costs on an in-memory three-level federation (anchor → intermediate → leaf,
-//! ES256): cold (fresh resolver), warm (record cache), and re-resolution after only the
-//! leaf's statements changed. Compare with `floor` from the same run: a cold resolution must
-//! verify five ES256 signatures, a re-resolution two.
+//! ES256), each benchmark measuring one thing:
+//!
+//! - `resolve_cold`: `resolve()` on a fresh resolver; everything of the previous iteration
+//!   (resolver, caches, statements, keys and their verifiers) is dropped before the next
+//!   one is set up, untimed. Five ES256 signature checks.
+//! - `resolve_warm`: `resolve()` with every statement in the statement cache.
+//! - `record_warm`: `record()` answered from the record cache.
+//! - `reresolve_unchanged`: `reresolve()` of a record whose statements are all cached and
+//!   unchanged.
+//! - `reresolve_leaf_change`: `reresolve()` after the leaf's configuration and its
+//!   superior's statement about it changed (republished and dropped from the cache,
+//!   untimed). Two ES256 signature checks.
+//!
+//! The closing report gives criterion's **median** estimate with its 95 % confidence
+//! interval and the work (signature checks, fetches) of one operation; compare with
+//! `crypto_floor` or `floor` from the same run.
 
+mod common;
+
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use oidfed::testing::{Federation, FederationBuilder};
-use oidfed::{EntityType, FixedClock, Resolver};
+use common::{RP, Row, config, federation, resolver, work_of};
+use criterion::{Bencher, Criterion, black_box};
+use oidfed::Resolver;
+use oidfed::jose::{Alg, CompactJws, Key};
+use oidfed::testing::Federation;
 use serde_json::json;
+use tokio::runtime::Runtime;
 
-const NOW: i64 = 1_800_000_000;
-const RP: EntityType = EntityType::OPENID_RELYING_PARTY;
-
-fn federation() -> Federation {
-    FederationBuilder::new("https://fed.example")
-        .now(NOW)
-        .anchor("ta")
-        .intermediate("org", &["ta"])
-        .leaf("rp", &["org"])
-        .metadata(
-            "rp",
-            "openid_relying_party",
-            json!({
-                "client_name": "Bench RP",
-                "redirect_uris": ["https://rp.example/cb"],
-                "grant_types": ["authorization_code", "refresh_token"],
-                "token_endpoint_auth_method": "private_key_jwt",
-                "contacts": ["ops@rp.example"],
-            }),
-        )
-        .metadata_policy(
-            "ta",
-            "org",
-            json!({"openid_relying_party": {
-                "grant_types": {"subset_of": ["authorization_code", "refresh_token"]},
-                "token_endpoint_auth_method": {"one_of": ["private_key_jwt", "self_signed_tls_client_auth"]},
-                "contacts": {"add": ["helpdesk@fed.example"]}
-            }}),
-        )
-        .build()
+/// Times only `op`; `setup` (and dropping `op`'s output and the setup's value) is untimed.
+fn timed<S, T, Fs, F, O>(b: &mut Bencher<'_>, rt: &Runtime, setup: S, op: impl Fn(T) -> F)
+where
+    S: Fn() -> Fs,
+    Fs: Future<Output = T>,
+    F: Future<Output = O>,
+{
+    b.iter_custom(|iters| {
+        rt.block_on(async {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let input = setup().await;
+                let start = Instant::now();
+                let out = op(input).await;
+                total += start.elapsed();
+                drop(black_box(out));
+            }
+            total
+        })
+    })
 }
 
-fn resolver(fed: &Federation) -> Resolver {
-    Resolver::builder()
-        .trust_anchor(fed.id("ta").as_str(), &fed.public_jwks("ta"))
-        .fetcher(fed.fetcher())
-        .clock(FixedClock::new(NOW))
-        .build()
-        .unwrap()
+/// The leaf's two statements change (a new claim), and the resolver forgets them.
+async fn change_leaf(fed: &Federation, r: &Resolver, i: u64) {
+    fed.republish_ec("rp", |c| {
+        c.insert("x_version".into(), json!(i));
+    });
+    fed.republish_ss("org", "rp", |c| {
+        c.insert("x_version".into(), json!(i));
+    });
+    let (rp, org) = (fed.id("rp"), fed.id("org"));
+    r.forget_statement(&rp, &rp).await;
+    r.forget_statement(&org, &rp).await;
 }
 
-fn config() -> Criterion {
-    let quick = std::env::var("OIDFED_BENCH_QUICK").is_ok();
-    let c = Criterion::default();
-    if quick {
-        c.warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(20)
-    } else {
-        c
-    }
-}
-
-fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+fn benches(c: &mut Criterion, rt: &Runtime) -> Vec<Row> {
     let fed = federation();
     let rp = fed.id("rp");
+    let fetcher = fed.fetcher();
+    let fetches = || fetcher.total_fetches();
+    let mut rows = Vec::new();
 
+    // The yardstick, in the same run: one ES256 check of the leaf's configuration with its
+    // own key (oidfed's verifier, built beforehand).
+    let ec = fed.entity_configuration("rp");
+    let jws = CompactJws::parse(&ec).unwrap();
+    let leaf_key = Key::from_json(&fed.key("rp").public_jwk()).unwrap();
+    let verifier = leaf_key.verifier(Alg::ES256).unwrap();
+    assert!(verifier.verify(jws.signing_input(), jws.signature()));
+    rows.push(Row::new("es256_verify", None));
+    c.bench_function("es256_verify", |b| {
+        b.iter(|| assert!(verifier.verify(black_box(jws.signing_input()), jws.signature())))
+    });
+    drop((verifier, leaf_key));
+
+    let (work, _) = work_of(fetches, || {
+        rt.block_on(resolver(&fed).resolve(&rp, &RP)).unwrap()
+    });
+    rows.push(Row::new("resolve_cold", Some(work)));
     c.bench_function("resolve_cold", |b| {
-        b.to_async(&rt).iter_batched(
-            || resolver(&fed),
+        timed(
+            b,
+            rt,
+            || async {
+                // Nothing of an earlier iteration is alive: no key, so no verifier to reuse.
+                assert_eq!(oidfed::jose::shared_verifiers_alive(), 0);
+                resolver(&fed)
+            },
             |r| {
-                let rp = rp.clone();
-                // The resolver is returned so that dropping it (and its caches) falls outside
-                // the measurement, like building it does.
+                let rp = &rp;
+                // The resolver is returned so that dropping it falls outside the measurement.
                 async move {
-                    let resolved = r.resolve(&rp, &RP).await.unwrap();
+                    let resolved = r.resolve(rp, &RP).await.unwrap();
                     (r, resolved)
                 }
             },
-            BatchSize::SmallInput,
         )
     });
 
     let warm = resolver(&fed);
-    rt.block_on(warm.record(&rp, &RP)).unwrap();
+    rt.block_on(warm.resolve(&rp, &RP)).unwrap();
+    let (work, _) = work_of(fetches, || rt.block_on(warm.resolve(&rp, &RP)).unwrap());
+    rows.push(Row::new("resolve_warm", Some(work)));
     c.bench_function("resolve_warm", |b| {
-        b.to_async(&rt)
-            .iter(|| async { warm.record(&rp, &RP).await.unwrap() })
+        timed(
+            b,
+            rt,
+            || async {},
+            |()| async { warm.resolve(&rp, &RP).await.unwrap() },
+        )
+    });
+
+    rt.block_on(warm.record(&rp, &RP)).unwrap();
+    let (work, _) = work_of(fetches, || rt.block_on(warm.record(&rp, &RP)).unwrap());
+    rows.push(Row::new("record_warm", Some(work)));
+    c.bench_function("record_warm", |b| {
+        timed(
+            b,
+            rt,
+            || async {},
+            |()| async { warm.record(&rp, &RP).await.unwrap() },
+        )
+    });
+
+    let old = rt.block_on(warm.record(&rp, &RP)).unwrap();
+    let (work, _) = work_of(fetches, || rt.block_on(warm.reresolve(&old)).unwrap());
+    rows.push(Row::new("reresolve_unchanged", Some(work)));
+    c.bench_function("reresolve_unchanged", |b| {
+        timed(
+            b,
+            rt,
+            || async {},
+            |()| async { warm.reresolve(&old).await.unwrap() },
+        )
     });
 
     // Only the leaf's statements change: a new EC and a new statement from its superior.
     let r = resolver(&fed);
     let old = rt.block_on(r.record(&rp, &RP)).unwrap();
-    let org = fed.id("org");
     let n = AtomicU64::new(0);
-    c.bench_function("reresolve", |b| {
-        b.to_async(&rt).iter_batched(
-            || {
-                let i = n.fetch_add(1, Ordering::Relaxed);
-                fed.republish_ec("rp", |c| {
-                    c.insert("x_version".into(), json!(i));
-                });
-                fed.republish_ss("org", "rp", |c| {
-                    c.insert("x_version".into(), json!(i));
-                });
-            },
-            |()| {
-                let (r, old, rp, org) = (&r, &old, &rp, &org);
-                async move {
-                    r.forget_statement(rp, rp).await;
-                    r.forget_statement(org, rp).await;
-                    r.reresolve(old).await.unwrap()
-                }
-            },
-            BatchSize::SmallInput,
+    let next = || n.fetch_add(1, Ordering::Relaxed);
+    rt.block_on(change_leaf(&fed, &r, next()));
+    let (work, _) = work_of(fetches, || rt.block_on(r.reresolve(&old)).unwrap());
+    rows.push(Row::new("reresolve_leaf_change", Some(work)));
+    c.bench_function("reresolve_leaf_change", |b| {
+        timed(
+            b,
+            rt,
+            || change_leaf(&fed, &r, next()),
+            |()| async { r.reresolve(&old).await.unwrap() },
         )
     });
+    rows
 }
 
-criterion_group! { name = group; config = config(); targets = benches }
-criterion_main!(group);
+fn main() {
+    let since = SystemTime::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut c = config().configure_from_args();
+    let rows = benches(&mut c, &rt);
+    c.final_summary();
+    let m = common::report(&rows, since);
+    if let Some(v) = m.get("es256_verify") {
+        for (id, n) in [("resolve_cold", 5.0), ("reresolve_leaf_change", 2.0)] {
+            if let Some(t) = m.get(id) {
+                println!("{id}: {:.2}× its {n} ES256 verifies", t / (n * v));
+            }
+        }
+    }
+}

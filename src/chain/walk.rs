@@ -465,6 +465,18 @@ impl Walk {
         }
     }
 
+    /// Every statement this walk obtained, by key; `None` when a fetch it started failed
+    /// or never finished (the resolution then rests on more than its statements).
+    pub(crate) fn obtained(&self) -> Option<Vec<(StatementKey, Arc<EntityStatement>)>> {
+        let memo = self.memo.lock().ok()?;
+        memo.iter()
+            .map(|(k, cell)| match cell.get() {
+                Some(Ok(s)) => Some((k.clone(), s.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn memo_cell(&self, key: &StatementKey) -> Memo {
         let mut memo = match self.memo.lock() {
             Ok(m) => m,

@@ -21,7 +21,7 @@ pub(crate) mod cost;
 mod key_check;
 mod native;
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
-pub use native::Verifier;
+pub use native::{EC_VERIFICATION, Verifier};
 
 /// Longest compact JWS accepted by default, in bytes.
 pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
@@ -400,7 +400,6 @@ type VerifierCells = [OnceLock<Result<Arc<Verifier>, String>>; 10];
 /// Entries are weak: a verifier lives as long as some statement holds its key. Only parsing
 /// (the cold path) takes this lock; verifying never does.
 fn shared_cells(json: &Map<String, Value>, thumbprint: Option<&str>) -> Arc<VerifierCells> {
-    static TABLE: OnceLock<Mutex<HashMap<String, Weak<VerifierCells>>>> = OnceLock::new();
     let Some(t) = thumbprint else {
         return Arc::new(Default::default());
     };
@@ -411,7 +410,7 @@ fn shared_cells(json: &Map<String, Value>, thumbprint: Option<&str>) -> Arc<Veri
             .map(Value::to_string)
             .unwrap_or_default()
     );
-    let Ok(mut table) = TABLE.get_or_init(Default::default).lock() else {
+    let Ok(mut table) = shared_table().lock() else {
         return Arc::new(Default::default());
     };
     if let Some(cells) = table.get(&key).and_then(Weak::upgrade) {
@@ -423,6 +422,38 @@ fn shared_cells(json: &Map<String, Value>, thumbprint: Option<&str>) -> Arc<Veri
     let cells: Arc<VerifierCells> = Arc::new(Default::default());
     table.insert(key, Arc::downgrade(&cells));
     cells
+}
+
+type SharedTable = Mutex<HashMap<String, Weak<VerifierCells>>>;
+
+/// The process-wide table of [`shared_cells`].
+fn shared_table() -> &'static SharedTable {
+    static TABLE: OnceLock<SharedTable> = OnceLock::new();
+    TABLE.get_or_init(Default::default)
+}
+
+/// How many key materials have verifier cells alive in the process-wide table that lets
+/// keys with the same material share one verifier (a cell lives as long as some [`Key`]
+/// holds it). For benchmarks and tests that must start cold: 0 means no verifier built by
+/// an earlier resolution can be reused. (The three NIST curve groups are built once per
+/// process and kept: they are constants, not state of any key.)
+///
+/// ```
+/// use oidfed::jose::{Key, shared_verifiers_alive};
+/// let jwk = serde_json::json!({"kty": "EC", "kid": "k", "crv": "P-256",
+///     "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+///     "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"});
+/// let before = shared_verifiers_alive();
+/// let key = Key::from_json(&jwk).unwrap();
+/// assert!(shared_verifiers_alive() >= 1);
+/// drop(key);
+/// # let _ = before;
+/// ```
+pub fn shared_verifiers_alive() -> usize {
+    shared_table()
+        .lock()
+        .map(|t| t.values().filter(|w| w.strong_count() > 0).count())
+        .unwrap_or(0)
 }
 
 /// One public key from a JWK Set, with lazily built verifiers (one per algorithm).

@@ -392,6 +392,8 @@ impl ResolverBuilder {
                 organization_rule: self.organization_rule,
                 require_asserted_organization: self.require_asserted_organization,
                 records: records::record_cache(self.record_capacity),
+                memo: super::memo::ResolutionMemo::new(self.record_capacity),
+                client_keys: crate::server::client_keys::ClientKeyCache::new(self.record_capacity),
                 required_marks: self.required_marks,
                 mark_status: self.mark_status,
             }),

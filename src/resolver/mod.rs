@@ -4,6 +4,7 @@
 
 mod builder;
 mod marks;
+mod memo;
 mod records;
 mod resolved;
 mod sweep;
@@ -52,6 +53,8 @@ pub(crate) struct Inner {
     pub stop_at_first_anchor: bool,
     pub statements: StatementCache,
     pub verified: Arc<crate::statement::verified::VerifiedMemo>,
+    pub memo: memo::ResolutionMemo,
+    pub client_keys: crate::server::client_keys::ClientKeyCache,
 }
 
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
@@ -335,6 +338,9 @@ impl Resolver {
     }
 
     /// [`Resolver::discover`] on a walk that shares its fetched statements through `memo`.
+    /// Without a shared memo and without `refresh`, answered from the resolution memo when
+    /// every statement the last resolution rested on is still the same cached statement
+    /// under the same anchor set (see `memo.rs`; such an answer takes no admission turn).
     pub(crate) async fn discover_with(
         &self,
         subject: &EntityId,
@@ -342,6 +348,12 @@ impl Resolver {
         refresh: bool,
         memo: Option<crate::chain::walk::SharedMemo>,
     ) -> Result<ResolvedEntity, Error> {
+        if let Some(m) = self
+            .memoised(subject, entity_type, refresh, memo.is_some())
+            .await
+        {
+            return Ok(m.resolved.clone());
+        }
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
         self.discover_until(subject, entity_type, refresh, memo, deadline)
@@ -358,10 +370,15 @@ impl Resolver {
         memo: Option<crate::chain::walk::SharedMemo>,
         deadline: Instant,
     ) -> Result<ResolvedEntity, Error> {
+        let shared = memo.is_some();
+        // Read before the walk takes its anchor snapshot: a remembered resolution is never
+        // filed under a newer anchor set than the one it was validated on.
+        let generation = self.inner.anchors.generation();
         let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
             let (chains, attempts, configurations) =
                 self.find_chains_on(&walk, subject, None).await?;
+            let failed_paths = !attempts.is_empty();
             let mut resolved = self.choose(
                 subject,
                 entity_type,
@@ -371,11 +388,46 @@ impl Resolver {
                 &walk.anchors,
             )?;
             self.evaluate_trust_marks(&mut resolved, &walk).await?;
-            Ok(resolved)
+            Ok::<_, Error>((resolved, failed_paths))
         };
-        tokio::time::timeout_at(walk.deadline, work)
+        let (resolved, failed_paths) = tokio::time::timeout_at(walk.deadline, work)
             .await
-            .map_err(|_| self.out_of_time(subject))?
+            .map_err(|_| self.out_of_time(subject))??;
+        // A walk sharing a sweep's memo holds other clients' statements too: not remembered.
+        if !shared {
+            if let Some(inputs) = walk.obtained() {
+                self.inner
+                    .memo
+                    .insert(&resolved, inputs, failed_paths, walk.now, generation)
+                    .await;
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The remembered resolution of `subject`, when one may answer (no refresh, no shared
+    /// sweep memo) and it is still what resolving would give.
+    pub(crate) async fn memoised(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+        shared: bool,
+    ) -> Option<Arc<memo::Memoised>> {
+        if refresh || shared {
+            return None;
+        }
+        let inner = &self.inner;
+        inner
+            .memo
+            .get(
+                subject,
+                entity_type,
+                inner.clock.now(),
+                inner.anchors.generation(),
+                &inner.statements,
+            )
+            .await
     }
 
     pub(crate) fn choose(
@@ -535,10 +587,12 @@ impl Resolver {
         self.inner.statements.invalidate(&key).await;
     }
 
-    /// Drops every cached statement and record.
+    /// Drops every cached statement, record and remembered resolution.
     pub fn clear_caches(&self) {
         self.inner.statements.clear();
         self.inner.records.invalidate_all();
+        self.inner.memo.clear();
+        self.inner.client_keys.clear();
     }
 }
 

@@ -161,13 +161,13 @@ impl Resolver {
                         audit(
                             "record",
                             client_id,
-                            &Ok((new, changes.as_deref().unwrap_or_default())),
+                            &Ok((new.as_ref(), changes.as_deref().unwrap_or_default())),
                             started,
                         );
                     }
                     Err(e) => audit_err("record", client_id, Err(e), started),
                 }
-                built.map(Arc::new)
+                built
             })
             .await
             .map_err(|e| (*e).clone());
@@ -194,7 +194,10 @@ impl Resolver {
     /// everything is cached: a client's `jwks_uri` or `signed_jwks_uri` is fetched again
     /// (and a signed set verified), the subject's trust marks are verified again (their
     /// issuers' configurations and the status endpoint fetched when not cached, or when
-    /// `StatusCheck` asks for them).
+    /// `StatusCheck` asks for them). When every statement the last resolution rested on is
+    /// still the same cached statement, no trust mark is involved and the record's keys came
+    /// from the chain (not a `jwks_uri`), nothing is recomputed: the record built then is
+    /// returned as it is (its `resolved_at` unchanged), with no changes.
     pub async fn reresolve(&self, old: &ClientRecord) -> Result<Reresolution, Error> {
         self.reresolve_with(old, &ReresolveOptions::default()).await
     }
@@ -220,10 +223,17 @@ impl Resolver {
             .build_record(&old.client_id, &old.entity_type, refresh)
             .await
         {
-            Ok(new) => {
-                let record = Arc::new(new);
-                self.inner.records.insert(key, record.clone()).await;
-                let changes = diff(old, &record);
+            Ok(record) => {
+                // An unchanged resolution gives back the very record it built before.
+                let changes = if std::ptr::eq(old, &*record) {
+                    Vec::new()
+                } else {
+                    diff(old, &record)
+                };
+                let held = self.inner.records.get(&key).await;
+                if !held.is_some_and(|h| Arc::ptr_eq(&h, &record)) {
+                    self.inner.records.insert(key, record.clone()).await;
+                }
                 audit(
                     "reresolve",
                     &old.client_id,
@@ -268,17 +278,38 @@ impl Resolver {
         client_id: &EntityId,
         entity_type: &EntityType,
         refresh: bool,
-    ) -> Result<ClientRecord, Error> {
+    ) -> Result<Arc<ClientRecord>, Error> {
+        // An unchanged resolution whose record came from the chain alone: the record again.
+        let memo = self.memoised(client_id, entity_type, refresh, false).await;
+        if let Some(record) = memo.as_ref().and_then(|m| m.record.get()) {
+            return Ok(record.clone());
+        }
         // One deadline and one turn for the discovery and the key fetch that follows it.
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
-        let resolved = crate::metrics::resolution(
-            client_id,
-            entity_type,
-            self.discover_until(client_id, entity_type, refresh, None, deadline),
-        )
+        // A remembered resolution still counts as one (as resolve() counts it).
+        let resolved = crate::metrics::resolution(client_id, entity_type, async {
+            match &memo {
+                Some(m) => Ok(m.resolved.clone()),
+                None => {
+                    self.discover_until(client_id, entity_type, refresh, None, deadline)
+                        .await
+                }
+            }
+        })
         .await?;
-        self.record_until(&resolved, deadline).await
+        let record = Arc::new(self.record_until(&resolved, deadline).await?);
+        // Keys fetched from a jwks_uri or signed_jwks_uri are fetched anew each time.
+        if matches!(record.key_source, KeySource::Jwks | KeySource::None) {
+            let memo = match memo {
+                Some(m) => Some(m),
+                None => self.memoised(client_id, entity_type, false, false).await,
+            };
+            if let Some(m) = memo {
+                let _ = m.record.set(record.clone());
+            }
+        }
+        Ok(record)
     }
 
     /// Turns a resolution into a client record: protocol keys (inline `jwks`, or fetched

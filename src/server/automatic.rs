@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::jose::{Alg, CompactJws, KeySet};
+use crate::jose::{Alg, CompactJws};
 use crate::json::parse_object;
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, Resolver};
@@ -264,7 +264,12 @@ impl Resolver {
         let (record, chain_source, header_chain_problem) = self
             .client_from_headers(&client, jws.header(), policy)
             .await?;
-        let keys = KeySet::from_json(&record.keys).map_err(|e| invalid(e.to_string()))?;
+        // A record the resolver keeps has its keys parsed (and verifiers built) once.
+        let keys = inner
+            .client_keys
+            .keys_of(&record, chain_source == ChainSource::Resolved)
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|e| Error::InvalidClient {
                 client_id: client_id.to_string(),
@@ -316,7 +321,11 @@ impl Resolver {
         let (jti, exp) = self.check_lifetime(&claims, policy)?;
         let client = self.entity_id(iss)?;
         let record = self.record(&client, &policy.entity_type).await?;
-        let keys = KeySet::from_json(&record.keys).map_err(|e| invalid(e.to_string()))?;
+        let keys = inner
+            .client_keys
+            .keys_of(&record, true)
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|e| Error::InvalidClient {
                 client_id: iss.to_string(),

@@ -8,6 +8,7 @@
 //! * Dynamic Client Registration gated by the federation — [`dcr`].
 
 pub(crate) mod automatic;
+pub(crate) mod client_keys;
 pub mod dcr;
 mod explicit;
 mod history;

@@ -1,0 +1,114 @@
+//! The resolution memo: a warm `resolve()` or an unchanged re-resolution without redoing
+//! the walk, the validation and the policy.
+//!
+//! A resolution is a function of the statements its walk obtained, the time and the
+//! resolver's fixed configuration. When every one of those statements is still the very
+//! same cached statement (pointer-equal: nothing was forgotten, refreshed or re-fetched),
+//! the time has not gone backwards and the result has not expired, resolving again would
+//! give the same result, so the remembered one is returned. What else a resolution can
+//! depend on is excluded from the memo: a resolution with a failed path (failures are never
+//! cached, so a retry might succeed), with trust marks (their status and expiry), or one
+//! that refreshed. A record built from a memoised resolution is remembered with it when its
+//! protocol keys came from the chain itself (inline `jwks`, or none): a `jwks_uri` or
+//! `signed_jwks_uri` is fetched anew on every re-resolution.
+
+use std::sync::{Arc, OnceLock};
+
+use moka::future::Cache;
+
+use super::{EntityType, ResolvedEntity};
+use crate::cache::{StatementCache, StatementKey};
+use crate::entity_id::EntityId;
+use crate::record::ClientRecord;
+use crate::statement::EntityStatement;
+
+/// One remembered resolution.
+pub(crate) struct Memoised {
+    pub resolved: ResolvedEntity,
+    inputs: Vec<(StatementKey, Arc<EntityStatement>)>,
+    now: i64,
+    /// The record built from this resolution, when its keys came from the chain.
+    pub record: OnceLock<Arc<ClientRecord>>,
+}
+
+/// Remembered resolutions by (subject, entity type, anchor-set generation), bounded in
+/// number: a change of the trust anchors or their keys makes every earlier one unusable.
+#[derive(Clone)]
+pub(crate) struct ResolutionMemo {
+    inner: Cache<(EntityId, EntityType, u64), Arc<Memoised>>,
+}
+
+impl ResolutionMemo {
+    /// A memo of at most `capacity` resolutions (0 disables it).
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            inner: Cache::builder().max_capacity(capacity).build(),
+        }
+    }
+
+    /// The remembered resolution of `subject`, if it is still what resolving would give.
+    pub async fn get(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        now: i64,
+        generation: u64,
+        statements: &StatementCache,
+    ) -> Option<Arc<Memoised>> {
+        let key = (subject.clone(), entity_type.clone(), generation);
+        let m = self.inner.get(&key).await?;
+        let fresh = now >= m.now && now < m.resolved.expires_at();
+        let mut same = fresh;
+        for (k, s) in &m.inputs {
+            if !same {
+                break;
+            }
+            let cached = statements.get_fresh(k, now).await;
+            crate::metrics::cache_lookup("statement", cached.is_some());
+            same = cached.is_some_and(|c| Arc::ptr_eq(&c, s));
+        }
+        if same {
+            Some(m)
+        } else {
+            self.inner.invalidate(&key).await;
+            None
+        }
+    }
+
+    /// Remembers `resolved`, obtained at `now` from exactly `inputs`, when nothing outside
+    /// them can change its outcome (see the module documentation).
+    pub async fn insert(
+        &self,
+        resolved: &ResolvedEntity,
+        inputs: Vec<(StatementKey, Arc<EntityStatement>)>,
+        had_failed_paths: bool,
+        now: i64,
+        generation: u64,
+    ) -> Option<Arc<Memoised>> {
+        let marks = resolved
+            .chain
+            .subject_configuration()
+            .is_some_and(|ec| !ec.trust_marks().is_empty());
+        if had_failed_paths || marks || inputs.is_empty() {
+            return None;
+        }
+        let m = Arc::new(Memoised {
+            resolved: resolved.clone(),
+            inputs,
+            now,
+            record: OnceLock::new(),
+        });
+        let key = (
+            resolved.entity_id().clone(),
+            resolved.entity_type().clone(),
+            generation,
+        );
+        self.inner.insert(key, m.clone()).await;
+        Some(m)
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.inner.invalidate_all();
+    }
+}
