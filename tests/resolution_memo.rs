@@ -134,3 +134,27 @@ async fn keys_from_a_jwks_uri_are_fetched_on_every_reresolution() {
         again.changes
     );
 }
+
+#[tokio::test]
+async fn a_remembered_resolution_is_not_used_once_the_anchor_keys_change() {
+    let fed = three_level().build();
+    let r = resolver(&fed);
+    let rp = fed.id("rp");
+    // Twice: the second answer comes from the memo (no fetch).
+    r.resolve(&rp, &RP).await.unwrap();
+    let fetcher = fed.fetcher();
+    fetcher.reset_counts();
+    r.resolve(&rp, &RP).await.unwrap();
+    assert_eq!(fetcher.total_fetches(), 0, "answered from the memo");
+    // The anchor is re-pinned to a key that signed nothing: every statement is still the
+    // same cached statement, but what was validated under the old key must not answer.
+    let stranger = TestKey::generate(KeyAlg::ES256).public_jwks();
+    r.trust_anchors_handle()
+        .replace_keys(&fed.id("ta"), &stranger)
+        .await
+        .unwrap();
+    let err = r.resolve(&rp, &RP).await.unwrap_err();
+    assert!(matches!(err, Error::NoTrustChain { .. }), "{err}");
+    let err = r.record(&rp, &RP).await.unwrap_err();
+    assert!(matches!(err, Error::NoTrustChain { .. }), "{err}");
+}
