@@ -20,7 +20,7 @@ use crate::jose::KeySet;
 use crate::resolver::Resolver;
 use crate::server::ReplayGuard;
 use crate::server::RequestPolicy;
-use crate::server::automatic::{audience_is, decode, invalid};
+use crate::server::automatic::{CheckedRequest, invalid};
 
 /// A Request Object verified against the registry.
 #[derive(Debug, Clone)]
@@ -44,26 +44,20 @@ impl Registry {
         policy: &RequestPolicy,
         replay: &dyn ReplayGuard,
     ) -> Result<RegisteredClient, Error> {
-        let inner = &resolver.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
-        let iss = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("iss missing"))?;
-        if claims.get("sub").and_then(Value::as_str) != Some(iss) {
-            return Err(invalid("sub must equal iss"));
-        }
-        let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
-        audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
-        if !audience_is(&claims, &audiences, false) {
-            return Err(invalid("aud does not name this server"));
-        }
-        let (jti, exp) = resolver.check_lifetime(&claims, policy)?;
+        let CheckedRequest {
+            jws,
+            alg,
+            kid,
+            client_id,
+            jti,
+            exp,
+            ..
+        } = resolver.assertion_claims(jwt, policy)?;
+        let iss = client_id.as_str();
         // Boxed: admission resolves a whole chain, and its state machine is deep.
         let client = Box::pin(self.usable_client(resolver, iss, policy)).await?;
         verify_with_registry_keys(&client, &jws, alg, &kid, "client assertion")?;
-        self.replay_check(resolver, replay, iss, &jti, exp).await?;
+        resolver.use_jti(replay, iss, &jti, exp).await?;
         Ok(client)
     }
 
@@ -82,35 +76,19 @@ impl Registry {
         policy: &RequestPolicy,
         replay: &dyn ReplayGuard,
     ) -> Result<RegistryRequest, Error> {
-        let inner = &resolver.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
-        if let Some(typ) = jws.header().get("typ") {
-            if typ.as_str() != Some("oauth-authz-req+jwt") {
-                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
-            }
-        }
-        let client_id = claims
-            .get("client_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("client_id missing"))?;
-        if claims.get("iss").and_then(Value::as_str) != Some(client_id) {
-            return Err(invalid("iss must equal client_id"));
-        }
-        if claims.contains_key("sub") {
-            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
-        }
-        if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
-            return Err(invalid(format!(
-                "aud must be exactly {}",
-                policy.our_entity_id
-            )));
-        }
-        let (jti, exp) = resolver.check_lifetime(&claims, policy)?;
+        let CheckedRequest {
+            jws,
+            alg,
+            kid,
+            claims,
+            client_id,
+            jti,
+            exp,
+        } = resolver.request_object_claims(jwt, policy)?;
+        let client_id = client_id.as_str();
         let client = Box::pin(self.usable_client(resolver, client_id, policy)).await?;
         verify_with_registry_keys(&client, &jws, alg, &kid, "request object")?;
-        self.replay_check(resolver, replay, client_id, &jti, exp)
-            .await?;
+        resolver.use_jti(replay, client_id, &jti, exp).await?;
         Ok(RegistryRequest { client, claims })
     }
 
@@ -164,29 +142,6 @@ impl Registry {
             .into());
         }
         Ok(client)
-    }
-
-    /// The token's `jti` used once: kept by `replay` until `exp` plus the accepted skew,
-    /// the last moment the token itself would be accepted.
-    async fn replay_check(
-        &self,
-        resolver: &Resolver,
-        replay: &dyn ReplayGuard,
-        client_id: &str,
-        jti: &str,
-        exp: i64,
-    ) -> Result<(), Error> {
-        let keep_until = exp.saturating_add(resolver.inner.skew);
-        if !replay
-            .first_use(client_id, jti, keep_until, resolver.now())
-            .await?
-        {
-            return Err(Error::InvalidClient {
-                client_id: client_id.to_string(),
-                reason: format!("jti {jti:?} was already used"),
-            });
-        }
-        Ok(())
     }
 }
 

@@ -94,6 +94,19 @@ impl ReplayGuard for MemoryReplayGuard {
     }
 }
 
+/// A request JWT (Request Object or client assertion) whose checks that need no client
+/// keys passed: what the signature check and the replay check still need.
+pub(crate) struct CheckedRequest {
+    pub(crate) jws: CompactJws,
+    pub(crate) alg: Alg,
+    pub(crate) kid: String,
+    pub(crate) claims: Map<String, Value>,
+    /// `client_id` (Request Object) or `iss` (client assertion).
+    pub(crate) client_id: String,
+    pub(crate) jti: String,
+    pub(crate) exp: i64,
+}
+
 /// Where the client's trust came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -235,31 +248,17 @@ impl Resolver {
         replay: &dyn ReplayGuard,
     ) -> Result<VerifiedRequest, Error> {
         let inner = &self.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
-        if let Some(typ) = jws.header().get("typ") {
-            if typ.as_str() != Some("oauth-authz-req+jwt") {
-                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
-            }
-        }
-        let client_id = claims
-            .get("client_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("client_id missing"))?;
+        let CheckedRequest {
+            jws,
+            alg,
+            kid,
+            claims,
+            client_id,
+            jti,
+            exp,
+        } = self.request_object_claims(jwt, policy)?;
+        let client_id = client_id.as_str();
         let client = self.entity_id(client_id)?;
-        if claims.get("iss").and_then(Value::as_str) != Some(client_id) {
-            return Err(invalid("iss must equal client_id"));
-        }
-        if claims.contains_key("sub") {
-            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
-        }
-        if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
-            return Err(invalid(format!(
-                "aud must be exactly {}",
-                policy.our_entity_id
-            )));
-        }
-        let (jti, exp) = self.check_lifetime(&claims, policy)?;
 
         let (record, chain_source, header_chain_problem) = self
             .client_from_headers(&client, jws.header(), policy)
@@ -275,17 +274,7 @@ impl Resolver {
                 client_id: client_id.to_string(),
                 reason: format!("request object: {e}"),
             })?;
-        // Kept as long as the token is accepted: until exp + skew (check_lifetime).
-        let keep_until = exp.saturating_add(inner.skew);
-        if !replay
-            .first_use(client_id, &jti, keep_until, inner.clock.now())
-            .await?
-        {
-            return Err(Error::InvalidClient {
-                client_id: client_id.to_string(),
-                reason: format!("jti {jti:?} was already used"),
-            });
-        }
+        self.use_jti(replay, client_id, &jti, exp).await?;
         Ok(VerifiedRequest {
             client: record,
             claims,
@@ -304,21 +293,16 @@ impl Resolver {
         replay: &dyn ReplayGuard,
     ) -> Result<Arc<ClientRecord>, Error> {
         let inner = &self.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
-        let iss = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("iss missing"))?;
-        if claims.get("sub").and_then(Value::as_str) != Some(iss) {
-            return Err(invalid("sub must equal iss"));
-        }
-        let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
-        audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
-        if !audience_is(&claims, &audiences, false) {
-            return Err(invalid("aud does not name this server"));
-        }
-        let (jti, exp) = self.check_lifetime(&claims, policy)?;
+        let CheckedRequest {
+            jws,
+            alg,
+            kid,
+            client_id,
+            jti,
+            exp,
+            ..
+        } = self.assertion_claims(jwt, policy)?;
+        let iss = client_id.as_str();
         let client = self.entity_id(iss)?;
         let record = self.record(&client, &policy.entity_type).await?;
         let keys = inner
@@ -331,18 +315,112 @@ impl Resolver {
                 client_id: iss.to_string(),
                 reason: format!("client assertion: {e}"),
             })?;
-        // Kept as long as the token is accepted: until exp + skew (check_lifetime).
-        let keep_until = exp.saturating_add(inner.skew);
-        if !replay
-            .first_use(iss, &jti, keep_until, inner.clock.now())
+        self.use_jti(replay, iss, &jti, exp).await?;
+        Ok(record)
+    }
+
+    /// A Request Object's checks that need no client keys (§12.1.1.1): header, `typ`
+    /// (`oauth-authz-req+jwt` when present), `client_id` = `iss`, no `sub`, `aud` exactly
+    /// this server, `jti` and lifetime. Shared by the resolver's and the registry's forms.
+    pub(crate) fn request_object_claims(
+        &self,
+        jwt: &str,
+        policy: &RequestPolicy,
+    ) -> Result<CheckedRequest, Error> {
+        let inner = &self.inner;
+        let (jws, alg, kid, claims) =
+            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
+        if let Some(typ) = jws.header().get("typ") {
+            if typ.as_str() != Some("oauth-authz-req+jwt") {
+                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
+            }
+        }
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("client_id missing"))?
+            .to_string();
+        if claims.get("iss").and_then(Value::as_str) != Some(client_id.as_str()) {
+            return Err(invalid("iss must equal client_id"));
+        }
+        if claims.contains_key("sub") {
+            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
+        }
+        if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
+            return Err(invalid(format!(
+                "aud must be exactly {}",
+                policy.our_entity_id
+            )));
+        }
+        let (jti, exp) = self.check_lifetime(&claims, policy)?;
+        Ok(CheckedRequest {
+            jws,
+            alg,
+            kid,
+            claims,
+            client_id,
+            jti,
+            exp,
+        })
+    }
+
+    /// A client assertion's checks that need no client keys (§12.1.4, RFC 7523): header,
+    /// `iss` = `sub`, `aud` naming this server, `jti` and lifetime. Shared by the
+    /// resolver's and the registry's forms.
+    pub(crate) fn assertion_claims(
+        &self,
+        jwt: &str,
+        policy: &RequestPolicy,
+    ) -> Result<CheckedRequest, Error> {
+        let inner = &self.inner;
+        let (jws, alg, kid, claims) =
+            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("iss missing"))?
+            .to_string();
+        if claims.get("sub").and_then(Value::as_str) != Some(iss.as_str()) {
+            return Err(invalid("sub must equal iss"));
+        }
+        let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
+        audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
+        if !audience_is(&claims, &audiences, false) {
+            return Err(invalid("aud does not name this server"));
+        }
+        let (jti, exp) = self.check_lifetime(&claims, policy)?;
+        Ok(CheckedRequest {
+            jws,
+            alg,
+            kid,
+            claims,
+            client_id: iss,
+            jti,
+            exp,
+        })
+    }
+
+    /// Uses the token's `jti` once: `replay` keeps it as long as the token itself is
+    /// accepted, until `exp` plus the clock skew (see `check_lifetime`).
+    pub(crate) async fn use_jti(
+        &self,
+        replay: &dyn ReplayGuard,
+        client_id: &str,
+        jti: &str,
+        exp: i64,
+    ) -> Result<(), Error> {
+        let keep_until = exp.saturating_add(self.inner.skew);
+        if replay
+            .first_use(client_id, jti, keep_until, self.inner.clock.now())
             .await?
         {
-            return Err(Error::InvalidClient {
-                client_id: iss.to_string(),
+            Ok(())
+        } else {
+            Err(Error::InvalidClient {
+                client_id: client_id.to_string(),
                 reason: format!("jti {jti:?} was already used"),
-            });
+            })
         }
-        Ok(record)
     }
 
     pub(crate) fn check_lifetime(
