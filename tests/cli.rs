@@ -572,3 +572,116 @@ async fn completions_are_generated_from_the_same_definition() {
     let script = stdout(&o);
     assert!(script.contains("validate-chain") && script.contains("--trust-anchor-jwks"));
 }
+
+/// A resolver over HTTP that may reach the loopback demo.
+fn loopback_resolver(d: &Demo) -> oidfed::Resolver {
+    use oidfed::fetch::{DestinationGuard, HttpFetcher};
+    let fetcher = HttpFetcher::builder()
+        .guard(
+            DestinationGuard::new()
+                .allow_http(true)
+                .allow_network("127.0.0.0/8".parse().unwrap()),
+        )
+        .build()
+        .unwrap();
+    oidfed::Resolver::builder()
+        .allow_http(true)
+        .trust_anchor(d.id("ta").as_str(), &d.fed.public_jwks("ta"))
+        .fetcher(fetcher)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_lists_shows_exports_sweeps_and_offboards() {
+    let d = Demo::start().await;
+    let db = temp("registry.db");
+    let url = format!("sqlite://{}", db.display());
+    let registry = oidfed::registry::Registry::open(&url).await.unwrap();
+    registry
+        .admit(
+            &loopback_resolver(&d),
+            &d.fed.id("rp"),
+            "openid_relying_party",
+        )
+        .await
+        .unwrap();
+    registry.close().await;
+    let (rp, org) = (d.id("rp"), d.id("org"));
+
+    let o = oidfed(&["registry", "--url", &url, "orgs", "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["organizations"][0]["organization_id"], org);
+    assert_eq!(v["organizations"][0]["clients"], 1);
+    assert_eq!(v["organizations"][0]["active_clients"], 1);
+
+    let o = oidfed(&["registry", "--url", &url, "clients", "--org", &org]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(&rp) && text.contains("status: active"),
+        "{text}"
+    );
+
+    let o = oidfed(&["registry", "--url", &url, "show", &rp, "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["client_id"], rp);
+    assert_eq!(v["registration_model"], "federation");
+    assert_eq!(v["organization"]["evidence"]["kind"], "superior_policy");
+    assert_eq!(v["audit"][0]["event"], "admitted");
+
+    let o = oidfed(&["registry", "--url", &url, "export", "--format", "csv"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().count(), 2, "a header and one client: {csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with(&rp), "{csv}");
+
+    // The partner's statement is withdrawn: one sweep sees it and revokes the client.
+    d.fed.remove_ss("org", "rp");
+    let ta = d.id("ta");
+    let mut args = vec![
+        "registry",
+        "--url",
+        &url,
+        "sweep",
+        "--trust-anchor",
+        &ta,
+        "--trust-anchor-jwks",
+        &d.ta_jwks,
+        "--json",
+    ];
+    args.extend(NET);
+    let o = oidfed(&args).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["revoked"], 1, "{v}");
+    assert_eq!(v["outcomes"][0]["client_id"], rp);
+
+    let o = oidfed(&["registry", "--url", &url, "show", &rp, "--json"]).await;
+    assert_eq!(json_of(&o)["status"]["kind"], "revoked");
+
+    let o = oidfed(&[
+        "registry",
+        "--url",
+        &url,
+        "offboard",
+        &org,
+        "--reason",
+        "contract ended",
+        "--json",
+    ])
+    .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["revoked"], json!([]));
+    assert_eq!(v["already_revoked"], json!([rp]));
+
+    // An unknown client is a definitive answer, not a crash.
+    let o = oidfed(&["registry", "--url", &url, "show", "https://nobody.example"]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}

@@ -32,6 +32,7 @@ mod graph;
 mod net;
 mod output;
 mod policy_cmd;
+mod registry_cmd;
 mod report;
 mod resolve;
 mod statement_cmd;
@@ -85,6 +86,10 @@ enum Command {
     /// Run the metadata policy engine (§6.1) on files.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// The client registry: organizations, clients, audit trail, access review,
+    /// offboarding, one sweep.
+    #[command(after_help = EXIT_CODES)]
+    Registry(registry_cmd::RegistryArgs),
     /// Serve the demo federation on loopback and print how to resolve against it.
     Demo(demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
             Command::Statement(args) => statement_cmd::run(args).await,
             Command::ValidateChain(args) => chain_cmd::run(args).await,
             Command::Policy(cmd) => policy_cmd::run(cmd),
+            Command::Registry(args) => registry_cmd::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Completions { shell } => {
                 let mut cmd = Cli::command();
