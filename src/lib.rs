@@ -1,6 +1,7 @@
 //! oidfed — OpenID Federation 1.0 trust-chain resolution for authorization servers.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod anchor_store;
 pub mod anchors;
@@ -24,6 +25,8 @@ pub mod server;
 pub mod signer;
 pub mod statement;
 #[cfg(feature = "testing")]
+// Test federations fail loudly by design: a broken fixture is a bug in the test.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod testing;
 pub mod trust_mark;
 

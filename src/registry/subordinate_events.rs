@@ -380,4 +380,5 @@ pub(crate) async fn fetch(
 
 #[cfg(all(test, feature = "testing"))]
 #[path = "subordinate_events_tests.rs"]
+#[allow(clippy::unwrap_used)]
 mod tests;
