@@ -12,7 +12,7 @@ use super::{
 use crate::chain::TrustAnchor;
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::fetch::{FetchError, FetchKind, FetchRequest, Fetcher};
+use crate::fetch::{FetchKind, FetchRequest, Fetcher};
 use crate::jose::{Key, KeySet};
 use crate::json::parse_strict;
 use crate::resolver::Resolver;
@@ -130,18 +130,12 @@ impl Resolver {
             what: "entity configuration",
             source,
         };
-        let body = inner
+        let text = inner
             .fetcher
             .fetch(request)
             .await
-            .and_then(|r| r.into_body(&url))
+            .and_then(|r| r.into_text(&url))
             .map_err(fetch_err)?;
-        let text = String::from_utf8(body).map_err(|_| {
-            fetch_err(FetchError::BadResponse {
-                url: url.to_string(),
-                detail: "the body is not UTF-8".into(),
-            })
-        })?;
         let ec = EntityStatement::parse(text.trim(), &inner.rules)?;
         if !ec.is_configuration() || ec.subject() != id {
             return Err(ec

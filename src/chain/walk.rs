@@ -532,18 +532,10 @@ impl Walk {
         {
             tracing::debug!(url = %url, content_type = ?response.content_type, "unexpected content type (soft check, D15)");
         }
-        let body = response.into_body(&url).map_err(|source| Error::Fetch {
+        response.into_text(&url).map_err(|source| Error::Fetch {
             entity: entity.clone(),
             what,
             source,
-        })?;
-        String::from_utf8(body).map_err(|_| Error::Fetch {
-            entity: entity.clone(),
-            what,
-            source: FetchError::BadResponse {
-                url: url.to_string(),
-                detail: "body is not UTF-8".into(),
-            },
         })
     }
 }

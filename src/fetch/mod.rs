@@ -171,6 +171,24 @@ impl FetchResponse {
         })
     }
 
+    /// The body of a `200` answer as text, as [`FetchResponse::into_body`] but refusing a
+    /// body that is not UTF-8 with [`FetchError::BadResponse`].
+    ///
+    /// ```
+    /// use oidfed::fetch::FetchResponse;
+    /// let url = url::Url::parse("https://ta.example/.well-known/openid-federation").unwrap();
+    /// let ok = FetchResponse::ok("application/entity-statement+jwt", b"e30.e30.sig".to_vec());
+    /// assert_eq!(ok.into_text(&url).unwrap(), "e30.e30.sig");
+    /// let bad = FetchResponse::ok("application/entity-statement+jwt", vec![0xff, 0xfe]);
+    /// assert!(bad.into_text(&url).is_err());
+    /// ```
+    pub fn into_text(self, url: &Url) -> Result<String, FetchError> {
+        String::from_utf8(self.into_body(url)?).map_err(|_| FetchError::BadResponse {
+            url: url.to_string(),
+            detail: "the body is not UTF-8".into(),
+        })
+    }
+
     /// Whether the `Content-Type` is `expected` (ignoring case and parameters).
     pub fn has_content_type(&self, expected: &str) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {

@@ -11,7 +11,7 @@ use super::{HISTORICAL_KEYS_ENDPOINT, HistoricalError, HistoricalKeys};
 use crate::chain::{TrustAnchor, TrustChain, ValidationContext, validate_chain};
 use crate::entity_id::EntityId;
 use crate::error::{Error, Limit};
-use crate::fetch::{FetchError, FetchKind, FetchRequest};
+use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_object;
 use crate::policy::OperatorRegistry;
@@ -285,19 +285,13 @@ impl Resolver {
             entity: entity.clone(),
             source,
         };
-        let body = self
+        let text = self
             .inner
             .fetcher
             .fetch(FetchRequest::get(url.clone(), FetchKind::JwkSet))
             .await
-            .and_then(|r| r.into_body(&url))
+            .and_then(|r| r.into_text(&url))
             .map_err(fetch_err)?;
-        let text = String::from_utf8(body).map_err(|_| {
-            fetch_err(FetchError::BadResponse {
-                url: url.to_string(),
-                detail: "the body is not UTF-8".into(),
-            })
-        })?;
         HistoricalKeys::parse(&text, entity, &signing_keys, rules)
     }
 

@@ -355,13 +355,7 @@ pub(crate) async fn fetch(
             })
         })
         .map_err(wrap)?;
-    let body = response.into_body(&url).map_err(wrap)?;
-    let text = String::from_utf8(body).map_err(|_| {
-        wrap(FetchError::BadResponse {
-            url: url.to_string(),
-            detail: "body is not UTF-8".into(),
-        })
-    })?;
+    let text = response.into_text(&url).map_err(wrap)?;
     verify(
         &text,
         &Expect {

@@ -539,13 +539,7 @@ impl Resolver {
                 })
             })
             .map_err(wrap)?;
-        let body = response.into_body(url).map_err(wrap)?;
-        String::from_utf8(body).map_err(|_| {
-            wrap(FetchError::BadResponse {
-                url: url.to_string(),
-                detail: "body is not UTF-8".into(),
-            })
-        })
+        response.into_text(url).map_err(wrap)
     }
 }
 
