@@ -43,18 +43,6 @@ impl Registry {
             .first_use(client_id, jti, keep_until, now)
             .await?)
     }
-
-    /// [`Registry::first_use`] as a [`BoxFuture`], the shape of the async `ReplayGuard`
-    /// trait.
-    pub fn first_use_boxed<'a>(
-        &'a self,
-        client_id: &'a str,
-        jti: &'a str,
-        keep_until: i64,
-        now: i64,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(self.first_use(client_id, jti, keep_until, now))
-    }
 }
 
 /// Every handle on one database is one replay guard: a `jti` used through any replica is
@@ -67,6 +55,6 @@ impl crate::server::ReplayGuard for Registry {
         keep_until: i64,
         now: i64,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        self.first_use_boxed(client_id, jti, keep_until, now)
+        Box::pin(Registry::first_use(self, client_id, jti, keep_until, now))
     }
 }
