@@ -65,12 +65,7 @@ pub(crate) fn resolve(
     let sources: Vec<PolicySource<'_>> = statements[1..=top]
         .iter()
         .rev()
-        .map(|s| PolicySource {
-            issuer: s.issuer().as_str(),
-            subject: s.subject().as_str(),
-            metadata_policy: s.metadata_policy(),
-            metadata_policy_crit: s.metadata_policy_crit(),
-        })
+        .map(|s| PolicySource::from(&**s))
         .collect();
     let policy_error = |e: crate::policy::PolicyError| {
         let via = e

@@ -20,6 +20,19 @@ pub struct PolicySource<'a> {
     pub metadata_policy_crit: Option<&'a Value>,
 }
 
+impl<'a> From<&'a crate::statement::EntityStatement> for PolicySource<'a> {
+    /// The policy a Subordinate Statement contributes: its issuer, subject,
+    /// `metadata_policy` and `metadata_policy_crit`.
+    fn from(s: &'a crate::statement::EntityStatement) -> Self {
+        PolicySource {
+            issuer: s.issuer().as_str(),
+            subject: s.subject().as_str(),
+            metadata_policy: s.metadata_policy(),
+            metadata_policy_crit: s.metadata_policy_crit(),
+        }
+    }
+}
+
 /// Resolves a chain's policy (§6.1.4.1). `sources` run from the trust anchor's statement
 /// down to the Immediate Superior's. Every operator listed in any `metadata_policy_crit` must
 /// be registered; each policy is validated, then merged into the policies above it. Errors

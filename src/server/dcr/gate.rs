@@ -312,12 +312,7 @@ impl DcrGate {
         let sources: Vec<PolicySource<'_>> = statements
             .iter()
             .rev()
-            .map(|s| PolicySource {
-                issuer: s.issuer().as_str(),
-                subject: s.subject().as_str(),
-                metadata_policy: s.metadata_policy(),
-                metadata_policy_crit: s.metadata_policy_crit(),
-            })
+            .map(|s| PolicySource::from(&***s))
             .collect();
         let operators = &self.resolver.inner.operators;
         let via = |e: &crate::policy::PolicyError| {
