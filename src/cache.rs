@@ -158,14 +158,4 @@ impl StatementCache {
     pub fn clear(&self) {
         self.inner.invalidate_all();
     }
-
-    /// Number of statements held (approximate, as moka counts).
-    pub fn len(&self) -> u64 {
-        self.inner.entry_count()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

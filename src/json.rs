@@ -92,7 +92,8 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     }
 }
 
-/// [`parse_strict`] for text.
+/// [`parse_strict`] for text (the fuzz targets read text).
+#[cfg(any(test, feature = "testing"))]
 pub fn parse_strict_str(s: &str) -> Result<Value, JsonError> {
     parse_strict(s.as_bytes())
 }

@@ -1,20 +1,21 @@
 //! oidfed — OpenID Federation 1.0 trust-chain resolution for authorization servers.
 #![forbid(unsafe_code)]
+#![warn(unnameable_types)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod anchor_store;
 pub mod anchors;
-pub mod cache;
-pub mod chain;
+mod cache;
+mod chain;
 pub mod clock;
-pub mod constraints;
+mod constraints;
 pub mod entity_id;
 pub mod error;
 pub mod fetch;
 pub mod historical;
 pub mod jose;
-pub mod json;
+mod json;
 pub mod metrics;
 pub mod policy;
 pub mod profile;
@@ -29,6 +30,20 @@ pub mod statement;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod testing;
 pub mod trust_mark;
+
+/// What the fuzz targets and the parser regression tests drive: the strict JSON reader and
+/// the `constraints` parser, which the public API uses internally but does not expose.
+///
+/// ```
+/// let v = oidfed::fuzzing::parse_strict(br#"{"a": 1}"#).unwrap();
+/// assert_eq!(v["a"], 1);
+/// assert!(oidfed::fuzzing::parse_strict(br#"{"a": 1, "a": 2}"#).is_err());
+/// ```
+#[cfg(feature = "testing")]
+pub mod fuzzing {
+    pub use crate::constraints::{Constraints, NamingConstraints};
+    pub use crate::json::{JsonError, JsonErrorKind, parse_strict, parse_strict_str};
+}
 
 pub use chain::{TrustAnchor, TrustChain};
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -28,7 +28,7 @@ use josekit::jwk::KeyPair;
 use josekit::jws::{ES256, EdDSA, JwsSigner};
 use oidfed::fetch::{FetchResponse, MemoryFetcher};
 use oidfed::jose::{self, Alg, CompactJws, HeaderRules, KeySet, b64url};
-use oidfed::json::parse_strict;
+use oidfed::fuzzing::parse_strict;
 use oidfed::policy::{
     EntityTypePolicy, MetadataPolicy, OperatorRegistry, PolicySource, regexp::Regexp,
     resolve_chain_policy,
@@ -293,7 +293,7 @@ pub fn run_json(data: &[u8]) {
         assert_eq!(&parse_strict(&text).expect("reparse"), v);
     }
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = oidfed::json::parse_strict_str(s);
+        let _ = oidfed::fuzzing::parse_strict_str(s);
         let _ = MetadataPolicy::from_json_str(s);
     }
 }
@@ -350,7 +350,7 @@ fn exercise_statement(st: &EntityStatement) {
         }
     }
     if let Some(c) = st.constraints() {
-        if let Ok(c) = oidfed::constraints::Constraints::from_json(c) {
+        if let Ok(c) = oidfed::fuzzing::Constraints::from_json(c) {
             let _ = c.check_path_length(3);
             let _ = c.check_name(st.subject());
             if let Some(md) = st.metadata() {
