@@ -62,6 +62,7 @@ impl fmt::Display for Limit {
 
 /// One path the resolver tried, from the subject upwards, and why it failed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PathAttempt {
     /// Entity identifiers from the subject to where the path ended.
     pub path: Vec<EntityId>,

@@ -61,6 +61,7 @@ impl BindingEvidence {
 
 /// The accountable organization that vouches for a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrganizationBinding {
     /// The organization's Entity Identifier.
     pub entity_id: EntityId,
@@ -120,6 +121,7 @@ impl OrganizationRule {
 
 /// A trust mark the record holds (validated).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrustMarkRecord {
     /// `trust_mark_type`.
     pub trust_mark_type: String,
@@ -132,6 +134,7 @@ pub struct TrustMarkRecord {
 /// What an authorization server stores about a federation client. Stable JSON: a server can
 /// persist it and hand it back to [`crate::Resolver::reresolve`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientRecord {
     /// The client's Entity Identifier (its `client_id` under automatic registration).
     pub client_id: EntityId,

@@ -45,6 +45,7 @@ pub enum MarkValidation {
 
 /// A Trust Mark that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ValidTrustMark {
     /// `trust_mark_type`.
     pub trust_mark_type: String,
@@ -62,6 +63,7 @@ pub struct ValidTrustMark {
 
 /// A Trust Mark that was refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RejectedTrustMark {
     /// The type declared for it.
     pub trust_mark_type: String,

@@ -72,6 +72,7 @@ impl RevocationReason {
 
 /// A key's revocation: from `revoked_at` on, nothing it signed counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Revocation {
     /// When (Unix seconds).
     pub revoked_at: i64,

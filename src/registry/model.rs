@@ -55,6 +55,7 @@ impl StatusKind {
 /// A statement named as evidence: its issuer and subject (equal for an Entity
 /// Configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StatementRef {
     /// `iss`.
     pub issuer: String,

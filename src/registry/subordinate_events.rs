@@ -149,6 +149,7 @@ impl SubordinateEventKind {
 
 /// One entry of `federation_registration_events`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SubordinateEvent {
     /// When the event happened (the event's `iat`).
     pub iat: i64,
@@ -160,6 +161,7 @@ pub struct SubordinateEvent {
 
 /// A verified subordinate events statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SubordinateEvents {
     /// The superior that issued it.
     pub issuer: EntityId,

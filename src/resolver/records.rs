@@ -93,6 +93,7 @@ impl ReresolveOptions {
 /// The federation could not be reached; the previous record, still within its expiry, was
 /// kept.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Stale {
     /// The transient failure.
     pub error: Error,
@@ -102,6 +103,7 @@ pub struct Stale {
 
 /// The outcome of [`Resolver::reresolve`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Reresolution {
     /// The record to use from now on.
     pub record: Arc<ClientRecord>,

@@ -119,6 +119,7 @@ pub enum ChainSource {
 
 /// A verified Request Object.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct VerifiedRequest {
     /// The client's record (metadata, keys, organization, expiry).
     pub client: Arc<ClientRecord>,

@@ -42,6 +42,7 @@ pub struct ExplicitRegistration<'a> {
 
 /// The outcome of an Explicit Registration.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Registered {
     /// The signed response JWT (`application/explicit-registration-response+jwt`).
     pub response: String,

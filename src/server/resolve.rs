@@ -47,6 +47,7 @@ pub fn resolve_response(
 
 /// What a trusted remote resolver answered, after verification.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RemoteResolution {
     /// The subject.
     pub subject: EntityId,

@@ -145,6 +145,7 @@ pub enum SignatureCheck {
 /// accepted it ([`StatementError::would_accept_under`], with the tolerances it would use).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("statement {} → {}: {rule}: {detail}{}", issuer.as_deref().unwrap_or("?"), subject.as_deref().unwrap_or("?"), self.diagnosis())]
+#[non_exhaustive]
 pub struct StatementError {
     /// The issuer, when known.
     pub issuer: Option<String>,

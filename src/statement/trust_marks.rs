@@ -10,6 +10,7 @@ use crate::profile::trust_mark_type_claim;
 
 /// An entry of an EC's `trust_marks` claim (§3.1.2): syntax only, not yet validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrustMarkEntry {
     /// The declared type; equal to the type inside the JWT.
     pub trust_mark_type: String,
