@@ -14,22 +14,6 @@ use crate::entity_id::EntityId;
 pub const FEDERATION_ENTITY: &str = "federation_entity";
 
 /// The parsed `constraints` of one Subordinate Statement.
-///
-/// ```
-/// use oidfed::constraints::Constraints;
-/// use oidfed::EntityId;
-/// use serde_json::json;
-///
-/// let c = Constraints::from_json(&json!({
-///     "max_path_length": 1,
-///     "naming_constraints": { "permitted": [".example.com"], "excluded": ["east.example.com"] }
-/// })).unwrap();
-/// assert!(c.check_path_length(1).is_ok());
-/// assert!(c.check_path_length(2).is_err());
-/// assert!(c.check_name(&EntityId::parse("https://west.example.com").unwrap()).is_ok());
-/// assert!(c.check_name(&EntityId::parse("https://east.example.com/rp").unwrap()).is_err());
-/// assert!(c.check_name(&EntityId::parse("https://example.com").unwrap()).is_err());
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Constraints {
     /// Most Intermediates allowed between the constraining entity and the chain subject.
@@ -274,5 +258,36 @@ mod tests {
         let none = Constraints::from_json(&json!({"allowed_entity_types": []})).unwrap();
         none.filter_entity_types(&mut m);
         assert_eq!(m.keys().collect::<Vec<_>>(), vec!["federation_entity"]);
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    //! What the module promises, as the examples its documentation had while it was public.
+
+    #[test]
+    fn path_length_and_naming_constraints_are_checked() {
+        use crate::EntityId;
+        use crate::constraints::Constraints;
+        use serde_json::json;
+
+        let c = Constraints::from_json(&json!({
+            "max_path_length": 1,
+            "naming_constraints": { "permitted": [".example.com"], "excluded": ["east.example.com"] }
+        })).unwrap();
+        assert!(c.check_path_length(1).is_ok());
+        assert!(c.check_path_length(2).is_err());
+        assert!(
+            c.check_name(&EntityId::parse("https://west.example.com").unwrap())
+                .is_ok()
+        );
+        assert!(
+            c.check_name(&EntityId::parse("https://east.example.com/rp").unwrap())
+                .is_err()
+        );
+        assert!(
+            c.check_name(&EntityId::parse("https://example.com").unwrap())
+                .is_err()
+        );
     }
 }

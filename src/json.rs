@@ -26,12 +26,6 @@ impl JsonError {
     }
 
     /// What kind of failure.
-    ///
-    /// ```
-    /// use oidfed::json::{parse_strict, JsonErrorKind};
-    /// let e = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
-    /// assert_eq!(e.kind(), JsonErrorKind::DuplicateMember);
-    /// ```
     pub fn kind(&self) -> JsonErrorKind {
         self.1
     }
@@ -53,13 +47,6 @@ pub enum JsonErrorKind {
 
 /// Parses `bytes` as JSON, rejecting duplicate member names at any level and nesting deeper
 /// than [`MAX_DEPTH`].
-///
-/// ```
-/// use oidfed::json::parse_strict;
-/// assert!(parse_strict(br#"{"a":{"b":1}}"#).is_ok());
-/// assert!(parse_strict(br#"{"a":1,"a":2}"#).is_err());
-/// assert!(parse_strict(br#"{"p":{"one_of":[1],"one_of":[2]}}"#).is_err());
-/// ```
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // The visitor says here why it stopped; serde's error carries only the message.
@@ -76,12 +63,6 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
 }
 
 /// [`parse_strict`], for a document that must be a JSON object (a JWT payload, a claim set).
-///
-/// ```
-/// use oidfed::json::parse_object;
-/// assert!(parse_object(br#"{"iss":"https://a.example"}"#).is_ok());
-/// assert_eq!(parse_object(b"[1]").unwrap_err().0, "the payload is not a JSON object");
-/// ```
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     match parse_strict(bytes)? {
         Value::Object(m) => Ok(m),
@@ -227,5 +208,35 @@ mod tests {
     fn trailing_garbage_rejected() {
         assert!(parse_strict(br#"{"a":1} x"#).is_err());
         assert!(parse_strict(b"").is_err());
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    //! What the module promises, as the examples its documentation had while it was public.
+
+    #[test]
+    fn a_duplicate_member_is_its_own_kind() {
+        use crate::json::{JsonErrorKind, parse_strict};
+        let e = parse_strict(br#"{"a":1,"a":2}"#).unwrap_err();
+        assert_eq!(e.kind(), JsonErrorKind::DuplicateMember);
+    }
+
+    #[test]
+    fn duplicates_are_refused_at_every_level() {
+        use crate::json::parse_strict;
+        assert!(parse_strict(br#"{"a":{"b":1}}"#).is_ok());
+        assert!(parse_strict(br#"{"a":1,"a":2}"#).is_err());
+        assert!(parse_strict(br#"{"p":{"one_of":[1],"one_of":[2]}}"#).is_err());
+    }
+
+    #[test]
+    fn a_payload_must_be_an_object() {
+        use crate::json::parse_object;
+        assert!(parse_object(br#"{"iss":"https://a.example"}"#).is_ok());
+        assert_eq!(
+            parse_object(b"[1]").unwrap_err().0,
+            "the payload is not a JSON object"
+        );
     }
 }
