@@ -19,6 +19,12 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 /// The system clock (the default).
+///
+/// ```
+/// use oidfed::{Clock, SystemClock};
+/// // Any instant after 2020-01-01T00:00:00Z.
+/// assert!(SystemClock.now() > 1_577_836_800);
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -30,6 +36,16 @@ impl Clock for SystemClock {
 
 /// A clock that only moves when told to: for tests and for validating at a chosen instant.
 /// Clones share the same time.
+///
+/// ```
+/// use oidfed::{Clock, FixedClock};
+/// let clock = FixedClock::new(1_800_000_000);
+/// let shared = clock.clone();
+/// clock.advance(60);
+/// assert_eq!(shared.now(), 1_800_000_060);
+/// shared.set(1_700_000_000);
+/// assert_eq!(clock.now(), 1_700_000_000);
+/// ```
 #[derive(Debug, Clone)]
 pub struct FixedClock(Arc<AtomicI64>);
 

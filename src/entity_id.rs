@@ -13,6 +13,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
 /// Why a string is not an acceptable Entity Identifier.
+///
+/// ```
+/// use oidfed::{EntityId, EntityIdError};
+/// assert!(matches!(EntityId::parse("http://op.example"), Err(EntityIdError::Scheme(_))));
+/// assert!(matches!(EntityId::parse("op.example"), Err(EntityIdError::NotAUrl(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EntityIdError {

@@ -133,6 +133,36 @@ pub struct TrustMarkRecord {
 
 /// What an authorization server stores about a federation client. Stable JSON: a server can
 /// persist it and hand it back to [`crate::Resolver::reresolve`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use oidfed::testing::FederationBuilder;
+/// use oidfed::{EntityType, Resolver};
+///
+/// let fed = FederationBuilder::new("https://fed.example")
+///     .anchor("ta")
+///     .intermediate("org", &["ta"])
+///     .leaf("rp", &["org"])
+///     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+///     .build();
+/// let resolver = Resolver::builder()
+///     .trust_anchor(fed.id("ta").as_str(), &fed.public_jwks("ta"))
+///     .fetcher(fed.fetcher())
+///     .build()
+///     .unwrap();
+/// let record = resolver.record(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// assert_eq!(record.client_id, fed.id("rp"));
+/// assert_eq!(record.path, vec![fed.id("rp"), fed.id("org"), fed.id("ta")]);
+/// assert!(record.is_valid_at(resolver.now()));
+/// // By default the organization is the leaf's Immediate Superior.
+/// let org = record.organization.as_ref().unwrap();
+/// assert_eq!(org.entity_id, fed.id("org"));
+/// // The record is stable JSON: store it, read it back unchanged.
+/// let stored = serde_json::to_string(&*record).unwrap();
+/// let back: oidfed::ClientRecord = serde_json::from_str(&stored).unwrap();
+/// assert_eq!(back, *record);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClientRecord {

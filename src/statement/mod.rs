@@ -88,6 +88,26 @@ impl Default for StatementRules {
 
 /// A parsed Entity Statement whose syntax and claim placement are valid. Time and signature
 /// are checked separately.
+///
+/// ```
+/// use oidfed::statement::{EntityStatement, StatementRules};
+/// use oidfed::testing::FederationBuilder;
+///
+/// let fed = FederationBuilder::new("https://fed.example")
+///     .anchor("ta")
+///     .leaf("rp", &["ta"])
+///     .build();
+/// let rules = StatementRules::default();
+/// let ec = EntityStatement::parse(&fed.entity_configuration("rp"), &rules).unwrap();
+/// assert!(ec.is_configuration());
+/// assert_eq!(ec.issuer(), &fed.id("rp"));
+/// assert_eq!(ec.authority_hints(), &[fed.id("ta")]);
+/// let ss = EntityStatement::parse(&fed.subordinate_statement("ta", "rp"), &rules).unwrap();
+/// assert!(!ss.is_configuration());
+/// assert_eq!((ss.issuer(), ss.subject()), (&fed.id("ta"), &fed.id("rp")));
+/// // The signature is checked against the issuer's keys, separately.
+/// assert!(!ss.jwks().is_empty());
+/// ```
 #[derive(Clone)]
 pub struct EntityStatement {
     jws: CompactJws,

@@ -7,6 +7,14 @@ use crate::profile::{Profile, Tolerance};
 
 /// A rule of the specification that a statement or chain broke. Each rule knows where the
 /// spec states it.
+///
+/// ```
+/// use oidfed::statement::{EntityStatement, StatementRules};
+/// use oidfed::Rule;
+/// let e = EntityStatement::parse("not-a-jws", &StatementRules::default()).unwrap_err();
+/// assert_eq!(e.rule, Rule::JwsSyntax);
+/// assert_eq!(Rule::JwsSyntax.section(), "§3.2 step 1");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {
