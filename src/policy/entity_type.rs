@@ -13,6 +13,20 @@ use super::scope::{CLIENT_TYPES, scope_words};
 use super::{OperatorRegistry, Operators, kind_of, operators};
 
 /// The policy for one Entity Type (§6.1.2): parameter → operator → value.
+///
+/// ```
+/// use oidfed::policy::EntityTypePolicy;
+/// use serde_json::json;
+/// let policy = EntityTypePolicy::from_json(&json!({
+///     "grant_types": {"subset_of": ["authorization_code", "refresh_token"]},
+///     "token_endpoint_auth_method": {"default": "private_key_jwt"}
+/// }))?;
+/// let metadata = json!({"grant_types": ["authorization_code", "implicit"]});
+/// let out = policy.apply(metadata.as_object().unwrap())?;
+/// assert_eq!(out["grant_types"], json!(["authorization_code"]));
+/// assert_eq!(out["token_endpoint_auth_method"], "private_key_jwt");
+/// # Ok::<(), oidfed::policy::PolicyError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EntityTypePolicy {
     entity_type: Option<Arc<str>>,

@@ -41,6 +41,19 @@ pub enum PolicyErrorKind {
 }
 
 /// A metadata policy failure. [`PolicyError::code`] gives the error code.
+///
+/// ```
+/// use oidfed::policy::{EntityTypePolicy, PolicyErrorKind};
+/// use serde_json::json;
+/// let policy = EntityTypePolicy::from_json(&json!({
+///     "id_token_signed_response_alg": {"one_of": ["ES256"]}
+/// })).unwrap();
+/// let metadata = json!({"id_token_signed_response_alg": "RS256"});
+/// let e = policy.apply(metadata.as_object().unwrap()).unwrap_err();
+/// assert_eq!(e.kind, PolicyErrorKind::OneOfViolation);
+/// assert_eq!(e.parameter.as_deref(), Some("id_token_signed_response_alg"));
+/// assert_eq!(e.code(), "invalid_metadata");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
     /// The kind.
