@@ -8,6 +8,7 @@ pub mod cache;
 pub mod chain;
 pub mod clock;
 pub mod constraints;
+pub(crate) mod discovery;
 pub mod entity_id;
 pub mod error;
 pub mod fetch;

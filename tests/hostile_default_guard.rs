@@ -152,7 +152,7 @@ async fn literal_hosts_in_every_spelling_are_refused_by_the_default_guard() {
         "a refused destination was reached"
     );
     // Still usable: a chain handed over whole validates.
-    let ok = within(r.validate_chain(&fed.chain(&["rp", "org", "ta"], true), &RP))
+    let ok = within(r.resolve_received_chain(&fed.chain(&["rp", "org", "ta"], true), &RP))
         .await
         .expect("chain handed over");
     assert_eq!(ok.trust_anchor(), &fed.id("ta"));

@@ -217,7 +217,7 @@ async fn resolve_response_header_chain_starting_at_the_resolver_is_accepted() {
     let op_chain = fed.chain(&["op", "org", "ta"], true);
     // The header chain is the resolver's own valid chain to the requested anchor.
     let own = r
-        .validate_chain(&op_chain, &EntityType::OPENID_PROVIDER)
+        .resolve_received_chain(&op_chain, &EntityType::OPENID_PROVIDER)
         .await
         .unwrap();
     assert_eq!(*own.entity_id(), op);

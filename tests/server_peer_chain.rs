@@ -42,7 +42,7 @@ async fn peer_trust_chain_at_another_valid_anchor_is_rejected() {
     // Both chains are valid on their own.
     let peer_ta2 = fed.chain(&["op", "ta2"], true);
     let p = r
-        .validate_chain(&peer_ta2, &EntityType::OPENID_PROVIDER)
+        .resolve_received_chain(&peer_ta2, &EntityType::OPENID_PROVIDER)
         .await
         .unwrap();
     assert_eq!(*p.trust_anchor(), fed.id("ta2"));

@@ -90,7 +90,7 @@ async fn hs256_keyed_with_an_rsa_public_key_is_rejected_as_alg() {
         let mut chain = fed.chain(&["rp", "org", "ta"], true);
         chain[0] = forged;
         let e = resolver(&fed)
-            .validate_chain(&chain, &RP)
+            .resolve_received_chain(&chain, &RP)
             .await
             .unwrap_err();
         assert_broken(&e, Rule::Alg, &rp, &rp, "HS256");

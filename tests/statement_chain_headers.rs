@@ -45,7 +45,7 @@ async fn chain_headers_on_an_entity_configuration_are_rejected() {
         let mut whole = chain.clone();
         whole[0] = token;
         let e = resolver(&fed)
-            .validate_chain(&whole, &RP)
+            .resolve_received_chain(&whole, &RP)
             .await
             .unwrap_err();
         assert_broken(&e, Rule::TrustChainHeader, &rp, &rp, header);
@@ -85,7 +85,7 @@ async fn chain_headers_on_a_subordinate_statement_are_rejected() {
             let mut whole = chain.clone();
             whole[1] = token;
             let e = resolver(&fed)
-                .validate_chain(&whole, &RP)
+                .resolve_received_chain(&whole, &RP)
                 .await
                 .unwrap_err();
             assert_broken(&e, Rule::TrustChainHeader, &org, &rp, header);

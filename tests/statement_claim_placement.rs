@@ -141,7 +141,7 @@ async fn configuration_only_claims_in_a_subordinate_statement_are_misplaced() {
         let mut chain = fed.chain(&["rp", "org", "ta"], true);
         chain[1] = token;
         let e = resolver(&fed)
-            .validate_chain(&chain, &RP)
+            .resolve_received_chain(&chain, &RP)
             .await
             .unwrap_err();
         assert_broken(&e, Rule::ClaimPlacement, &org, &rp, claim);

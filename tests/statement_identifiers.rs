@@ -78,7 +78,7 @@ async fn entity_configuration_with_non_identifier_iss_or_sub_is_rejected() {
         let mut chain = fed.chain(&["rp", "org", "ta"], true);
         chain[0] = token;
         let e = resolver(&fed)
-            .validate_chain(&chain, &RP)
+            .resolve_received_chain(&chain, &RP)
             .await
             .unwrap_err();
         assert_broken(&e, Rule::Issuer, &bad, &bad, "not an Entity Identifier");

@@ -35,7 +35,7 @@ async fn entity_configuration_without_jwks_is_rejected() {
     let mut chain = fed.chain(&["rp", "org", "ta"], true);
     chain[0] = token;
     let e = resolver(&fed)
-        .validate_chain(&chain, &RP)
+        .resolve_received_chain(&chain, &RP)
         .await
         .unwrap_err();
     assert_broken(&e, Rule::Jwks, &rp, &rp, "missing");
@@ -63,7 +63,7 @@ async fn subordinate_statement_without_jwks_is_rejected() {
     let mut chain = fed.chain(&["rp", "org", "ta"], true);
     chain[1] = token;
     let e = resolver(&fed)
-        .validate_chain(&chain, &RP)
+        .resolve_received_chain(&chain, &RP)
         .await
         .unwrap_err();
     assert_broken(&e, Rule::Jwks, &org, &rp, "missing");
@@ -167,7 +167,7 @@ async fn empty_authority_hints_are_rejected() {
     let mut chain = fed.chain(&["rp", "org", "ta"], true);
     chain[0] = token;
     let e = resolver(&fed)
-        .validate_chain(&chain, &RP)
+        .resolve_received_chain(&chain, &RP)
         .await
         .unwrap_err();
     assert_broken(&e, Rule::AuthorityHints, &rp, &rp, "empty");
