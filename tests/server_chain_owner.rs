@@ -24,12 +24,14 @@ use server_support::*;
 /// is not used for the client `rp`.
 #[tokio::test]
 async fn request_object_header_chain_of_another_entity_is_not_used_for_the_client() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
-    let policy = RequestPolicy::new(OP);
-    let guard = MemoryReplayGuard::default();
+    let TwoRps {
+        proto,
+        proto2,
+        fed,
+        r,
+        policy,
+        guard,
+    } = two_rps_setup();
     let rp = fed.id("rp");
     let rp2_chain = fed.chain(&["rp2", "org", "ta"], true);
 
@@ -90,10 +92,7 @@ async fn request_object_header_chain_of_another_entity_is_not_used_for_the_clien
 /// header chain of another entity leaves the request without trust.
 #[tokio::test]
 async fn request_object_for_an_unresolvable_client_is_not_rescued_by_another_chain() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { proto, fed, r, .. } = two_rps_setup();
     let rp = fed.id("rp");
     // org no longer vouches for rp.
     fed.remove_ss("org", "rp");
@@ -118,10 +117,7 @@ async fn request_object_for_an_unresolvable_client_is_not_rescued_by_another_cha
 /// for rp signed with rp2's key cannot borrow rp2's chain.
 #[tokio::test]
 async fn explicit_registration_header_chain_of_another_entity_is_not_used_for_the_rp() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { fed, r, .. } = two_rps_setup();
     let signer = op_signer();
     let reg = registration(&signer);
     let rp2_chain = fed.chain(&["rp2", "org", "ta"], true);
@@ -173,10 +169,7 @@ async fn explicit_registration_header_chain_of_another_entity_is_not_used_for_th
 /// valid EC, followed by the statements about rp, is rejected.
 #[tokio::test]
 async fn explicit_registration_chain_body_starting_at_another_entity_is_rejected() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { fed, r, .. } = two_rps_setup();
     let signer = op_signer();
     let mut chain = fed.chain(&["rp", "org", "ta"], true);
     chain[0] = fed.entity_configuration("rp2");

@@ -81,10 +81,7 @@ async fn peer_trust_chain_at_another_valid_anchor_is_rejected() {
 /// `peer_trust_chain` header is rejected; the same chain without the header registers.
 #[tokio::test]
 async fn trust_chain_body_with_peer_trust_chain_on_the_first_element_is_rejected() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { fed, r, .. } = two_rps_setup();
     let signer = op_signer();
     let reg = registration(&signer);
     let ec = claims_of(&fed.entity_configuration("rp"));

@@ -8,7 +8,7 @@ mod server_support;
 
 use common::*;
 use oidfed::server::{MemoryReplayGuard, RequestPolicy};
-use oidfed::testing::{KeyAlg, TestKey};
+
 use oidfed::{Error, Rule};
 use serde_json::{Value, json};
 use server_support::*;
@@ -20,12 +20,14 @@ use server_support::*;
 /// 107: `exp` removed (with a fresh `jti`): invalid_request. With `exp` it is accepted.
 #[tokio::test]
 async fn request_object_without_exp_is_rejected() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
-    let policy = RequestPolicy::new(OP);
-    let guard = MemoryReplayGuard::default();
+    let TwoRps {
+        proto,
+        fed,
+        r,
+        policy,
+        guard,
+        ..
+    } = two_rps_setup();
     let rp = fed.id("rp");
 
     let ok = sign_request(&proto, &request_claims(&rp, OP, "exp-1"), json!({}));
@@ -61,10 +63,7 @@ async fn request_object_without_exp_is_rejected() {
 /// redirect" (§12.1.3).
 #[tokio::test]
 async fn failed_trust_for_the_client_id_is_a_trust_error_in_both_paths() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { proto, fed, r, .. } = two_rps_setup();
     let rp = fed.id("rp");
     // org's statement about rp now has a bad signature: trust cannot be established.
     let ss = fed.subordinate_statement("org", "rp");
@@ -113,10 +112,7 @@ async fn failed_trust_for_the_client_id_is_a_trust_error_in_both_paths() {
 /// refused with the audience rule; without `aud` it is refused as well.
 #[tokio::test]
 async fn explicit_registration_aud_must_be_exactly_this_server() {
-    let proto = TestKey::generate(KeyAlg::ES256);
-    let proto2 = TestKey::generate(KeyAlg::ES256);
-    let fed = two_rps(&proto, &proto2);
-    let r = resolver(&fed);
+    let TwoRps { fed, r, .. } = two_rps_setup();
     let signer = op_signer();
     let reg = registration(&signer);
     let ec = claims_of(&fed.entity_configuration("rp"));

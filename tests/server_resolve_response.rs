@@ -11,8 +11,32 @@ use oidfed::FixedClock;
 use oidfed::fetch::{FetchResponse, MemoryFetcher};
 use oidfed::server::{RESOLVE_RESPONSE_TYP, RemoteResolver, resolve_response};
 use oidfed::signer::Signer;
+use oidfed::testing::Federation;
 use serde_json::{Value, json};
 use server_support::*;
+
+/// A [`RemoteResolver`] for `op`'s resolve endpoint over an empty [`MemoryFetcher`] (the
+/// test serves each answer), and the URL it asks for rp's resolution under `ta`.
+fn remote_resolver(fed: &Federation) -> (RemoteResolver, MemoryFetcher, url::Url) {
+    let op = fed.id("op");
+    let endpoint = url::Url::parse(&format!("{}/resolve", op.as_str())).unwrap();
+    let mut asked = endpoint.clone();
+    asked
+        .query_pairs_mut()
+        .append_pair("sub", fed.id("rp").as_str())
+        .append_pair("trust_anchor", fed.id("ta").as_str())
+        .append_pair("entity_type", "openid_relying_party");
+    let fetcher = MemoryFetcher::new();
+    let client = RemoteResolver::new(
+        endpoint,
+        op,
+        &fed.public_jwks("op"),
+        fetcher.clone(),
+        FixedClock::new(NOW),
+    )
+    .unwrap();
+    (client, fetcher, asked)
+}
 
 // ---------------------------------------------------------------------------------------
 // 105: resolve response exp = min(chain, trust marks).
@@ -76,22 +100,7 @@ async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the
     let r = resolver(&fed);
     let resolved = r.resolve(&fed.id("rp"), &RP).await.unwrap();
     let op = fed.id("op");
-    let endpoint = url::Url::parse(&format!("{}/resolve", op.as_str())).unwrap();
-    let mut asked = endpoint.clone();
-    asked
-        .query_pairs_mut()
-        .append_pair("sub", fed.id("rp").as_str())
-        .append_pair("trust_anchor", fed.id("ta").as_str())
-        .append_pair("entity_type", "openid_relying_party");
-    let fetcher = MemoryFetcher::new();
-    let client = RemoteResolver::new(
-        endpoint,
-        op.clone(),
-        &fed.public_jwks("op"),
-        fetcher.clone(),
-        FixedClock::new(NOW),
-    )
-    .unwrap();
+    let (client, fetcher, asked) = remote_resolver(&fed);
     let key = fed.key("op");
     let answer_with = |header_chain: Vec<String>| {
         let claims = json!({
@@ -147,22 +156,7 @@ async fn resolve_response_times_follow_the_statement_rule() {
     let r = resolver(&fed);
     let resolved = r.resolve(&fed.id("rp"), &RP).await.unwrap();
     let op = fed.id("op");
-    let endpoint = url::Url::parse(&format!("{}/resolve", op.as_str())).unwrap();
-    let mut asked = endpoint.clone();
-    asked
-        .query_pairs_mut()
-        .append_pair("sub", fed.id("rp").as_str())
-        .append_pair("trust_anchor", fed.id("ta").as_str())
-        .append_pair("entity_type", "openid_relying_party");
-    let fetcher = MemoryFetcher::new();
-    let client = RemoteResolver::new(
-        endpoint,
-        op.clone(),
-        &fed.public_jwks("op"),
-        fetcher.clone(),
-        FixedClock::new(NOW),
-    )
-    .unwrap();
+    let (client, fetcher, asked) = remote_resolver(&fed);
     let key = fed.key("op");
     let answer_with = |iat: Value, exp: Value| {
         let claims = json!({

@@ -12,13 +12,22 @@ use common::*;
 use oidfed::policy::regexp::Regexp;
 use oidfed::statement::{EntityStatement, StatementRules};
 use oidfed::testing::Federation;
-use oidfed::{Error, Rule};
+use oidfed::{Error, Resolver, Rule};
 use rules_support::*;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
 // Cases 20 and 21: claim placement.
 // ---------------------------------------------------------------------------------------
+
+/// A resolver trusting `ta` that understands the `regexp` policy operator.
+fn regexp_resolver(fed: &Federation) -> Resolver {
+    builder(fed, &["ta"])
+        .0
+        .policy_operator(Arc::new(Regexp::default()))
+        .build()
+        .unwrap()
+}
 
 /// Subordinate-Statement-only claims with well-formed values.
 fn ss_only_claims() -> Vec<(&'static str, Value)> {
@@ -42,11 +51,7 @@ async fn subordinate_only_claims_in_an_entity_configuration_are_misplaced() {
         fed.republish_ec("rp", |c| {
             c.insert(claim.into(), value.clone());
         });
-        let (b, _) = builder(&fed, &["ta"]);
-        let r = b
-            .policy_operator(Arc::new(Regexp::default()))
-            .build()
-            .unwrap();
+        let r = regexp_resolver(&fed);
         let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
         assert!(matches!(e, Error::Statement(_)), "{claim}: {e}");
         assert_broken(&e, Rule::ClaimPlacement, &rp, &rp, claim);
@@ -63,11 +68,7 @@ async fn subordinate_only_claims_in_an_entity_configuration_are_misplaced() {
         fed.republish_ec("ta", |c| {
             c.insert(claim.into(), value.clone());
         });
-        let (b, _) = builder(&fed, &["ta"]);
-        let r = b
-            .policy_operator(Arc::new(Regexp::default()))
-            .build()
-            .unwrap();
+        let r = regexp_resolver(&fed);
         let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
         assert_broken(&e, Rule::ClaimPlacement, &ta, &ta, claim);
 
@@ -75,11 +76,7 @@ async fn subordinate_only_claims_in_an_entity_configuration_are_misplaced() {
         let fed = three_level()
             .ss_claim("org", "rp", claim, value.clone())
             .build();
-        let (b, _) = builder(&fed, &["ta"]);
-        let r = b
-            .policy_operator(Arc::new(Regexp::default()))
-            .build()
-            .unwrap();
+        let r = regexp_resolver(&fed);
         if let Err(e) = r.resolve(&fed.id("rp"), &RP).await {
             panic!("{claim} in a Subordinate Statement must be accepted: {e}");
         }
@@ -113,11 +110,7 @@ fn ec_only_claims(fed: &Federation) -> Vec<(&'static str, Value)> {
 #[tokio::test]
 async fn configuration_only_claims_in_a_subordinate_statement_are_misplaced() {
     let fed = three_level().build();
-    let (rp, org, ta) = (
-        fed.id("rp").to_string(),
-        fed.id("org").to_string(),
-        fed.id("ta").to_string(),
-    );
+    let (rp, org, ta) = ids(&fed);
     let good_org_rp = fed.subordinate_statement("org", "rp");
     let good_ta_org = fed.subordinate_statement("ta", "org");
     for (claim, value) in ec_only_claims(&fed) {
@@ -138,13 +131,13 @@ async fn configuration_only_claims_in_a_subordinate_statement_are_misplaced() {
             "{claim}: {err}"
         );
         // Handed over whole.
-        let mut chain = fed.chain(&["rp", "org", "ta"], true);
-        chain[1] = token;
-        let e = resolver(&fed)
-            .resolve_received_chain(&chain, &RP)
-            .await
-            .unwrap_err();
-        assert_broken(&e, Rule::ClaimPlacement, &org, &rp, claim);
+        assert_broken(
+            &received_err(&fed).await,
+            Rule::ClaimPlacement,
+            &org,
+            &rp,
+            claim,
+        );
         fed.republish_ss("org", "rp", |c| {
             c.remove(claim);
         });
@@ -194,11 +187,7 @@ async fn configuration_only_claims_in_a_subordinate_statement_are_misplaced() {
 #[tokio::test]
 async fn aud_in_a_fetched_statement_is_rejected() {
     let fed = three_level().build();
-    let (rp, org, ta) = (
-        fed.id("rp").to_string(),
-        fed.id("org").to_string(),
-        fed.id("ta").to_string(),
-    );
+    let (rp, org, ta) = ids(&fed);
     let good_ec = fed.entity_configuration("rp");
     let good_ss = fed.subordinate_statement("org", "rp");
     for aud in [json!(ta), json!([ta]), json!(rp)] {
@@ -239,11 +228,7 @@ async fn aud_in_a_fetched_statement_is_rejected() {
 #[tokio::test]
 async fn trust_anchor_claim_in_a_fetched_statement_is_rejected() {
     let fed = three_level().build();
-    let (rp, org, ta) = (
-        fed.id("rp").to_string(),
-        fed.id("org").to_string(),
-        fed.id("ta").to_string(),
-    );
+    let (rp, org, ta) = ids(&fed);
     let good_ss = fed.subordinate_statement("org", "rp");
     // In an ordinary EC.
     fed.republish_ec("rp", |c| {

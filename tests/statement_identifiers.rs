@@ -75,13 +75,13 @@ async fn entity_configuration_with_non_identifier_iss_or_sub_is_rejected() {
         );
         let token = fed.entity_configuration("rp");
         assert_eq!(parse(&token).unwrap_err().rule, Rule::Issuer, "{bad}");
-        let mut chain = fed.chain(&["rp", "org", "ta"], true);
-        chain[0] = token;
-        let e = resolver(&fed)
-            .resolve_received_chain(&chain, &RP)
-            .await
-            .unwrap_err();
-        assert_broken(&e, Rule::Issuer, &bad, &bad, "not an Entity Identifier");
+        assert_broken(
+            &received_err(&fed).await,
+            Rule::Issuer,
+            &bad,
+            &bad,
+            "not an Entity Identifier",
+        );
 
         fed.publish_raw_ec("rp", &good);
         fed.republish_ec("rp", |c| {
@@ -97,11 +97,7 @@ async fn identifier_lists_with_a_non_identifier_are_rejected() {
     // The same syntax rule for every identifier a statement carries: authority_hints,
     // trust_anchor_hints and the anchor's trust_mark_issuers / trust_mark_owners.
     let fed = three_level().build();
-    let (rp, org, ta) = (
-        fed.id("rp").to_string(),
-        fed.id("org").to_string(),
-        fed.id("ta").to_string(),
-    );
+    let (rp, org, ta) = ids(&fed);
     let tm = format!("{ta}/tm/certified");
     let ta_jwks = fed.public_jwks("ta");
     for bad in non_identifiers(&org) {

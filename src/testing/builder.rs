@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::state::State;
 use super::{Federation, KeyAlg, LoopbackServer, TestKey};
+use crate::clock::FixedClock;
 use crate::fetch::MemoryFetcher;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +218,7 @@ impl FederationBuilder {
         }
         let state = State {
             base: self.base.clone(),
-            now,
+            clock: FixedClock::new(now),
             lifetime: self.lifetime,
             superiors: self
                 .order

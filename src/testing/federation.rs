@@ -6,8 +6,10 @@ use serde_json::{Map, Value, json};
 
 use super::TestKey;
 use super::state::State;
+use crate::clock::FixedClock;
 use crate::entity_id::EntityId;
 use crate::fetch::{FetchResponse, MemoryFetcher};
+use crate::resolver::{Resolver, ResolverBuilder};
 
 /// A built federation. Clones share it: changes made through one are served to all.
 #[derive(Clone)]
@@ -60,6 +62,51 @@ impl Federation {
         self.lock().fetcher.clone()
     }
 
+    /// The federation's clock, standing at [`FederationBuilder::now`] when built. Clones
+    /// share the time: advancing it moves every resolver built with
+    /// [`Federation::resolver_builder`], and statements the federation makes afterwards
+    /// (e.g. by [`Federation::move_under`]) are issued at the new time.
+    ///
+    /// [`FederationBuilder::now`]: super::FederationBuilder::now
+    pub fn clock(&self) -> FixedClock {
+        self.lock().clock.clone()
+    }
+
+    /// A resolver builder wired to this federation: trusting `anchors` (by name, with their
+    /// current keys), fetching from [`Federation::fetcher`], reading [`Federation::clock`],
+    /// and accepting `http` identifiers when the federation is served over plain HTTP.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use oidfed::EntityType;
+    /// use oidfed::testing::FederationBuilder;
+    /// let fed = FederationBuilder::new("https://fed.example")
+    ///     .now(1_800_000_000)
+    ///     .anchor("ta")
+    ///     .leaf("rp", &["ta"])
+    ///     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "rp"}))
+    ///     .build();
+    /// let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// let rp = resolver.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// assert_eq!(rp.trust_anchor(), &fed.id("ta"));
+    /// // One clock: a day and more later the statements have expired for the resolver too.
+    /// fed.clock().advance(2 * 86_400);
+    /// let fresh = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// assert!(fresh.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.is_err());
+    /// # });
+    /// ```
+    pub fn resolver_builder(&self, anchors: &[&str]) -> ResolverBuilder {
+        let st = self.lock();
+        let mut b = Resolver::builder()
+            .fetcher(st.fetcher.clone())
+            .clock(st.clock.clone())
+            .allow_http(st.base.starts_with("http://"));
+        for a in anchors {
+            b = b.trust_anchor(&st.id_str(a), &st.key(a).public_jwks());
+        }
+        b
+    }
+
     fn token(&self, iss: &str, sub: &str) -> String {
         self.lock()
             .tokens
@@ -102,20 +149,32 @@ impl Federation {
     }
 
     /// Edits the claims of the statement `superior` makes about `subject`, re-signs, serves.
-    /// The federation is locked while `edit` runs: compute ids and keys before calling.
+    /// `edit` works on a copy of the claims, with the federation unlocked: it may call the
+    /// federation (`fed.id(..)`, `fed.public_jwks(..)`, another `republish_*`).
+    ///
+    /// ```
+    /// use oidfed::testing::FederationBuilder;
+    /// let fed = FederationBuilder::new("https://fed.example").anchor("ta").leaf("rp", &["ta"]).build();
+    /// fed.republish_ec("rp", |c| {
+    ///     c.insert("authority_hints".into(), serde_json::json!([fed.id("ta").as_str()]));
+    /// });
+    /// ```
     pub fn republish_ss(
         &self,
         superior: &str,
         subject: &str,
         edit: impl FnOnce(&mut Map<String, Value>),
     ) {
-        let mut st = self.lock();
         let key = (superior.to_string(), subject.to_string());
-        let claims = st
+        let mut claims = self
+            .lock()
             .claims
-            .get_mut(&key)
+            .get(&key)
+            .cloned()
             .unwrap_or_else(|| panic!("no statement {superior} → {subject}"));
-        edit(claims);
+        edit(&mut claims);
+        let mut st = self.lock();
+        st.claims.insert(key, claims);
         st.publish(superior, subject);
     }
 
@@ -201,10 +260,10 @@ impl Federation {
         let mut claims = old;
         claims.insert("iss".into(), Value::from(st.id_str(new_superior)));
         claims.insert("sub".into(), Value::from(st.id_str(subject)));
-        claims.insert("iat".into(), Value::from(st.now));
+        claims.insert("iat".into(), Value::from(st.now()));
         claims
             .entry("exp")
-            .or_insert_with(|| Value::from(st.now + st.lifetime));
+            .or_insert_with(|| Value::from(st.now() + st.lifetime));
         claims.insert("jwks".into(), st.key(subject).public_jwks());
         st.claims
             .insert((new_superior.to_string(), subject.to_string()), claims);

@@ -6,13 +6,16 @@ use serde_json::{Map, Value, json};
 
 use super::TestKey;
 use super::builder::{EntityDesc, Role, StatementDesc, merge_into};
+use crate::clock::{Clock, FixedClock};
 use crate::entity_id::EntityId;
 use crate::fetch::{FetchRequest, FetchResponse, MemoryFetcher};
 use crate::statement::ENTITY_STATEMENT_TYP;
 
 pub(super) struct State {
     pub(super) base: String,
-    pub(super) now: i64,
+    /// The federation's clock: statements made after the build are issued at its time, and
+    /// [`super::Federation::resolver_builder`] gives the same clock to the resolver.
+    pub(super) clock: FixedClock,
     pub(super) lifetime: i64,
     pub(super) superiors: HashMap<String, Vec<String>>,
     pub(super) keys: HashMap<String, TestKey>,
@@ -25,6 +28,11 @@ pub(super) struct State {
 }
 
 impl State {
+    /// The federation's current time.
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     pub(super) fn id_str(&self, name: &str) -> String {
         format!("{}/{name}", self.base)
     }
@@ -67,7 +75,7 @@ impl State {
         overrides
             .get(&(iss.to_string(), sub.to_string()))
             .copied()
-            .unwrap_or(self.now + self.lifetime)
+            .unwrap_or(self.now() + self.lifetime)
     }
 
     pub(super) fn configuration_claims(
@@ -94,7 +102,7 @@ impl State {
             merge_into(&mut metadata, t, json!({"jwks": k.public_jwks()}));
         }
         let mut c = json!({
-            "iss": id, "sub": id, "iat": self.now,
+            "iss": id, "sub": id, "iat": self.now(),
             "exp": self.exp_of(name, name, exp),
             "jwks": self.key(name).public_jwks(),
         })
@@ -122,7 +130,7 @@ impl State {
         exp: &HashMap<(String, String), i64>,
     ) -> Map<String, Value> {
         let mut c = json!({
-            "iss": self.id_str(sup), "sub": self.id_str(sub), "iat": self.now,
+            "iss": self.id_str(sup), "sub": self.id_str(sub), "iat": self.now(),
             "exp": self.exp_of(sup, sub, exp),
             "jwks": self.key(sub).public_jwks(),
         })

@@ -4,10 +4,10 @@
 #![allow(dead_code)]
 
 use crate::common::*;
-use oidfed::server::ExplicitRegistration;
+use oidfed::server::{ExplicitRegistration, MemoryReplayGuard, RequestPolicy};
 use oidfed::signer::JwkSigner;
-use oidfed::testing::{Federation, TestKey};
-use oidfed::{EntityId, EntityType, Error};
+use oidfed::testing::{Federation, KeyAlg, TestKey};
+use oidfed::{EntityId, EntityType, Error, Resolver};
 use serde_json::{Map, Value, json};
 
 pub const OP: &str = "https://op.example.org";
@@ -31,6 +31,33 @@ pub fn two_rps(proto: &TestKey, proto2: &TestKey) -> Federation {
                    "jwks": {"keys": [proto2.public_jwk()]}}),
         )
         .build()
+}
+
+/// The setting of most of these tests: [`two_rps`] with fresh ES256 protocol keys, a
+/// resolver trusting `ta`, and the OP's Request Object policy and replay guard.
+pub struct TwoRps {
+    pub proto: TestKey,
+    pub proto2: TestKey,
+    pub fed: Federation,
+    pub r: Resolver,
+    pub policy: RequestPolicy,
+    pub guard: MemoryReplayGuard,
+}
+
+/// A fresh [`TwoRps`].
+pub fn two_rps_setup() -> TwoRps {
+    let proto = TestKey::generate(KeyAlg::ES256);
+    let proto2 = TestKey::generate(KeyAlg::ES256);
+    let fed = two_rps(&proto, &proto2);
+    let r = resolver(&fed);
+    TwoRps {
+        proto,
+        proto2,
+        fed,
+        r,
+        policy: RequestPolicy::new(OP),
+        guard: MemoryReplayGuard::default(),
+    }
 }
 
 pub fn request_claims(client: &EntityId, aud: &str, jti: &str) -> Map<String, Value> {

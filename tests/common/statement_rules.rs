@@ -75,3 +75,39 @@ pub fn sign_with_extra_header(key: &TestKey, extra: Value, claims: &Map<String, 
     }
     key.sign_with_header(&header, &Value::Object(claims.clone()))
 }
+
+/// The received path: rp's chain (rp, org → rp, ta → org, ta's EC) exactly as `fed` serves it
+/// now, handed over whole (a `trust_chain` header, an Explicit Registration body); returns
+/// the refusal.
+pub async fn received_err(fed: &Federation) -> Error {
+    resolver(fed)
+        .resolve_received_chain(&fed.chain(&["rp", "org", "ta"], true), &RP)
+        .await
+        .expect_err("the received chain must be refused")
+}
+
+/// "Break one statement, expect this rule on both paths": with the broken statement
+/// published, resolving rp (the fetched path) and rp's chain handed over whole (the received
+/// path) are both refused for `rule`, naming the statement `iss` → `sub` with `detail`.
+/// Returns the fetched path's error, for assertions on its shape.
+pub async fn assert_refused_both_ways(
+    fed: &Federation,
+    rule: Rule,
+    iss: &str,
+    sub: &str,
+    detail: &str,
+) -> Error {
+    let fetched = resolve_err(fed).await;
+    assert_broken(&fetched, rule, iss, sub, detail);
+    assert_broken(&received_err(fed).await, rule, iss, sub, detail);
+    fetched
+}
+
+/// The identifiers of `rp`, `org` and `ta`, as they appear in the statements.
+pub fn ids(fed: &Federation) -> (String, String, String) {
+    (
+        fed.id("rp").to_string(),
+        fed.id("org").to_string(),
+        fed.id("ta").to_string(),
+    )
+}
