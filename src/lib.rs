@@ -10,6 +10,7 @@ mod cache;
 mod chain;
 pub mod clock;
 mod constraints;
+mod discovery;
 pub mod entity_id;
 pub mod error;
 pub mod fetch;

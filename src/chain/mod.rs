@@ -1,12 +1,11 @@
-//! Trust chains (OpenID Federation 1.0 §4, §10): discovery from the subject up to a
-//! configured Trust Anchor (`walk`), validation as a pure function of statements, anchors
-//! and a clock ([`validate`]), the resolved metadata ([`metadata`]), and the deterministic
-//! choice among valid chains ([`choose`]).
+//! Trust chains (OpenID Federation 1.0 §4, §10), without I/O: validation as a pure function
+//! of statements, anchors and a clock ([`validate`]), the resolved metadata ([`metadata`]),
+//! and the deterministic choice among valid chains ([`choose`]). Discovering the chains
+//! (fetching statements) is `crate::discovery`'s; nothing here fetches or spawns.
 
 pub mod choose;
 pub mod metadata;
 pub mod validate;
-pub(crate) mod walk;
 
 use std::sync::Arc;
 

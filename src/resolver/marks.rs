@@ -2,7 +2,7 @@
 //! to the same anchor), then the mark, its delegation when the anchor names an owner, its
 //! recognition by the anchor, and optionally its status at the issuer.
 
-use crate::chain::walk::Walk;
+use crate::discovery::Walk;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};

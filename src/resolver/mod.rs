@@ -23,9 +23,9 @@ use tokio::time::Instant;
 
 use crate::cache::StatementCache;
 use crate::chain::choose::sort_chains;
-use crate::chain::walk::{Walk, WalkLimits};
 use crate::chain::{TrustAnchor, TrustChain, ValidationContext, validate_chain};
 use crate::clock::Clock;
+use crate::discovery::{Walk, WalkLimits};
 use crate::entity_id::EntityId;
 use crate::error::{Error, Limit, PathAttempt};
 use crate::fetch::Fetcher;
@@ -228,7 +228,7 @@ impl Resolver {
         &self,
         refresh: bool,
         deadline: Instant,
-        memo: Option<crate::chain::walk::SharedMemo>,
+        memo: Option<crate::discovery::SharedMemo>,
     ) -> Arc<Walk> {
         let inner = &self.inner;
         let mut walk = Walk::new(
@@ -346,7 +346,7 @@ impl Resolver {
         subject: &EntityId,
         entity_type: &EntityType,
         refresh: bool,
-        memo: Option<crate::chain::walk::SharedMemo>,
+        memo: Option<crate::discovery::SharedMemo>,
     ) -> Result<ResolvedEntity, Error> {
         if let Some(m) = self
             .memoised(subject, entity_type, refresh, memo.is_some())
@@ -367,7 +367,7 @@ impl Resolver {
         subject: &EntityId,
         entity_type: &EntityType,
         refresh: bool,
-        memo: Option<crate::chain::walk::SharedMemo>,
+        memo: Option<crate::discovery::SharedMemo>,
         deadline: Instant,
     ) -> Result<ResolvedEntity, Error> {
         let shared = memo.is_some();
@@ -388,6 +388,7 @@ impl Resolver {
                 &walk.anchors,
             )?;
             self.evaluate_trust_marks(&mut resolved, &walk).await?;
+            resolved.fetches = walk.fetches_made();
             Ok::<_, Error>((resolved, failed_paths))
         };
         let (resolved, failed_paths) = tokio::time::timeout_at(walk.deadline, work)
@@ -472,17 +473,20 @@ impl Resolver {
             rejected_marks: Vec::new(),
             mark_deviations: Vec::new(),
             failed_paths: attempts,
+            fetches: 0,
         })
     }
 
-    /// Validates a chain handed over whole (a `trust_chain` header or an Explicit
-    /// Registration body, §4.3). The array is the subject's EC, the Subordinate Statements,
-    /// and optionally the anchor's EC. The chain is only a hint of the path: every statement
-    /// is verified, and it must end at a configured anchor. The chain itself is not fetched;
-    /// what the subject's trust marks need is, within the same deadline and fetch budget:
-    /// each issuer's chain, the anchor's Entity Configuration (`trust_mark_issuers`,
-    /// `trust_mark_owners`), and status endpoints when `trust_mark_status` asks.
-    pub async fn validate_chain(
+    /// Resolves a subject from a chain handed over whole (a `trust_chain` header or an
+    /// Explicit Registration body, §4.3): the chain is validated without fetching it, and
+    /// what the subject's trust marks need is fetched. The array is the subject's EC, the
+    /// Subordinate Statements, and optionally the anchor's EC. The chain is only a hint of
+    /// the path: every statement is verified, and it must end at a configured anchor. What
+    /// is fetched, within one deadline and one fetch budget: each trust-mark issuer's chain,
+    /// the anchor's Entity Configuration (`trust_mark_issuers`, `trust_mark_owners`), and
+    /// status endpoints when `trust_mark_status` asks. That I/O is why this is `async`; the
+    /// chain check alone is the pure [`crate::chain::validate_chain`].
+    pub async fn resolve_received_chain(
         &self,
         jwts: &[String],
         entity_type: &EntityType,
@@ -492,7 +496,17 @@ impl Resolver {
         self.validate_chain_until(jwts, entity_type, deadline).await
     }
 
-    /// [`Resolver::validate_chain`] for a caller that holds a turn already.
+    /// The former name of [`Resolver::resolve_received_chain`], kept for existing callers:
+    /// the same call, fetches included.
+    pub async fn validate_chain(
+        &self,
+        jwts: &[String],
+        entity_type: &EntityType,
+    ) -> Result<ResolvedEntity, Error> {
+        self.resolve_received_chain(jwts, entity_type).await
+    }
+
+    /// [`Resolver::resolve_received_chain`] for a caller that holds a turn already.
     pub(crate) async fn validate_chain_until(
         &self,
         jwts: &[String],
@@ -545,6 +559,7 @@ impl Resolver {
         )
         .await
         .map_err(|_| self.out_of_time(&subject))??;
+        resolved.fetches = walk.fetches_made();
         Ok(resolved)
     }
 

@@ -465,6 +465,15 @@ impl Resolver {
                     u.scheme() == "https" || (self.inner.rules.allow_http && u.scheme() == "http")
                 })
                 .ok_or_else(|| bad(format!("{param} {uri:?} is not an https URL")))?;
+            // One fetch budget per resolution: the key fetch is one more after the walk's.
+            let max = self.inner.limits.max_fetches;
+            if resolved.fetches >= max {
+                return Err(Error::LimitExceeded {
+                    limit: crate::error::Limit::Fetches,
+                    value: max as u64,
+                    context: Some(format!("{param} of {subject}")),
+                });
+            }
             let body = self.fetch_document(&url, subject, param, deadline).await?;
             let set = if source == KeySource::SignedJwksUri {
                 self.signed_jwks(&body, resolved)?

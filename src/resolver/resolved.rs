@@ -80,6 +80,9 @@ pub struct ResolvedEntity {
     /// Paths tried that gave no valid chain (a failed resolution carries them in
     /// [`crate::Error::NoTrustChain`]).
     pub(super) failed_paths: Vec<PathAttempt>,
+    /// Fetches this resolution made (its walk's, trust marks included): a key fetch that
+    /// follows counts against the same `max_fetches`.
+    pub(super) fetches: usize,
 }
 
 impl ResolvedEntity {

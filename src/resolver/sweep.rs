@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::{EntityType, Resolver};
-use crate::chain::walk::SharedMemo;
+use crate::discovery::SharedMemo;
 use crate::entity_id::EntityId;
 use crate::error::Error;
 use crate::record::ClientRecord;

@@ -480,7 +480,9 @@ impl Resolver {
             return Ok((record, ChainSource::Resolved, None));
         };
         let header_result = async {
-            let resolved = self.validate_chain(&chain, &policy.entity_type).await?;
+            let resolved = self
+                .resolve_received_chain(&chain, &policy.entity_type)
+                .await?;
             if resolved.entity_id() != client {
                 return Err(invalid(format!(
                     "the trust_chain starts at {}, not at the client",
@@ -492,7 +494,7 @@ impl Resolver {
         .await;
         if let Some(peer) = peer {
             let peer_resolved = self
-                .validate_chain(&peer, &EntityType::OPENID_PROVIDER)
+                .resolve_received_chain(&peer, &EntityType::OPENID_PROVIDER)
                 .await;
             let peer_anchor = match &peer_resolved {
                 // The peer chain is the server's own (§12.1.1.1.1): it starts here.

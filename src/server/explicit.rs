@@ -82,7 +82,9 @@ impl Resolver {
                 self.resolve_configuration(body, reg).await?
             } else if media.eq_ignore_ascii_case("application/trust-chain+json") {
                 let chain = parse_chain(body, self.inner.limits.max_chain_length)?;
-                let resolved = self.validate_chain(&chain, &reg.entity_type).await?;
+                let resolved = self
+                    .resolve_received_chain(&chain, &reg.entity_type)
+                    .await?;
                 (resolved, None)
             } else {
                 return Err(invalid(format!(

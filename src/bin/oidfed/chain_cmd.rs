@@ -116,7 +116,7 @@ pub async fn run(args: ValidateChainArgs) -> Exit {
     };
     let entity_type = EntityType::new(args.entity_type.clone());
     let tolerated = deviations(args.net.allow_http, args.lenient_typ);
-    let result = match resolver.validate_chain(&chain, &entity_type).await {
+    let result = match resolver.resolve_received_chain(&chain, &entity_type).await {
         Ok(r) => resolver.record_from(&r).await.map(|rec| (r, rec)),
         Err(e) => Err(e),
     };

@@ -485,6 +485,12 @@ impl Walk {
         memo.entry(key.clone()).or_default().clone()
     }
 
+    /// Fetches this walk has made (or refused at the limit): the share of the resolution's
+    /// `max_fetches` already spent.
+    pub(crate) fn fetches_made(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
     /// One bounded fetch: counts against the fetch limit, waits for a concurrency permit,
     /// respects the resolution deadline, and returns the body of a 200 answer as text.
     pub(crate) async fn fetch_text(

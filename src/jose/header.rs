@@ -1,0 +1,85 @@
+//! The header check every kind of JWT goes through before any cryptography.
+
+use serde_json::Value;
+
+use super::{Alg, CompactJws, JoseError};
+
+/// What a header must look like for one kind of JWT.
+#[derive(Debug, Clone)]
+pub struct HeaderRules<'a> {
+    /// The required `typ` (e.g. `entity-statement+jwt`).
+    pub typ: &'a str,
+    /// Also accept `application/<typ>` compared case-insensitively (RFC 7515 §4.1.9, D2).
+    pub lenient_typ: bool,
+    /// Algorithms accepted.
+    pub algs: &'a [Alg],
+}
+
+/// Checks a header before any cryptography: explicit `typ`, allowed `alg`, non-empty `kid`,
+/// no key-carrying headers, no `crit` header. Returns the algorithm and the `kid`.
+///
+/// ```
+/// use oidfed::jose::{check_header, Alg, CompactJws, HeaderRules, JoseError};
+/// // {"alg":"none","typ":"entity-statement+jwt"} . {} . (empty)
+/// let jws = CompactJws::parse("eyJhbGciOiJub25lIiwidHlwIjoiZW50aXR5LXN0YXRlbWVudCtqd3QifQ.e30.").unwrap();
+/// let rules = HeaderRules { typ: "entity-statement+jwt", lenient_typ: false, algs: &Alg::ALL };
+/// assert_eq!(check_header(&jws, &rules).unwrap_err(), JoseError::AlgNotAllowed("none".into()));
+/// ```
+pub fn check_header<'j>(
+    jws: &'j CompactJws,
+    rules: &HeaderRules<'_>,
+) -> Result<(Alg, &'j str), JoseError> {
+    let h = jws.header();
+    match h.get("typ") {
+        None => {
+            return Err(JoseError::MissingTyp {
+                expected: rules.typ.to_string(),
+            });
+        }
+        Some(Value::String(t)) if typ_matches(t, rules.typ, rules.lenient_typ) => {}
+        Some(other) => {
+            return Err(JoseError::WrongTyp {
+                found: other
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| other.to_string()),
+                expected: rules.typ.to_string(),
+            });
+        }
+    }
+    let alg = match h.get("alg") {
+        None => return Err(JoseError::MissingAlg),
+        Some(Value::String(name)) => match Alg::from_name(name) {
+            Some(a) if rules.algs.contains(&a) => a,
+            _ => return Err(JoseError::AlgNotAllowed(name.clone())),
+        },
+        Some(other) => return Err(JoseError::AlgNotAllowed(other.to_string())),
+    };
+    for key_header in ["jwk", "jku", "x5u", "x5c"] {
+        if h.contains_key(key_header) {
+            return Err(JoseError::KeyInHeader(key_header.to_string()));
+        }
+    }
+    if let Some(crit) = h.get("crit") {
+        return Err(JoseError::CritHeader(crit.to_string()));
+    }
+    match h.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() => Ok((alg, k.as_str())),
+        _ => Err(JoseError::MissingKid),
+    }
+}
+
+fn typ_matches(found: &str, expected: &str, lenient: bool) -> bool {
+    if found == expected {
+        return true;
+    }
+    if !lenient {
+        return false;
+    }
+    // `get` rather than slicing: byte 12 of a hostile `typ` may fall inside a character.
+    let bare = match (found.get(..12), found.get(12..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("application/") => rest,
+        _ => found,
+    };
+    bare.eq_ignore_ascii_case(expected)
+}
