@@ -19,7 +19,7 @@ use crate::statement::EntityStatement;
 
 /// Identifies a statement: its issuer and subject (equal for an Entity Configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StatementKey {
+pub(crate) struct StatementKey {
     /// `iss`.
     pub issuer: EntityId,
     /// `sub`.
@@ -28,7 +28,7 @@ pub struct StatementKey {
 
 impl StatementKey {
     /// The key of `id`'s Entity Configuration.
-    pub fn configuration(id: &EntityId) -> Self {
+    pub(crate) fn configuration(id: &EntityId) -> Self {
         Self {
             issuer: id.clone(),
             subject: id.clone(),
@@ -36,7 +36,7 @@ impl StatementKey {
     }
 
     /// The key of the statement `issuer` makes about `subject`.
-    pub fn subordinate(issuer: &EntityId, subject: &EntityId) -> Self {
+    pub(crate) fn subordinate(issuer: &EntityId, subject: &EntityId) -> Self {
         Self {
             issuer: issuer.clone(),
             subject: subject.clone(),
@@ -70,14 +70,14 @@ impl Expiry<StatementKey, Entry> for EntryExpiry {
 /// A bounded cache of parsed statements, shared by every resolution of one resolver. A
 /// cached statement keeps its verification memo, so a warm resolution verifies nothing.
 #[derive(Clone)]
-pub struct StatementCache {
+pub(crate) struct StatementCache {
     inner: Cache<StatementKey, Entry>,
     max_ttl: i64,
 }
 
 impl StatementCache {
     /// A cache holding at most `max_bytes` of statements, each for at most `max_ttl` seconds.
-    pub fn new(max_bytes: u64, max_ttl: i64) -> Self {
+    pub(crate) fn new(max_bytes: u64, max_ttl: i64) -> Self {
         let inner = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|k: &StatementKey, v: &Entry| {
@@ -93,7 +93,11 @@ impl StatementCache {
     }
 
     /// The statement for `key`, if held and still valid at `now` (strictly before `exp`).
-    pub async fn get_fresh(&self, key: &StatementKey, now: i64) -> Option<Arc<EntityStatement>> {
+    pub(crate) async fn get_fresh(
+        &self,
+        key: &StatementKey,
+        now: i64,
+    ) -> Option<Arc<EntityStatement>> {
         let e = self.inner.get(key).await?;
         if now < e.statement.expires_at() {
             Some(e.statement)
@@ -109,7 +113,12 @@ impl StatementCache {
     }
 
     /// Keeps `statement` until its `exp` (or the cap), judged from `now`.
-    pub async fn insert(&self, key: StatementKey, statement: Arc<EntityStatement>, now: i64) {
+    pub(crate) async fn insert(
+        &self,
+        key: StatementKey,
+        statement: Arc<EntityStatement>,
+        now: i64,
+    ) {
         let ttl = self.ttl(&statement, now);
         if ttl.is_zero() {
             return;
@@ -120,7 +129,7 @@ impl StatementCache {
     /// The fresh statement for `key`, or the result of `fetch`, computed once however many
     /// resolutions ask for the same key at the same time (single flight). Failures are
     /// returned to every waiter and never cached.
-    pub async fn get_or_fetch<F>(
+    pub(crate) async fn get_or_fetch<F>(
         &self,
         key: &StatementKey,
         now: i64,
@@ -150,12 +159,12 @@ impl StatementCache {
     }
 
     /// Drops the statement for `key`.
-    pub async fn invalidate(&self, key: &StatementKey) {
+    pub(crate) async fn invalidate(&self, key: &StatementKey) {
         self.inner.invalidate(key).await;
     }
 
     /// Drops everything.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.inner.invalidate_all();
     }
 }

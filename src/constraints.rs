@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::entity_id::EntityId;
 
 /// The Entity Type that `allowed_entity_types` can never remove (§6.2.3).
-pub const FEDERATION_ENTITY: &str = "federation_entity";
+pub(crate) const FEDERATION_ENTITY: &str = "federation_entity";
 
 /// The parsed `constraints` of one Subordinate Statement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

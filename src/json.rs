@@ -13,7 +13,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// Deepest nesting accepted by [`parse_strict`] (objects and arrays together).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Why a document is not acceptable JSON: a message, and its [`JsonErrorKind`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,7 +63,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
 }
 
 /// [`parse_strict`], for a document that must be a JSON object (a JWT payload, a claim set).
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     match parse_strict(bytes)? {
         Value::Object(m) => Ok(m),
         _ => Err(JsonError::new(

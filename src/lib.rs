@@ -1,6 +1,6 @@
 //! oidfed — OpenID Federation 1.0 trust-chain resolution for authorization servers.
 #![forbid(unsafe_code)]
-#![warn(unnameable_types)]
+#![deny(unnameable_types, unreachable_pub)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +9,8 @@ pub mod anchors;
 mod cache;
 mod chain;
 pub mod clock;
+// Public items here are reached only through `fuzzing` (feature `testing`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod constraints;
 mod discovery;
 pub mod entity_id;
@@ -16,6 +18,8 @@ pub mod error;
 pub mod fetch;
 pub mod historical;
 pub mod jose;
+// Public items here are reached only through `fuzzing` (feature `testing`).
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod json;
 pub mod metrics;
 pub mod policy;

@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 use crate::chain::{TrustAnchor, TrustChain};
 
 /// Sorts `chains` best first.
-pub fn sort_chains(chains: &mut [TrustChain], anchors: &[TrustAnchor]) {
+pub(crate) fn sort_chains(chains: &mut [TrustChain], anchors: &[TrustAnchor]) {
     let rank = |c: &TrustChain| {
         anchors
             .iter()

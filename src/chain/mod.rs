@@ -3,9 +3,9 @@
 //! and the deterministic choice among valid chains ([`choose`]). Discovering the chains
 //! (fetching statements) is `crate::discovery`'s; nothing here fetches or spawns.
 
-pub mod choose;
-pub mod metadata;
-pub mod validate;
+pub(crate) mod choose;
+pub(crate) mod metadata;
+pub(crate) mod validate;
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::jose::{JoseError, KeySet};
 use crate::statement::{EntityStatement, Rule, StatementError};
 
-pub use validate::{ValidationContext, validate_chain};
+pub(crate) use validate::{ValidationContext, validate_chain};
 
 /// A Trust Anchor the deployment trusts: its Entity Identifier and its public keys,
 /// configured out of band (§10). Nothing else is trusted a priori.

@@ -18,7 +18,7 @@ use crate::statement::{EntityStatement, Rule, StatementError};
 
 /// What a chain is validated against.
 #[derive(Clone)]
-pub struct ValidationContext<'a> {
+pub(crate) struct ValidationContext<'a> {
     /// The configured Trust Anchors.
     pub anchors: &'a [TrustAnchor],
     /// The current time (Unix seconds).
@@ -74,7 +74,7 @@ fn link_error(s: &EntityStatement, detail: impl Into<String>) -> Error {
 /// element asserts; the anchor's EC verified with the **configured** keys (or, without it,
 /// the last Subordinate Statement); every constraint; then the resolved metadata. The
 /// chain's expiry is the smallest `exp`.
-pub fn validate_chain(
+pub(crate) fn validate_chain(
     statements: Vec<Arc<EntityStatement>>,
     ctx: &ValidationContext<'_>,
 ) -> Result<TrustChain, Error> {

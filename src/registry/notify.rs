@@ -31,7 +31,7 @@ use crate::resolver::{EntityType, Resolver};
 
 /// The PostgreSQL notification channel the audit trigger notifies.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub const CHANNEL: &str = "oidfed_registry";
+pub(super) const CHANNEL: &str = "oidfed_registry";
 /// Entries read per query while catching up.
 const BATCH: i64 = 500;
 

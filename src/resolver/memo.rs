@@ -40,14 +40,14 @@ pub(crate) struct ResolutionMemo {
 
 impl ResolutionMemo {
     /// A memo of at most `capacity` resolutions (0 disables it).
-    pub fn new(capacity: u64) -> Self {
+    pub(crate) fn new(capacity: u64) -> Self {
         Self {
             inner: Cache::builder().max_capacity(capacity).build(),
         }
     }
 
     /// The remembered resolution of `subject`, if it is still what resolving would give.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         subject: &EntityId,
         entity_type: &EntityType,
@@ -77,7 +77,7 @@ impl ResolutionMemo {
 
     /// Remembers `resolved`, obtained at `now` from exactly `inputs`, when nothing outside
     /// them can change its outcome (see the module documentation).
-    pub async fn insert(
+    pub(crate) async fn insert(
         &self,
         resolved: &ResolvedEntity,
         inputs: Vec<(StatementKey, Arc<EntityStatement>)>,
@@ -108,7 +108,7 @@ impl ResolutionMemo {
     }
 
     /// Forgets everything.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.inner.invalidate_all();
     }
 }

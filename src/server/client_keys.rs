@@ -29,7 +29,7 @@ pub(crate) struct ClientKeyCache {
 
 impl ClientKeyCache {
     /// A cache for at most `capacity` clients.
-    pub fn new(capacity: u64) -> Self {
+    pub(crate) fn new(capacity: u64) -> Self {
         Self {
             inner: Cache::builder().max_capacity(capacity).build(),
         }
@@ -38,7 +38,7 @@ impl ClientKeyCache {
     /// The parsed `keys` of `record`: remembered when `remember` (a record the resolver
     /// keeps), parsed for this call only otherwise (a record built from a chain handed
     /// over with the request).
-    pub async fn keys_of(
+    pub(crate) async fn keys_of(
         &self,
         record: &Arc<ClientRecord>,
         remember: bool,
@@ -62,7 +62,7 @@ impl ClientKeyCache {
     }
 
     /// Forgets every client's keys.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.inner.invalidate_all();
     }
 }
