@@ -208,6 +208,7 @@ impl Registry {
             admitted_at: now,
             last_validated: now,
             version: 0,
+            trust_expires_at: Some(approval.organization_expires_at),
         };
         let mut batch = Batch {
             actor: Some((Actor::Request, now)),

@@ -158,6 +158,7 @@ impl Registry {
         actor: Actor,
     ) -> Result<DcrResponse, DcrError> {
         let token = RegistrationAccessToken::generate().map_err(server)?;
+        let approval_expires_at = approval.organization_expires_at;
         let registration = DynamicRegistration {
             metadata: approval.metadata,
             statement: approval.statement,
@@ -197,6 +198,7 @@ impl Registry {
         );
         let expected_version = client.version;
         client.last_validated = now;
+        client.trust_expires_at = Some(approval_expires_at);
         batch
             .registrations
             .push(row_of(&registration, Some(token.hash()))?);
