@@ -179,3 +179,34 @@ async fn an_organization_with_three_dcr_clients_is_resolved_once_per_sweep() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_re_validates_dcr_clients_and_revokes_them_when_their_organization_leaves() {
+    on_both(|db: Db| async move {
+        let fed = federation();
+        let (resolver, clock) = resolver(&fed);
+        let registry = Registry::open(&db.url).await.unwrap();
+        let key = TestKey::generate(KeyAlg::ES256);
+        let id = dcr_client(&registry, &fed, &key, "sw-1").await;
+        let monitor = registry
+            .monitor(&resolver)
+            .max_staleness(std::time::Duration::from_secs(600))
+            .jitter(std::time::Duration::from_secs(60))
+            .subordinate_events(None)
+            .build();
+        let report = monitor.pass().await.unwrap();
+        assert_eq!((report.clients, report.unchanged), (1, 1), "{report:?}");
+
+        // acme leaves the federation: the next pass due revokes its DCR client.
+        fed.remove_ss("ta", "acme");
+        clock.set(NOW + 60);
+        let report = monitor.pass().await.unwrap();
+        assert_eq!(report.revoked, 0, "not due yet: {report:?}");
+        clock.set(NOW + 600);
+        let report = monitor.pass().await.unwrap();
+        assert_eq!(report.revoked, 1, "{report:?}");
+        let s = registry.status(&id).await.unwrap().unwrap();
+        assert_eq!(s.kind, StatusKind::Revoked);
+    })
+    .await;
+}
