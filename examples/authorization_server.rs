@@ -307,7 +307,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nClient record:\n{}",
         serde_json::to_string_pretty(client)?
     );
-    registration_models(&fed, &server.resolver).await?;
+    registration_models(&fed, &server.resolver, &our_id).await?;
     accept.abort();
 
     replicas::two_replicas(&fed).await?;
@@ -317,10 +317,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// One client of each registration model in a SQLite registry — federation, gated DCR with
 /// an organization-signed statement, gated DCR with a directory-issued statement, manual
-/// onboarding — then the access review with each client's organization and evidence.
+/// onboarding — then the access review with each client's organization and evidence, the
+/// directory-issued binding's evidence, and a DCR client's assertion verified through the
+/// registry.
 async fn registration_models(
     fed: &oidfed::testing::Federation,
     resolver: &Resolver,
+    our_id: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use oidfed::registry::{ManualOnboarding, ManualOrganization, Registry};
     use oidfed::server::dcr::{
@@ -368,6 +371,7 @@ async fn registration_models(
                 "software_redirect_uris": ["https://app.org.example/cb"]}),
     );
     let replay = MemoryReplayGuard::default();
+    let mut dcr_clients = Vec::new();
     for statement in [org_signed, directory_issued] {
         let r = registry
             .register_dynamic(&gate, register(statement).as_bytes(), &replay)
@@ -376,6 +380,21 @@ async fn registration_models(
         println!(
             "\nDCR registered {} (registration access token issued, stored as a hash)",
             r.registration.client_id
+        );
+        dcr_clients.push(r.registration);
+    }
+    if let Some(d) = dcr_clients.get(1) {
+        let s = &d.statement;
+        println!(
+            "directory-issued binding of {}: form {}, issuer {}, organization {} (claim org_id = {}), trust anchor {}, jti {}, software_id {}",
+            d.client_id,
+            s.form.as_str(),
+            s.issuer,
+            s.organization_id,
+            s.organization_claim.as_deref().unwrap_or("-"),
+            s.trust_anchor,
+            s.jti,
+            s.software_id.as_deref().unwrap_or("-"),
         );
     }
 
@@ -408,6 +427,27 @@ async fn registration_models(
                 r.client_id, r.organization, r.status, r.binding_evidence
             );
         }
+    }
+
+    // The DCR client authenticates (private_key_jwt): the registry finds it by its
+    // generated client_id and verifies with the jwks it registered.
+    if let Some(d) = dcr_clients.first() {
+        let id = d.client_id.as_str();
+        let assertion = app_key.sign_jwt(
+            "JWT",
+            &json!({"iss": id, "sub": id, "aud": our_id, "jti": format!("ca-{now}"),
+                    "exp": now + 60}),
+        );
+        let c = registry
+            .verify_client_assertion(resolver, &assertion, &RequestPolicy::new(our_id), &replay)
+            .await?;
+        println!(
+            "\nclient assertion of DCR client {} verified through the registry: model {}, organization {}, status {}",
+            c.client_id(),
+            c.registration_model().as_str(),
+            c.organization_id().unwrap_or("-"),
+            c.status().kind.as_str(),
+        );
     }
     registry.close().await;
     for suffix in ["", "-wal", "-shm"] {

@@ -429,6 +429,20 @@ async fn second_registration_of_the_same_software_is_reported() {
         assert_eq!(report.handled, DuplicateSoftware::Update);
         assert_eq!(second.registration.client_id, first.registration.client_id);
         assert_eq!(registry.clients_of(&fed.id("acme")).await.unwrap().len(), 1);
+        // Reported in the audit trail too, on the update it became.
+        let trail = registry
+            .audit_of_client(&first.registration.client_id)
+            .await
+            .unwrap();
+        let update = trail
+            .iter()
+            .find(|a| a.event == AuditEvent::Changed)
+            .expect("the update is audited");
+        assert_eq!(
+            update.detail["duplicate_software"]["software_id"],
+            "dir-sw-1"
+        );
+        assert_eq!(update.detail["duplicate_software"]["handled"], "update");
         // The earlier token was rotated away.
         assert!(
             registry

@@ -178,7 +178,15 @@ impl Registry {
                     DuplicateSoftware::Update => {
                         let old = self.dynamic_row(&first.client_id).await?;
                         let mut response = self
-                            .write_update(gate, first, old, approval, now, Actor::Request)
+                            .write_update(
+                                gate,
+                                first,
+                                old,
+                                approval,
+                                now,
+                                Actor::Request,
+                                Some(&report),
+                            )
                             .await?;
                         response.duplicate = Some(report);
                         return Ok(response);
@@ -208,6 +216,7 @@ impl Registry {
             admitted_at: now,
             last_validated: now,
             version: 0,
+            trust_expires_at: Some(approval.organization_expires_at),
         };
         let mut batch = Batch {
             actor: Some((Actor::Request, now)),

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use super::Registry;
 use super::audit::{AuditEntry, AuditEvent};
 use super::dynamic::{
-    DcrResponse, DynamicRegistration, evidence_json, parse_details, revocation, row_of, server,
+    DcrResponse, DuplicateSoftwareReport, DynamicRegistration, evidence_json, parse_details,
+    revocation, row_of, server,
 };
 use super::model::{Actor, Evidence, RegisteredClient, RegistrationModel};
 use super::store::{Batch, ClientWrite, RegistrationWrite};
@@ -144,10 +145,14 @@ impl Registry {
             gate.consume(&approval.statement, replay).await?;
         }
         let now = gate.resolver().now();
-        self.write_update(gate, client, old, approval, now, Actor::Request)
+        self.write_update(gate, client, old, approval, now, Actor::Request, None)
             .await
     }
 
+    /// Writes an approved update of `client` (an RFC 7592 update, or a second
+    /// registration of the same software handled as an update: `duplicate`, recorded in
+    /// the audit trail).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn write_update(
         &self,
         gate: &DcrGate,
@@ -156,8 +161,10 @@ impl Registry {
         approval: Approval,
         now: i64,
         actor: Actor,
+        duplicate: Option<&DuplicateSoftwareReport>,
     ) -> Result<DcrResponse, DcrError> {
         let token = RegistrationAccessToken::generate().map_err(server)?;
+        let approval_expires_at = approval.organization_expires_at;
         let registration = DynamicRegistration {
             metadata: approval.metadata,
             statement: approval.statement,
@@ -191,12 +198,13 @@ impl Registry {
                 Some(&client.client_id),
                 Some(&s.organization_id),
                 json!({"changes": changes, "registration_access_token": "rotated",
-                       "evidence": evidence_json(s)}),
+                       "evidence": evidence_json(s), "duplicate_software": duplicate}),
             )
             .on_chain(Some(&s.chain_fingerprint), Some(&s.trust_anchor)),
         );
         let expected_version = client.version;
         client.last_validated = now;
+        client.trust_expires_at = Some(approval_expires_at);
         batch
             .registrations
             .push(row_of(&registration, Some(token.hash()))?);

@@ -1,9 +1,15 @@
 //! Dynamic and manual clients stay under control: a sweep re-resolves every dynamic
 //! client's organization (the software statement issuer's chain, or the organization a
-//! directory named) against the federation as it is now, and revokes the clients of an
-//! organization that left it or that the directory withdrew; it checks the statement's
-//! `software_jwks_revoked_endpoint` when it has one; and it revokes manual clients past
-//! their expiry.
+//! directory named) against the federation as it is now, once per organization and with
+//! the sweep's memo of statements (shared with the federation clients of the same sweep),
+//! and revokes the clients of an organization that left it or that the directory withdrew;
+//! it checks the statement's `software_jwks_revoked_endpoint` when it has one; and it
+//! revokes manual clients past their expiry.
+//!
+//! An organization that cannot be reached is treated as a federation client's unreachable
+//! superior, by the same transition: its clients are stale while the organization chain
+//! of their last validation is valid ([`super::RegisteredClient::trust_expires_at`]),
+//! suspended after, and active again on the first sweep that resolves it.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,11 +22,12 @@ use super::evidence::evidence_of;
 use super::manual::ManualRegistration;
 use super::model::{Actor, ClientStatus, Evidence, RegistrationModel, StatusKind};
 use super::store::{Batch, ClientWrite};
-use super::sweep::{ClientOutcome, SweepOutcome};
+use super::sweep::{ClientOutcome, SweepOutcome, failure_outcome};
+use super::transition::failure;
 use crate::error::Error;
 use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::KeySet;
-use crate::resolver::{ResolvedEntity, Resolver};
+use crate::resolver::{EntityType, ResolvedEntity, Resolver, SweepMemo};
 use crate::server::dcr::StatementForm;
 
 type OrgResult = Result<ResolvedEntity, Error>;
@@ -32,6 +39,18 @@ impl Registry {
     pub async fn sweep_registrations(
         &self,
         resolver: &Resolver,
+    ) -> Result<Vec<ClientOutcome>, Error> {
+        self.sweep_registrations_with(resolver, &SweepMemo::new())
+            .await
+    }
+
+    /// [`Registry::sweep_registrations`] with the statements of `memo` (fetched anew, once
+    /// per memo): a sweep passes its own, so a statement its federation clients and its
+    /// dynamic clients' organizations share is fetched once.
+    pub async fn sweep_registrations_with(
+        &self,
+        resolver: &Resolver,
+        memo: &SweepMemo,
     ) -> Result<Vec<ClientOutcome>, Error> {
         let now = resolver.now();
         let mut outcomes = Vec::new();
@@ -58,7 +77,16 @@ impl Registry {
             let s = &reg.statement;
             if !orgs.contains_key(&s.organization_id) {
                 let r = match resolver.entity_id(&s.organization_id) {
-                    Ok(id) => crate::server::dcr::resolve_fresh(resolver, &id).await,
+                    Ok(id) => {
+                        resolver
+                            .discover_with(
+                                &id,
+                                &EntityType::FEDERATION_ENTITY,
+                                true,
+                                Some(memo.memo.clone()),
+                            )
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 orgs.insert(s.organization_id.clone(), r);
@@ -86,27 +114,18 @@ impl Registry {
                     }),
                     None => Ok(()),
                 },
+                // Unreachable: the federation clients' rule, by the same transition.
                 Err(e) if e.is_transient() => {
-                    let evidence = evidence_of(e, Some(&s.chain_fingerprint));
-                    let retry_at = now.saturating_add(self.options.retry_after.max(1));
-                    let mut c = client.clone();
-                    let expected_version = c.version;
-                    c.status = ClientStatus::new(
-                        StatusKind::Stale,
-                        format!("organization {} unreachable", s.organization_id),
-                        Some(evidence.clone()),
+                    let t = failure(
+                        &client,
+                        e,
                         now,
-                        Some(retry_at),
+                        self.options.retry_after,
+                        Actor::Monitor,
+                        Some(&s.chain_fingerprint),
                     );
-                    let batch = Batch {
-                        clients: vec![ClientWrite {
-                            client: c,
-                            expected_version,
-                        }],
-                        ..Batch::default()
-                    };
-                    let outcome = match self.store.apply(batch).await {
-                        Ok(()) => SweepOutcome::Stale { retry_at, evidence },
+                    let outcome = match self.store.apply(t.batch).await {
+                        Ok(()) => failure_outcome(&t.client, now),
                         Err(e) => SweepOutcome::NotWritten { error: e.into() },
                     };
                     outcomes.push(ClientOutcome {
@@ -128,11 +147,16 @@ impl Registry {
                 }
             };
             let client_id = client.client_id.clone();
+            let expires = orgs[&s.organization_id]
+                .as_ref()
+                .ok()
+                .map(ResolvedEntity::expires_at);
             let batch = match verdict {
                 Ok(()) => {
                     let mut c = client;
                     let expected_version = c.version;
                     c.last_validated = now;
+                    c.trust_expires_at = expires;
                     if c.status.kind != StatusKind::Active {
                         c.status =
                             ClientStatus::active("the organization's chain resolves again", now);

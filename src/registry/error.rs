@@ -63,6 +63,25 @@ pub enum RegistryError {
         /// Its status.
         status: Box<ClientStatus>,
     },
+    /// A manually registered client at or past its registration's expiry: refused on the
+    /// request path at once (the next sweep revokes it).
+    #[error("{client_id}: its manual registration expired at {expires_at}")]
+    Expired {
+        /// The client.
+        client_id: String,
+        /// When the registration ended (Unix seconds).
+        expires_at: i64,
+    },
+    /// The registry holds no protocol keys for the client: its registration gave none
+    /// inline (`jwks`), only a location (`jwks_uri`, a software statement's
+    /// `software_jwks_endpoint`) that the registry's request checks do not fetch.
+    #[error("{client_id}: the registry holds no protocol keys for it: {reason}")]
+    NoKeys {
+        /// The client.
+        client_id: String,
+        /// What its registration names instead.
+        reason: String,
+    },
     /// The client has no accountable organization and the registry or resolver requires
     /// one.
     #[error("{client_id}: no accountable organization: {reason}")]
@@ -122,6 +141,8 @@ impl RegistryError {
             RegistryError::UnknownClient { .. }
             | RegistryError::Revoked { .. }
             | RegistryError::Suspended { .. }
+            | RegistryError::Expired { .. }
+            | RegistryError::NoKeys { .. }
             | RegistryError::NoOrganization { .. } => "invalid_client",
             RegistryError::Consent(_) => "invalid_request",
             _ => "server_error",

@@ -381,6 +381,7 @@ impl Registry {
             admitted_at: now,
             last_validated: now,
             version: 0,
+            trust_expires_at: None,
         };
         let details = serde_json::to_value(&reg).map_err(|e| {
             failed(Error::Config(format!(

@@ -232,6 +232,9 @@ pub struct RegisteredClient {
     pub(crate) admitted_at: i64,
     pub(crate) last_validated: i64,
     pub(crate) version: i64,
+    /// For a client without a federation record (dynamic): until when the organization
+    /// chain its last validation rested on is valid.
+    pub(crate) trust_expires_at: Option<i64>,
 }
 
 impl RegisteredClient {
@@ -286,6 +289,18 @@ impl RegisteredClient {
     /// When it was last re-validated successfully (Unix seconds).
     pub fn last_validated(&self) -> i64 {
         self.last_validated
+    }
+
+    /// Until when the trust its last successful validation established holds without a
+    /// new one: the federation record's expiry, or for a dynamic client the expiry of its
+    /// organization's trust chain as last resolved. A transient failure before this time
+    /// makes the client stale, at or after it suspended. `None` for a manual client (its
+    /// registration's own expiry applies).
+    pub fn trust_expires_at(&self) -> Option<i64> {
+        self.record
+            .as_ref()
+            .map(|r| r.expires_at)
+            .or(self.trust_expires_at)
     }
 }
 

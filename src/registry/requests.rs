@@ -2,19 +2,33 @@
 //! and keys are read from the registry's database on every call, so every replica sharing
 //! the database checks the same keys and refuses a revoked client at once.
 //!
-//! * unknown client: admitted (automatic registration, actor `request`) or refused with
-//!   [`RegistryError::UnknownClient`], by [`super::RegistryOptions::admit_unknown`];
-//! * revoked: [`RegistryError::Revoked`]; suspended: [`RegistryError::Suspended`];
-//! * active or stale: the signature must verify with the registry's current protocol keys.
+//! Every registration model is looked up the same way, by client_id:
+//!
+//! * unknown client: when the client_id is an Entity Identifier, admitted (automatic
+//!   registration, actor `request`) or refused with [`RegistryError::UnknownClient`], by
+//!   [`super::RegistryOptions::admit_unknown`]; any other unknown client_id (a generated
+//!   DCR id, a manual one) is [`RegistryError::UnknownClient`] and nothing is resolved;
+//! * revoked (offboarded, trust lost, deleted through RFC 7592, expired manual client
+//!   swept): [`RegistryError::Revoked`]; suspended: [`RegistryError::Suspended`]; a manual
+//!   client at or past its expiry, before a sweep revoked it: [`RegistryError::Expired`];
+//! * active or stale: the signature must verify with the keys the registry holds for the
+//!   client's stored version — a federation client's current record, a dynamic or manual
+//!   client's registered `jwks` — parsed once per version by every replica. A dynamic or
+//!   manual client whose registration gave only a `jwks_uri` (or a software statement's
+//!   `software_jwks_endpoint`) is refused with [`RegistryError::NoKeys`]: the registry's
+//!   request path fetches nothing for clients the federation does not describe.
 //!
 //! A `trust_chain` header is not used here: the registry's record is what every replica
 //! checks (a new client is admitted by resolving it).
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::Registry;
 use super::error::RegistryError;
-use super::model::{Actor, RegisteredClient};
+use super::manual::ManualRegistration;
+use super::model::{Actor, RegisteredClient, RegistrationModel};
 use crate::error::Error;
 use crate::jose::KeySet;
 use crate::resolver::Resolver;
@@ -56,7 +70,8 @@ impl Registry {
         let iss = client_id.as_str();
         // Boxed: admission resolves a whole chain, and its state machine is deep.
         let client = Box::pin(self.usable_client(resolver, iss, policy)).await?;
-        verify_with_registry_keys(&client, &jws, alg, &kid, "client assertion")?;
+        let keys = self.keys_of(resolver, &client).await?;
+        verify_with(&keys, &client, &jws, alg, &kid, "client assertion")?;
         resolver.use_jti(replay, iss, &jti, exp).await?;
         Ok(client)
     }
@@ -87,44 +102,52 @@ impl Registry {
         } = resolver.request_object_claims(jwt, policy)?;
         let client_id = client_id.as_str();
         let client = Box::pin(self.usable_client(resolver, client_id, policy)).await?;
-        verify_with_registry_keys(&client, &jws, alg, &kid, "request object")?;
+        let keys = self.keys_of(resolver, &client).await?;
+        verify_with(&keys, &client, &jws, alg, &kid, "request object")?;
         resolver.use_jti(replay, client_id, &jti, exp).await?;
         Ok(RegistryRequest { client, claims })
     }
 
-    /// The client's current registry entry, admitted first when unknown and allowed;
-    /// refused when revoked or suspended.
+    /// The client's current registry entry, whatever its registration model; admitted
+    /// first when unknown, an Entity Identifier and allowed; refused when revoked or
+    /// suspended, or (manual) past its expiry.
     async fn usable_client(
         &self,
         resolver: &Resolver,
         client_id: &str,
         policy: &RequestPolicy,
     ) -> Result<RegisteredClient, Error> {
-        let id = resolver.entity_id(client_id)?;
-        let client = match self.store.client(id.as_str()).await? {
+        let unknown = || RegistryError::UnknownClient {
+            client_id: client_id.to_string(),
+        };
+        let client = match self.store.client(client_id).await? {
             Some(c) => c,
-            None if self.options.admit_unknown => {
-                match self
-                    .admit_by(resolver, id.as_str(), &policy.entity_type, Actor::Request)
-                    .await
-                {
-                    Ok(c) => c,
-                    // Another replica admitted it first: use its entry.
-                    Err(Error::Registry(e)) if matches!(*e, RegistryError::Conflict { .. }) => {
-                        self.store.client(id.as_str()).await?.ok_or(
-                            RegistryError::UnknownClient {
-                                client_id: client_id.to_string(),
-                            },
-                        )?
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            // Not stored as written: a federation client stored under its normalized
+            // Entity Identifier, or a new one to admit. A client_id that is no Entity
+            // Identifier (a generated DCR id, a manual one) is unknown: nothing to resolve.
             None => {
-                return Err(RegistryError::UnknownClient {
-                    client_id: client_id.to_string(),
+                let Ok(id) = resolver.entity_id(client_id) else {
+                    return Err(unknown().into());
+                };
+                match self.store.client(id.as_str()).await? {
+                    Some(c) => c,
+                    None if self.options.admit_unknown => {
+                        match self
+                            .admit_by(resolver, id.as_str(), &policy.entity_type, Actor::Request)
+                            .await
+                        {
+                            Ok(c) => c,
+                            // Another replica admitted it first: use its entry.
+                            Err(Error::Registry(e))
+                                if matches!(*e, RegistryError::Conflict { .. }) =>
+                            {
+                                self.store.client(id.as_str()).await?.ok_or_else(unknown)?
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    None => return Err(unknown().into()),
                 }
-                .into());
             }
         };
         if client.status.is_revoked() {
@@ -143,16 +166,104 @@ impl Registry {
         }
         Ok(client)
     }
+
+    /// The protocol keys the registry holds for `client` at its stored version, parsed
+    /// once per version (the resolver's key cache): a federation client's from its
+    /// current record; a dynamic or manual client's from the `jwks` its registration
+    /// stored (a manual client past its expiry is refused here, before the sweep revokes
+    /// it). A registration with only a `jwks_uri` (or a software statement's
+    /// `software_jwks_endpoint`) is refused with [`RegistryError::NoKeys`]: the request
+    /// path does not fetch keys for clients the federation does not describe.
+    async fn keys_of(
+        &self,
+        resolver: &Resolver,
+        client: &RegisteredClient,
+    ) -> Result<Arc<KeySet>, Error> {
+        let jwks = match client.model {
+            RegistrationModel::Federation => None,
+            model => Some(self.registered_jwks(resolver, client, model).await?),
+        };
+        resolver
+            .inner
+            .client_keys
+            .stored_keys_of(
+                &client.client_id,
+                &client.entity_type,
+                client.version,
+                || jwks.unwrap_or_else(|| client.keys()),
+            )
+            .await
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    /// The `jwks` a dynamic or manual registration holds.
+    async fn registered_jwks(
+        &self,
+        resolver: &Resolver,
+        client: &RegisteredClient,
+        model: RegistrationModel,
+    ) -> Result<Value, Error> {
+        let id = client.client_id.as_str();
+        let corrupt = |detail: String| RegistryError::Corrupt {
+            what: "oidfed_registrations",
+            key: id.to_string(),
+            detail,
+        };
+        let row = self
+            .store
+            .registration(id)
+            .await?
+            .filter(|r| r.model == model)
+            .ok_or_else(|| corrupt(format!("no {} registration", model.as_str())))?;
+        let (metadata, statement) = match model {
+            RegistrationModel::Dynamic => {
+                let r = super::dynamic::parse_details(id, row.details)?;
+                (r.metadata, Some(r.statement.claims))
+            }
+            _ => {
+                let m: ManualRegistration =
+                    serde_json::from_value(row.details).map_err(|e| corrupt(e.to_string()))?;
+                if resolver.now() >= m.expires_at {
+                    return Err(RegistryError::Expired {
+                        client_id: id.to_string(),
+                        expires_at: m.expires_at,
+                    }
+                    .into());
+                }
+                (m.metadata, None)
+            }
+        };
+        if let Some(jwks) = metadata.get("jwks") {
+            return Ok(jwks.clone());
+        }
+        let elsewhere = metadata
+            .get("jwks_uri")
+            .map(|u| format!("its registration names only jwks_uri {u}"))
+            .or_else(|| {
+                statement
+                    .as_ref()
+                    .and_then(|c| c.get("software_jwks_endpoint"))
+                    .map(|u| {
+                        format!("its software statement names only software_jwks_endpoint {u}")
+                    })
+            })
+            .unwrap_or_else(|| "its registration has no jwks".to_string());
+        Err(RegistryError::NoKeys {
+            client_id: id.to_string(),
+            reason: format!("{elsewhere}; register the keys inline as jwks"),
+        }
+        .into())
+    }
 }
 
-fn verify_with_registry_keys(
+fn verify_with(
+    keys: &KeySet,
     client: &RegisteredClient,
     jws: &crate::jose::CompactJws,
     alg: crate::jose::Alg,
     kid: &str,
     what: &str,
 ) -> Result<(), Error> {
-    let keys = KeySet::from_json(&client.keys()).map_err(|e| invalid(e.to_string()))?;
     keys.verify(jws, alg, kid, "the client's protocol keys in the registry")
         .map_err(|e| Error::InvalidClient {
             client_id: client.client_id.clone(),

@@ -116,6 +116,20 @@ impl SweepReport {
 /// Clients read per page.
 const PAGE: i64 = 500;
 
+/// The outcome a failed re-validation's transition ([`super::transition::failure`]) gave
+/// `client`: stale, suspended or revoked, with its evidence.
+pub(crate) fn failure_outcome(client: &RegisteredClient, now: i64) -> SweepOutcome {
+    let evidence = client.status.evidence.clone().unwrap_or_default();
+    match client.status.kind {
+        StatusKind::Stale => SweepOutcome::Stale {
+            retry_at: client.status.retry_at.unwrap_or(now),
+            evidence,
+        },
+        StatusKind::Suspended => SweepOutcome::Suspended { evidence },
+        _ => SweepOutcome::Revoked { evidence },
+    }
+}
+
 impl Registry {
     /// Re-validates every registered federation client now, against the federation as it
     /// is now (every statement fetched anew, once per sweep), and applies what changed:
@@ -178,11 +192,12 @@ impl Registry {
         }
         // Dynamic clients' organizations and manual clients' expiry (counted as skipped
         // above, where only federation clients are re-resolved).
-        for line in self.sweep_registrations(resolver).await? {
+        for line in self.sweep_registrations_with(resolver, &memo).await? {
             report.skipped = report.skipped.saturating_sub(1);
             match &line.outcome {
                 SweepOutcome::Unchanged => report.unchanged += 1,
                 SweepOutcome::Stale { .. } => report.stale += 1,
+                SweepOutcome::Suspended { .. } => report.suspended += 1,
                 SweepOutcome::Revoked { .. } => report.revoked += 1,
                 SweepOutcome::NotWritten { .. } => report.not_written += 1,
                 _ => {}
@@ -267,16 +282,8 @@ impl Registry {
                 (t, outcome)
             }
             Err(error) => {
-                let t = failure(&client, &error, now, self.options.retry_after, actor);
-                let evidence = t.client.status.evidence.clone().unwrap_or_default();
-                let outcome = match t.client.status.kind {
-                    StatusKind::Stale => SweepOutcome::Stale {
-                        retry_at: t.client.status.retry_at.unwrap_or(now),
-                        evidence,
-                    },
-                    StatusKind::Suspended => SweepOutcome::Suspended { evidence },
-                    _ => SweepOutcome::Revoked { evidence },
-                };
+                let t = failure(&client, &error, now, self.options.retry_after, actor, None);
+                let outcome = failure_outcome(&t.client, now);
                 (t, outcome)
             }
         };

@@ -166,6 +166,7 @@ pub(crate) fn success(
         },
         last_validated: now,
         version: old.map(|o| o.version + 1).unwrap_or(1),
+        trust_expires_at: None,
     };
     let expected_version = old.map(|o| o.version).unwrap_or(0);
     batch.clients.push(ClientWrite {
@@ -180,20 +181,26 @@ pub(crate) fn success(
 }
 
 /// The transition a failed re-validation makes: stale or suspended for a transient failure
-/// (by the old record's expiry), revoked for a permanent one (consents ended).
+/// (by the expiry of what the last validation rested on,
+/// [`RegisteredClient::trust_expires_at`]: the record, or a dynamic client's organization
+/// chain), revoked for a permanent one (consents ended). `fingerprint` is the chain the
+/// status rested on when the client has no record (a dynamic client's organization chain).
 pub(crate) fn failure(
     old: &RegisteredClient,
     error: &Error,
     now: i64,
     retry_after: i64,
     actor: Actor,
+    fingerprint: Option<&str>,
 ) -> Transition {
     let record = old.record.as_ref();
-    let evidence = evidence_of(error, record.map(|r| r.chain_fingerprint.as_str()));
-    let valid = record.is_some_and(|r| r.is_valid_at(now));
+    let fingerprint = record.map(|r| r.chain_fingerprint.as_str()).or(fingerprint);
+    let evidence = evidence_of(error, fingerprint);
+    let valid_until = old.trust_expires_at();
+    let valid = valid_until.is_some_and(|until| now < until);
     let retry = now.saturating_add(retry_after.max(1));
     let (kind, reason, retry_at) = if error.is_transient() && valid {
-        let until = record.map(|r| r.expires_at).unwrap_or(now);
+        let until = valid_until.unwrap_or(now);
         (
             StatusKind::Stale,
             "the federation is unreachable; the previous record is kept until it expires",

@@ -2,10 +2,16 @@
 //! (`verify_client_assertion`, `verify_request_object`) then only looks them up, and each
 //! key's verifier, built on its first use, lives as long as the record does.
 //!
-//! Entries are keyed by client and entity type and hold the record they were parsed from
-//! (weakly): a lookup with any other record (re-resolved, rotated keys) parses that record's
-//! keys and replaces the entry. A weak reference keeps the record's allocation, so a new
-//! record can never be mistaken for the old one at the same address.
+//! Entries are keyed by client and entity type and hold what they were parsed from:
+//!
+//! * for the resolver's records, the record itself (weakly): a lookup with any other record
+//!   (re-resolved, rotated keys) parses that record's keys and replaces the entry. A weak
+//!   reference keeps the record's allocation, so a new record can never be mistaken for the
+//!   old one at the same address;
+//! * for the registry's clients (every registration model), the stored version of the
+//!   client's row: every write of a client bumps its version, so a rotation written by any
+//!   replica is parsed anew by every replica on its next request, and an unchanged row is
+//!   never parsed twice.
 
 use std::sync::{Arc, Weak};
 
@@ -16,15 +22,31 @@ use crate::jose::{JoseError, KeySet};
 use crate::record::ClientRecord;
 use crate::resolver::EntityType;
 
+/// What an entry's keys were parsed from.
+enum Source {
+    /// A record the resolver keeps.
+    Record(Weak<ClientRecord>),
+    /// A registry row, at this stored version.
+    Stored(i64),
+}
+
 struct Parsed {
-    record: Weak<ClientRecord>,
+    source: Source,
     keys: Arc<KeySet>,
+}
+
+/// Whose keys an entry holds: a resolver record's, or a registry client's (a client_id of
+/// any registration model, not necessarily an Entity Identifier).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Owner {
+    Record(EntityId),
+    Stored(String),
 }
 
 /// Parsed protocol keys of the clients seen on the request path, bounded in number.
 #[derive(Clone)]
 pub(crate) struct ClientKeyCache {
-    inner: Cache<(EntityId, EntityType), Arc<Parsed>>,
+    inner: Cache<(Owner, EntityType), Arc<Parsed>>,
 }
 
 impl ClientKeyCache {
@@ -46,19 +68,48 @@ impl ClientKeyCache {
         if !remember {
             return KeySet::from_json(&record.keys).map(Arc::new);
         }
-        let key = (record.client_id.clone(), record.entity_type.clone());
+        let key = (
+            Owner::Record(record.client_id.clone()),
+            record.entity_type.clone(),
+        );
         if let Some(p) = self.inner.get(&key).await {
-            if std::ptr::eq(p.record.as_ptr(), Arc::as_ptr(record)) {
+            if matches!(&p.source, Source::Record(r) if std::ptr::eq(r.as_ptr(), Arc::as_ptr(record)))
+            {
                 return Ok(p.keys.clone());
             }
         }
         let keys = Arc::new(KeySet::from_json(&record.keys)?);
         let parsed = Arc::new(Parsed {
-            record: Arc::downgrade(record),
+            source: Source::Record(Arc::downgrade(record)),
             keys: keys.clone(),
         });
         self.inner.insert(key, parsed).await;
         Ok(keys)
+    }
+
+    /// The parsed keys of the registry's client `client_id` at stored `version`: parsed
+    /// from `keys()` (the JWK Set the registry holds for that version) on the first lookup
+    /// of that version, remembered until a lookup with another version replaces them.
+    pub async fn stored_keys_of(
+        &self,
+        client_id: &str,
+        entity_type: &EntityType,
+        version: i64,
+        keys: impl FnOnce() -> serde_json::Value,
+    ) -> Result<Arc<KeySet>, JoseError> {
+        let key = (Owner::Stored(client_id.to_string()), entity_type.clone());
+        if let Some(p) = self.inner.get(&key).await {
+            if matches!(p.source, Source::Stored(v) if v == version) {
+                return Ok(p.keys.clone());
+            }
+        }
+        let parsed_keys = Arc::new(KeySet::from_json(&keys())?);
+        let parsed = Arc::new(Parsed {
+            source: Source::Stored(version),
+            keys: parsed_keys.clone(),
+        });
+        self.inner.insert(key, parsed).await;
+        Ok(parsed_keys)
     }
 
     /// Forgets every client's keys.
@@ -113,5 +164,31 @@ mod tests {
             &once,
             &cache.keys_of(&record, false).await.unwrap()
         ));
+    }
+
+    #[tokio::test]
+    async fn a_stored_client_s_keys_are_parsed_once_per_version() {
+        let jwks = crate::testing::TestKey::generate(KeyAlg::ES256).public_jwks();
+        let cache = ClientKeyCache::new(10);
+        let rp = EntityType::OPENID_RELYING_PARTY;
+        let parses = std::sync::atomic::AtomicUsize::new(0);
+        let source = || {
+            parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            jwks.clone()
+        };
+        let first = cache.stored_keys_of("dcr-1", &rp, 3, source).await.unwrap();
+        let again = cache.stored_keys_of("dcr-1", &rp, 3, source).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "parsed once per stored version"
+        );
+        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let next = cache.stored_keys_of("dcr-1", &rp, 4, source).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &next), "a new version is parsed anew");
+        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(next.len(), 1);
+        // Another client with the same version is its own entry.
+        cache.stored_keys_of("dcr-2", &rp, 4, source).await.unwrap();
+        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 }

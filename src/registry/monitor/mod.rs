@@ -263,6 +263,10 @@ pub(crate) struct State {
     /// When the background loop passes next (resolver clock): the earliest due client or
     /// subordinate events poll.
     pub next_pass_at: i64,
+    /// When a pass next re-validates the dynamic clients' organizations and expires manual
+    /// clients (resolver clock): `max_staleness` after the last time, or a stale dynamic
+    /// client's retry, whichever is first.
+    pub next_registrations_at: i64,
 }
 
 pub(crate) struct Shared {

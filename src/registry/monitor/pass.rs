@@ -36,7 +36,8 @@ const DATABASE_DOWN_AFTER: usize = 3;
 pub struct PassReport {
     /// When it started (resolver clock).
     pub started_at: i64,
-    /// Registered federation clients looked at (revoked ones are never re-validated).
+    /// Registered clients looked at: federation clients (revoked ones are never
+    /// re-validated), and when their turn came, dynamic clients (and expired manual ones).
     pub clients: usize,
     /// Of those, re-validated this pass (due, or named by a subordinate event).
     pub revalidated: usize,
@@ -184,9 +185,35 @@ impl Monitor {
         while let Some(done) = tasks.join_next().await {
             self.count(done, &mut report);
         }
+        let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
+        // Dynamic clients' organizations (and manual clients' expiry), with the pass's memo:
+        // each organization resolved once, its statements shared with the federation
+        // clients of the pass. Due every max_staleness, or at a stale client's retry.
+        if !report.interrupted && now >= s.state().next_registrations_at {
+            let mut next = now.saturating_add(staleness.max(1));
+            match s.registry.sweep_registrations_with(&resolver, &memo).await {
+                Ok(lines) => {
+                    report.clients += lines.len();
+                    for line in lines {
+                        if let SweepOutcome::Stale { retry_at, .. } = &line.outcome {
+                            next = next.min(*retry_at);
+                        }
+                        self.count(Ok((line.client_id.clone(), line)), &mut report);
+                    }
+                }
+                Err(e) => {
+                    next = now.saturating_add(s.registry.options.retry_after.max(1));
+                    match e {
+                        crate::Error::Registry(r) => s.failed(MonitorError::Registry(*r)),
+                        other => tracing::warn!(target: "oidfed::monitor", error = %other,
+                            "the dynamic clients' sweep failed"),
+                    }
+                }
+            }
+            s.state().next_registrations_at = next;
+        }
         {
             let mut st = s.state();
-            let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
             // No client yet: one admitted from now on is due max_staleness (less its jitter)
             // after its admission at the earliest.
             let jitter = i64::try_from(s.schedule.jitter.as_secs()).unwrap_or(0);
@@ -195,6 +222,7 @@ impl Monitor {
             if s.subordinate_events.is_some() {
                 next = next.min(st.next_events_poll);
             }
+            next = next.min(st.next_registrations_at);
             if report.interrupted {
                 next = now;
             }

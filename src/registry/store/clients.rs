@@ -68,10 +68,11 @@ type ClientTuple = (
     i64,
     i64,
     i64,
+    Option<i64>,
 );
 
 const CLIENT_COLUMNS: &str = "client_id, entity_type, organization_id, registration_model, \
-     status_json, record_json, admitted_at, last_validated, version";
+     status_json, record_json, admitted_at, last_validated, version, expires_at";
 
 fn client_from(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
     let corrupt = |detail: String| RegistryError::Corrupt {
@@ -99,6 +100,7 @@ fn client_from(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
         admitted_at: t.6,
         last_validated: t.7,
         version: t.8,
+        trust_expires_at: t.9,
     })
 }
 
@@ -276,7 +278,7 @@ impl Store {
                 .bind(record)
                 .bind(c.admitted_at)
                 .bind(c.last_validated)
-                .bind(c.record.as_ref().map(|r| r.expires_at))
+                .bind(c.trust_expires_at())
                 .bind(w.expected_version + 1)
                 .bind(w.expected_version)
                 .execute(&mut *tx)

@@ -150,6 +150,10 @@ pub struct Approval {
     /// The organization's `organization_name`, as its chain resolves it (for a
     /// directory-issued statement without one: the statement's `org_name`).
     pub organization_name: Option<String>,
+    /// Until when the organization's trust chain, as resolved for this approval, is valid
+    /// (Unix seconds): the bound within which a sweep that cannot reach the federation
+    /// keeps the client (stale) before suspending it.
+    pub organization_expires_at: i64,
 }
 
 /// The registration gate: a resolver (anchors, clock, fetcher) and a [`DcrConfig`].
@@ -272,6 +276,7 @@ impl DcrGate {
             metadata,
             statement,
             organization_name,
+            organization_expires_at: org.expires_at(),
         })
     }
 

@@ -26,7 +26,7 @@ pub use gate::{AcceptedModels, Approval, DcrConfig, DcrGate, DuplicateSoftware, 
 pub use metadata::{
     DEFAULT_MAX_REQUEST_BYTES, MetadataRules, RegistrationRequest, check_metadata, merge_statement,
 };
+pub(crate) use statement::resolve_entity;
 pub use statement::{StatementForm, StatementRules, VerifiedStatement, verify_statement};
-pub(crate) use statement::{resolve_entity, resolve_fresh};
 pub(crate) use token::random_b64;
 pub use token::{RegistrationAccessToken, hash_token, token_matches};

@@ -257,14 +257,6 @@ pub(crate) async fn resolve_entity(
     }
 }
 
-/// [`resolve_entity`] with every statement fetched anew (a sweep's view).
-pub(crate) async fn resolve_fresh(
-    resolver: &Resolver,
-    id: &EntityId,
-) -> Result<ResolvedEntity, Error> {
-    resolve_entity(resolver, id, true).await
-}
-
 fn not_vouched(rule: DcrRule, what: String) -> impl FnOnce(Error) -> DcrError {
     move |e| {
         if e.is_transient() {
