@@ -90,7 +90,7 @@ impl ClientKeyCache {
     /// The parsed keys of the registry's client `client_id` at stored `version`: parsed
     /// from `keys()` (the JWK Set the registry holds for that version) on the first lookup
     /// of that version, remembered until a lookup with another version replaces them.
-    pub async fn stored_keys_of(
+    pub(crate) async fn stored_keys_of(
         &self,
         client_id: &str,
         entity_type: &EntityType,
