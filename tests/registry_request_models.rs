@@ -79,6 +79,11 @@ async fn dcr_client_assertion_and_request_object_verify_with_its_registered_keys
             .expect("DCR client assertion verifies");
         assert_eq!(c.client_id(), id);
         assert_eq!(c.organization_id(), Some(fed.id("acme").as_str()));
+        // The keys it verified with are the registry's, readable by the AS.
+        assert_eq!(
+            registry.protocol_keys(&resolver, &id).await.expect("keys"),
+            key.public_jwks()
+        );
         let ro = registry
             .verify_request_object(&resolver, &request_object(&key, &id, "r1"), &policy, &guard)
             .await

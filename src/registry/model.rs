@@ -273,7 +273,9 @@ impl RegisteredClient {
         self.record.as_ref()
     }
 
-    /// The client's current protocol keys (a JWK Set; empty when none are known).
+    /// A federation client's current protocol keys, from its record (a JWK Set; empty when
+    /// none are known, and for dynamic and manual clients, whose keys live with their
+    /// registration: read those with [`crate::registry::Registry::protocol_keys`]).
     pub fn keys(&self) -> Value {
         self.record
             .as_ref()

@@ -196,6 +196,33 @@ impl Registry {
             .map_err(|e| invalid(e.to_string()))
     }
 
+    /// The protocol keys (a JWK Set) the registry holds for `client_id`, whatever its
+    /// registration model: a federation client's from its current record, a dynamic or
+    /// manual client's from the `jwks` its registration stored. These are the keys
+    /// [`Registry::verify_client_assertion`] verifies with.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::UnknownClient`]; [`RegistryError::Expired`] for a manual client past
+    /// its expiry; [`RegistryError::NoKeys`] for a registration with only a `jwks_uri`.
+    pub async fn protocol_keys(
+        &self,
+        resolver: &Resolver,
+        client_id: &str,
+    ) -> Result<Value, Error> {
+        let client =
+            self.store
+                .client(client_id)
+                .await?
+                .ok_or_else(|| RegistryError::UnknownClient {
+                    client_id: client_id.to_string(),
+                })?;
+        match client.model {
+            RegistrationModel::Federation => Ok(client.keys()),
+            model => self.registered_jwks(resolver, &client, model).await,
+        }
+    }
+
     /// The `jwks` a dynamic or manual registration holds.
     async fn registered_jwks(
         &self,
