@@ -1,4 +1,5 @@
-//! Caches shared across resolutions (spec-notes §9.3, §11.2).
+//! Caches shared across resolutions (OpenID Federation 1.0 §10.4 and §11: a statement is
+//! usable until its `exp`; the byte and lifetime bounds are hardening beyond the spec).
 //!
 //! Statements are cached by (issuer, subject), not by URL, until their own `exp` or a
 //! configured cap, whichever is earlier. Entries are weighed by size so memory is bounded.

@@ -36,7 +36,7 @@ pub struct NamingConstraints {
 impl Constraints {
     /// Reads a `constraints` claim, rejecting malformed values (§3.2 step 19): a negative or
     /// fractional `max_path_length`, non-string names, or `federation_entity` listed in
-    /// `allowed_entity_types` (D11). The pre-final name `allowed_leaf_entity_types` is refused
+    /// `allowed_entity_types` (§6.2.3 forbids listing it: the statement is malformed). The pre-final name `allowed_leaf_entity_types` is refused
     /// rather than ignored: ignoring it would silently drop the restriction it states (the
     /// interoperability profile reads it as `allowed_entity_types`,
     /// [`crate::Tolerance::PreFinalAllowedLeafEntityTypes`]).

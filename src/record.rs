@@ -13,7 +13,8 @@ use crate::entity_id::EntityId;
 use crate::profile::Deviation;
 use crate::resolver::EntityType;
 
-/// Where the client's protocol keys came from (spec-notes §8.6).
+/// Where the client's protocol keys came from: `jwks`, `signed_jwks_uri` or `jwks_uri`
+/// (OpenID Federation 1.0 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

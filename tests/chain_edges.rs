@@ -1,4 +1,4 @@
-//! Edge cases of discovery and chain validation (spec-notes §13.2–§13.3, cases 27, 31, 34,
+//! Edge cases of discovery and chain validation (tests/SPEC_COVERAGE.md cases 27, 31, 34,
 //! 43, 47, 50, 52, 55). Each test builds the situation, asserts the specific outcome (rule,
 //! error variant, entity, fetches), and where useful a control that differs only in the
 //! rule under test.
@@ -228,7 +228,7 @@ async fn leaf_signed_with_a_key_only_its_superior_asserts_is_rejected() {
     assert_eq!(r.chain().statements()[0].kid(), extra.kid());
 }
 
-// 47 — §11.2, spec-notes §4.3: the anchor's EC, signed with the configured (old) key,
+// 47 — §11.2, §10.2: the anchor's EC, signed with the configured (old) key,
 // introduces the new key; its statement signed with the new key is accepted.
 #[tokio::test]
 async fn anchor_key_rollover_old_key_ec_introduces_new_key_statement() {
@@ -272,7 +272,7 @@ async fn anchor_key_rollover_old_key_ec_introduces_new_key_statement() {
         .await
         .unwrap();
     // Without the anchor's EC nothing introduces the new key: the last statement must
-    // verify with the configured keys (spec-notes §4.3 rule 5).
+    // verify with the configured keys (§10.2).
     let e = only_old(&fed)
         .validate_chain(&fed.chain(&["rp", "org", "ta"], false), &RP)
         .await
@@ -326,7 +326,7 @@ async fn shortest_chain_wins_over_expiry_and_path_order() {
     assert_eq!(f.max_fetches_per_url(), 1);
 }
 
-// 52 — §4.1, D4, D20: a configured anchor that has superiors ends the chain; its
+// 52 — §4.1: a configured anchor that has superiors ends the chain; its
 // `authority_hints` are neither an error nor followed.
 #[tokio::test]
 async fn configured_anchor_with_authority_hints_ends_the_chain() {

@@ -1,4 +1,4 @@
-//! Trust chain resolution and validation (issue 2; spec-notes §13.1–§13.3).
+//! Trust chain resolution and validation (OpenID Federation 1.0 §3.2, §10).
 //! Each test breaks one rule and checks the typed error names it.
 
 mod common;

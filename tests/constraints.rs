@@ -1,4 +1,4 @@
-//! Constraints enforced along the chain (issue 4; spec-notes §6, §13.5).
+//! Constraints enforced along the chain (OpenID Federation 1.0 §6.2).
 
 mod common;
 
@@ -174,7 +174,7 @@ async fn unknown_constraint_is_ignored() {
     outcome(&fed).await.unwrap();
 }
 
-/// spec-notes §13 case 91: the naming constraint in the anchor's statement about an
+/// Case 91 of tests/SPEC_COVERAGE.md: the naming constraint in the anchor's statement about an
 /// Intermediate also binds the Intermediate's own identifier. Hosts differ here, so the leaf
 /// satisfies the constraint and only the Intermediate breaks it.
 #[tokio::test]

@@ -71,13 +71,13 @@ async fn wrong_content_type_html_is_a_typed_error() {
         "{e}"
     );
 
-    // D15: the media type is a soft check; a valid statement under text/html is accepted.
+    // The media type is a soft check (the statement's own `typ` decides); a valid statement under text/html is accepted.
     memory.insert(
         &ss_url(&fed, "org", "rp"),
         FetchResponse::ok("text/html", good_ss.clone().into_bytes()),
     );
     assert_usable(&r, &fed).await;
-    // spec-notes §13 case 35: the same under application/json (a JWT body, not JSON).
+    // Case 35 of tests/SPEC_COVERAGE.md: the same under application/json (a JWT body, not JSON).
     memory.insert(
         &ss_url(&fed, "org", "rp"),
         FetchResponse::ok("application/json", good_ss.into_bytes()),

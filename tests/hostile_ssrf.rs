@@ -251,7 +251,7 @@ async fn mapped_loopback_fetch_endpoint_is_refused_when_only_the_host_name_is_al
     assert_usable(&r, &fed).await;
 }
 
-/// spec-notes §13 case 38: authority hints that name internal addresses are refused by the
+/// Case 38 of tests/SPEC_COVERAGE.md: authority hints that name internal addresses are refused by the
 /// guard before any connection, like subjects and fetch endpoints are.
 #[tokio::test]
 async fn authority_hints_at_private_addresses_are_refused_before_connecting() {

@@ -1,4 +1,4 @@
-//! Metadata policy inside trust chains (§6.1.4, spec-notes §5.6–§5.9): the spec's worked
+//! Metadata policy inside trust chains (§6.1.4): the spec's worked
 //! examples end to end, `metadata_policy_crit`, custom operators, and how failures surface.
 
 mod common;
@@ -521,7 +521,7 @@ async fn policy_applies_after_allowed_entity_types() {
     assert!(!r.all_metadata().contains_key("openid_provider"));
 }
 
-/// spec-notes §13 case 26: an empty `metadata_policy_crit`, or one naming a standard
+/// Case 26 of tests/SPEC_COVERAGE.md: an empty `metadata_policy_crit`, or one naming a standard
 /// operator, makes the Subordinate Statement itself invalid.
 #[tokio::test]
 async fn empty_or_standard_metadata_policy_crit_rejects_the_statement() {
@@ -552,7 +552,7 @@ async fn empty_or_standard_metadata_policy_crit_rejects_the_statement() {
     }
 }
 
-/// spec-notes §13 case 84: the resolved OP metadata must keep `issuer` equal to the Entity
+/// Case 84 of tests/SPEC_COVERAGE.md: the resolved OP metadata must keep `issuer` equal to the Entity
 /// Identifier; a policy that changes it breaks the metadata.
 #[tokio::test]
 async fn resolved_op_issuer_other_than_the_entity_id_is_invalid_metadata() {

@@ -1,4 +1,4 @@
-//! Metadata policy, one operator at a time and in pairs (§6.1.3, spec-notes §5.4–§5.5, §13.4).
+//! Metadata policy, one operator at a time and in pairs (§6.1.3).
 //! Array results are compared as sets.
 
 use oidfed::policy::{EntityTypePolicy, MetadataPolicy, PolicyError, PolicyErrorKind as K};
@@ -476,7 +476,7 @@ fn each_operator_merges_by_its_rule() {
     .unwrap_err();
     assert_eq!(e.kind, K::MergeConflict);
     assert_eq!(e.code(), "invalid_policy");
-    // D6: arrays in `value` are equal only in the same order.
+    // Arrays in `value` are equal only in the same order (strict JSON equality).
     let e = combine(
         json!({"p": {"value": ["a", "b"]}}),
         json!({"p": {"value": ["b", "a"]}}),
@@ -602,7 +602,7 @@ fn merge_is_commutative_as_sets() {
     }
 }
 
-// ---- the combination table (spec-notes §5.5) --------------------------------------------
+// ---- the table of allowed operator combinations (§6.1.3.1) -----------------------------
 
 /// (operator a, value a, operator b, value b, allowed).
 fn table() -> Vec<(&'static str, Value, &'static str, Value, bool)> {
@@ -728,7 +728,7 @@ fn a_merge_can_make_an_allowed_combination_forbidden() {
 
 #[test]
 fn default_outside_one_of_merges_and_fails_only_when_used() {
-    // spec-notes §13.4 case 72.
+    // Case 72 of tests/SPEC_COVERAGE.md.
     let m = combine(
         json!({"alg": {"one_of": ["ES256"]}}),
         json!({"alg": {"default": "RS256"}}),
@@ -744,7 +744,7 @@ fn default_outside_one_of_merges_and_fails_only_when_used() {
     );
 }
 
-/// spec-notes §13 case 83: swapping the two levels gives the same merged policy (as sets)
+/// Case 83 of tests/SPEC_COVERAGE.md: swapping the two levels gives the same merged policy (as sets)
 /// for `one_of`, equal `value` and `default`, and the same verdict for a conflict; only the
 /// attribution of an error may differ.
 #[test]

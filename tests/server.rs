@@ -1,4 +1,4 @@
-//! Automatic and explicit registration, resolve responses (issue 8; spec-notes §9, §3.5).
+//! Automatic and explicit registration, resolve responses (OpenID Federation 1.0 §12, §8.3).
 
 mod common;
 

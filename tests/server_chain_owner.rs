@@ -185,7 +185,7 @@ async fn explicit_registration_chain_body_starting_at_another_entity_is_rejected
     assert_eq!(e.rule(), Some(Rule::ChainLink), "{e}");
 }
 
-/// 53, the documented exception (spec-notes §3.5, §4.6): a resolve response may carry a
+/// 53, the documented exception (§8.3, §4.3): a resolve response may carry a
 /// `trust_chain` header that starts at the resolver, not at the response's subject.
 #[tokio::test]
 async fn resolve_response_header_chain_starting_at_the_resolver_is_accepted() {

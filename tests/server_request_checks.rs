@@ -1,6 +1,7 @@
 //! Request checks: a Request Object without `exp`, failed trust for the `client_id` in the
 //! Request Object and PAR client-authentication paths, and an Explicit Registration `aud`
-//! that is not exactly this server.
+//! that is not exactly this server, and the JOSE header rules a Request Object shares with
+//! every other JWT kind.
 
 mod common;
 #[path = "common/server_edges.rs"]
@@ -8,7 +9,6 @@ mod server_support;
 
 use common::*;
 use oidfed::server::{MemoryReplayGuard, RequestPolicy};
-
 use oidfed::{Error, Rule};
 use serde_json::{Value, json};
 use server_support::*;
@@ -153,4 +153,48 @@ async fn explicit_registration_aud_must_be_exactly_this_server() {
         .await
         .unwrap_err();
     assert!(reason_of(&e).contains(&format!("aud must be {OP}")), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// One JOSE header check for every JWT kind.
+// ---------------------------------------------------------------------------------------
+
+/// A Request Object goes through the header check federation statements go through: no
+/// key-carrying header, no `crit`, a non-empty `kid`; its `typ` is optional but, when
+/// present, names a Request Object, compared as a media type (RFC 7515 §4.1.9), so
+/// `application/oauth-authz-req+jwt` is accepted and another kind's `typ` is not.
+#[tokio::test]
+async fn request_object_header_follows_the_shared_jose_header_rules() {
+    let TwoRps {
+        proto,
+        fed,
+        r,
+        policy,
+        guard,
+        ..
+    } = two_rps_setup();
+    let rp = fed.id("rp");
+    let refused = [
+        (json!({"typ": "entity-statement+jwt"}), "typ"),
+        (json!({"jwk": proto.public_jwk()}), "jwk"),
+        (json!({"crit": ["exp"]}), "crit"),
+        (json!({"kid": ""}), "kid"),
+    ];
+    for (i, (extra, what)) in refused.into_iter().enumerate() {
+        let jwt = sign_request(&proto, &request_claims(&rp, OP, &format!("hdr-{i}")), extra);
+        let e = r
+            .verify_request_object(&jwt, &policy, &guard)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest { .. }), "{what}: {e:?}");
+        assert!(reason_of(&e).contains(what), "{what}: {e}");
+    }
+    let long_form = sign_request(
+        &proto,
+        &request_claims(&rp, OP, "hdr-ok"),
+        json!({"typ": "application/oauth-authz-req+jwt"}),
+    );
+    r.verify_request_object(&long_form, &policy, &guard)
+        .await
+        .unwrap();
 }

@@ -88,7 +88,7 @@ async fn resolve_response_exp_is_bounded_by_an_earlier_trust_mark() {
     keys.verify(&jws, signer.alg(), signer.kid(), "op").unwrap();
 }
 
-/// §8.3 (spec-notes §3.5): a resolve response's `trust_chain` header is the resolver's own
+/// §8.3: a resolve response's `trust_chain` header is the resolver's own
 /// chain; it must start at the resolver and end at the requested anchor.
 #[tokio::test]
 async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the_anchor() {

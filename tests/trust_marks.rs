@@ -1,4 +1,4 @@
-//! Trust marks (issue 4; spec-notes §7, §13.6).
+//! Trust marks (OpenID Federation 1.0 §7).
 
 mod common;
 

@@ -45,7 +45,8 @@ pub(crate) fn resolve(
                 m.get_mut(entity_type).and_then(Value::as_object_mut),
                 params.as_object(),
             ) else {
-                // Types the subject does not have are ignored (D19).
+                // Types the subject does not have are ignored: a superior's `metadata` applies only
+                // to Entity Types present in the subject's own (§3.1.1).
                 continue;
             };
             for (p, v) in params {

@@ -27,7 +27,7 @@ pub(crate) struct ValidationContext<'a> {
     pub skew: i64,
     /// Entity Configurations of the chain's issuers, when they were fetched (bottom-up
     /// resolution). With them, each Subordinate Statement is also verified with its issuer's
-    /// own keys (§3.2, D1) and its issuer is checked against the subject's `authority_hints`.
+    /// own keys (§3.2), besides the keys its superior asserts (§10.2), and its issuer is checked against the subject's `authority_hints`.
     pub issuer_configurations: Option<&'a HashMap<EntityId, Arc<EntityStatement>>>,
     /// Policy operators understood (standard ones plus any registered custom operators).
     pub operators: &'a OperatorRegistry,
@@ -233,7 +233,8 @@ fn verify_signatures(
     let es0 = &statements[0];
     let anchor_whose = format!("configured keys of trust anchor {}", anchor.id());
     if n == 1 {
-        // The subject is the anchor itself (D17): its EC must verify with the pinned keys
+        // The subject is the anchor itself (a chain of one: the anchor's EC alone, no policy
+        // and no constraints): its EC must verify with the pinned keys
         // and be signed by a key it publishes itself.
         es0.verify_with(anchor.keys(), &anchor_whose)?;
         require_own_key(es0)?;
@@ -273,7 +274,7 @@ fn verify_signatures(
             None => ss.verify_with(anchor.keys(), &anchor_whose)?,
         }
         if let Some(issuer_ec) = ctx.issuer_configurations.and_then(|m| m.get(ss.issuer())) {
-            // §3.2 (D1): the issuer's own configuration, itself authentic, also vouches
+            // §3.2: the issuer's own configuration, itself authentic, also vouches
             // for the key that signed its statement.
             require_own_key(issuer_ec)?;
             ss.verify_with(issuer_ec.jwks(), &format!("{}'s own jwks", ss.issuer()))?;

@@ -1,10 +1,11 @@
-//! Bottom-up trust chain discovery (§10.1, spec-notes §4.2).
+//! Bottom-up trust chain discovery (OpenID Federation 1.0 §10.1).
 //!
 //! From the subject's Entity Configuration, every `authority_hints` entry is followed
 //! (breadth-first, hints of one level fetched concurrently under a semaphore): fetch the
 //! superior's Entity Configuration, read its fetch endpoint from that raw EC, fetch the
 //! Subordinate Statement about the current entity. A path stops at the first configured
-//! Trust Anchor (D4). An entity already on a path is never added to it again (no loops,
+//! Trust Anchor, even one that has `authority_hints` of its own (§4.1 allows them; going on
+//! is `stop_at_first_anchor(false)`). An entity already on a path is never added to it again (no loops,
 //! §17.1), while every statement is fetched at most once per resolution (memoised), so
 //! diamonds cost nothing extra. Depth, hints per entity, fetches and candidates are bounded.
 //!
@@ -536,7 +537,7 @@ impl Walk {
         })?;
         if !response.has_content_type("application/entity-statement+jwt") && response.status == 200
         {
-            tracing::debug!(url = %url, content_type = ?response.content_type, "unexpected content type (soft check, D15)");
+            tracing::debug!(url = %url, content_type = ?response.content_type, "unexpected content type (a soft check: the body's own typ decides)");
         }
         response.into_text(&url).map_err(|source| Error::Fetch {
             entity: entity.clone(),

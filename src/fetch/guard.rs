@@ -1,4 +1,5 @@
-//! The outbound destination guard (SSRF defence, spec-notes §11.2).
+//! The outbound destination guard (SSRF defence: hardening beyond what the specification
+//! requires).
 //!
 //! Entity identifiers, `authority_hints`, fetch endpoints, `signed_jwks_uri`… are chosen by
 //! federation members, some hostile. The guard refuses anything but `https`, URLs with user

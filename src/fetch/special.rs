@@ -1,5 +1,6 @@
 //! Which addresses are not public destinations: the IANA Special-Purpose Address Registries
-//! as one table per address family (spec-notes §11.2).
+//! as one table per address family (SSRF defence: hardening beyond what the specification
+//! requires).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

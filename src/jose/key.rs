@@ -32,7 +32,7 @@ impl Key {
     /// Reads one JWK. It must be an object with a string `kty` and a non-empty string `kid`
     /// (§3.1.1: every key of a federation JWK Set has a `kid`). Private members are refused:
     /// a statement that publishes a private key is broken. The public material of RSA, EC
-    /// and OKP signing keys is checked ([`KeyError`], as [`JoseError::InvalidKey`]).
+    /// and OKP signing keys is checked ([`KeyError`](super::KeyError), as [`JoseError::InvalidKey`]).
     pub fn from_json(v: &Value) -> Result<Key, JoseError> {
         let bad = |s: String| JoseError::Jwks(s);
         let obj = v

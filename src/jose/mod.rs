@@ -25,6 +25,7 @@ pub(crate) use compact::b64url_decode;
 pub use compact::{CompactJws, b64url};
 pub use error::JoseError;
 pub use header::{HeaderRules, check_header};
+pub(crate) use header::{TypRule, check_header_with};
 pub use key::{Key, thumbprint};
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
 pub use key_set::KeySet;

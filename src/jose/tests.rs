@@ -356,3 +356,83 @@ fn rsa_exponent_one_is_refused_and_named_on_use() {
         {"kty": "RSA", "kid": "k", "n": b64url(&n), "e": "AQ"}, Value::Object(g)]});
     assert!(matches!(KeySet::from_json(&twice), Err(JoseError::Jwks(_))));
 }
+
+/// The one header check serves the JWT kinds whose `typ` is optional too (Request Objects,
+/// software statements, client assertions): an absent `typ` passes, the media-type forms of
+/// an accepted one pass, another kind's `typ` is refused, and the key-header, `crit` and
+/// `kid` rules hold whatever the `typ` rule.
+#[test]
+fn optional_typ_kinds_share_the_header_check() {
+    let mk = |h: Value| {
+        CompactJws::parse(&format!("{}.e30.AA", b64url(h.to_string().as_bytes()))).unwrap()
+    };
+    let ro = TypRule::IfPresent(&["oauth-authz-req+jwt"]);
+    let algs = &Alg::ALL;
+    for typ in [
+        None,
+        Some("oauth-authz-req+jwt"),
+        Some("Application/OAuth-Authz-Req+JWT"),
+    ] {
+        let mut h = json!({"alg": "ES256", "kid": "k"});
+        if let Some(t) = typ {
+            h["typ"] = json!(t);
+        }
+        assert_eq!(
+            check_header_with(&mk(h), ro, algs).map(|(a, k)| (a, k.to_string())),
+            Ok((Alg::ES256, "k".to_string())),
+            "{typ:?}"
+        );
+    }
+    assert_eq!(
+        check_header_with(
+            &mk(json!({"alg": "ES256", "kid": "k", "typ": "entity-statement+jwt"})),
+            ro,
+            algs
+        )
+        .unwrap_err(),
+        JoseError::WrongTyp {
+            found: "entity-statement+jwt".into(),
+            expected: "oauth-authz-req+jwt".into()
+        }
+    );
+    assert!(matches!(
+        check_header_with(&mk(json!({"alg": "ES256", "kid": "k", "typ": 7})), ro, algs),
+        Err(JoseError::WrongTyp { .. })
+    ));
+    for rule in [ro, TypRule::IfPresent(&["JWT"]), TypRule::Unchecked] {
+        assert_eq!(
+            check_header_with(
+                &mk(json!({"alg": "ES256", "kid": "k", "x5c": []})),
+                rule,
+                algs
+            )
+            .unwrap_err(),
+            JoseError::KeyInHeader("x5c".into())
+        );
+        assert!(matches!(
+            check_header_with(
+                &mk(json!({"alg": "ES256", "kid": "k", "crit": ["b64"]})),
+                rule,
+                algs
+            ),
+            Err(JoseError::CritHeader(_))
+        ));
+        assert_eq!(
+            check_header_with(&mk(json!({"alg": "ES256"})), rule, algs).unwrap_err(),
+            JoseError::MissingKid
+        );
+        assert_eq!(
+            check_header_with(&mk(json!({"alg": "HS256", "kid": "k"})), rule, algs).unwrap_err(),
+            JoseError::AlgNotAllowed("HS256".into())
+        );
+    }
+    // Unchecked: any typ (client assertions).
+    assert!(
+        check_header_with(
+            &mk(json!({"alg": "ES256", "kid": "k", "typ": "anything"})),
+            TypRule::Unchecked,
+            algs
+        )
+        .is_ok()
+    );
+}

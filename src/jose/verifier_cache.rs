@@ -51,7 +51,7 @@ fn shared_table() -> &'static SharedTable {
 }
 
 /// How many key materials have verifier cells alive in the process-wide table that lets
-/// keys with the same material share one verifier (a cell lives as long as some [`Key`]
+/// keys with the same material share one verifier (a cell lives as long as some [`Key`](super::Key)
 /// holds it). For benchmarks and tests that must start cold: 0 means no verifier built by
 /// an earlier resolution can be reused. (The three NIST curve groups are built once per
 /// process and kept: they are constants, not state of any key.)

@@ -47,7 +47,8 @@ pub(super) fn merge_one(
 ) -> Result<Value, PolicyError> {
     if operators::is_standard(op) {
         if scope && matches!(op, "value" | "default") {
-            // Equal as word lists (D6: order counts), keeping the superior's form.
+            // Equal as word lists (in order, as `values_equal` compares arrays), keeping the
+            // superior's form.
             return if values_equal(&scope_words(sup), &scope_words(sub)) {
                 Ok(sup.clone())
             } else {

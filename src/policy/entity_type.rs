@@ -134,7 +134,8 @@ impl EntityTypePolicy {
         self.params.get(parameter)?.get(operator)
     }
 
-    /// Whether `scope` of this type is a space-separated set (D16).
+    /// Whether `scope` of this type is a space-separated set: only the parameter named `scope`,
+    /// and only under client Entity Types (the OAuth client parameter, §6.1.3.1.8).
     fn scope_mode(&self, param: &str) -> bool {
         param == "scope"
             && self

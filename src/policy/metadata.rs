@@ -127,7 +127,8 @@ impl MetadataPolicy {
     }
 
     /// Applies the policy to a whole `metadata` object: each Entity Type present in both is
-    /// governed; types absent from the metadata are never created (D8).
+    /// governed; types absent from the metadata are never created (a policy only governs
+    /// what is there, §6.1.4.2).
     pub fn apply(&self, metadata: &Map<String, Value>) -> Result<Map<String, Value>, PolicyError> {
         self.apply_with(metadata, &OperatorRegistry::default())
     }

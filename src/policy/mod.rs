@@ -11,11 +11,13 @@
 //! `superset_of` and `essential`, applied in that order. Arrays are sets: union and
 //! intersection keep no duplicates, and their order is deterministic (the superior's
 //! elements first) but not significant. `value` and `default` merge only when they are equal
-//! as JSON, arrays in order (decision D6, one function: [`values_equal`]).
+//! as JSON, arrays in order (the strict reading of "equal", in one function:
+//! [`values_equal`]).
 //!
 //! Under client Entity Types (`openid_relying_party`, `oauth_client`, or a policy parsed
 //! without a type) the parameter `scope`, a space-separated string, is treated as the set of
-//! its words and written back as a space-separated string (§6.1.3.1.8, D16).
+//! its words and written back as a space-separated string (§6.1.3.1.8; only the parameter
+//! named `scope`, only under client Entity Types).
 //!
 //! ```
 //! use oidfed::policy::EntityTypePolicy;

@@ -22,7 +22,8 @@ pub(crate) fn is_standard(op: &str) -> bool {
     ORDER.contains(&op)
 }
 
-/// Equality for `value` and `default` merges (D6): strict JSON equality, arrays in order.
+/// Equality for `value` and `default` merges: strict JSON equality, arrays in order (the
+/// specification says only "equal"; order-significant equality is the strict reading).
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     a == b
 }
@@ -65,7 +66,7 @@ fn as_set(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or(&[])
 }
 
-/// The combination table (§6.1.3.1, spec-notes §5.5), inside one parameter's operators.
+/// The table of allowed operator combinations (§6.1.3.1), inside one parameter's operators.
 pub(crate) fn check_combinations<'a>(
     get: &dyn Fn(&str) -> Option<&'a Value>,
 ) -> Result<(), PolicyError> {

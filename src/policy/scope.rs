@@ -1,5 +1,6 @@
 //! `scope` under client Entity Types: a space-separated string treated as the set of its
-//! words and written back as a space-separated string (§6.1.3.1.8, D16).
+//! words and written back as a space-separated string (§6.1.3.1.8; no other parameter and no
+//! other Entity Type is treated so).
 
 use serde_json::Value;
 

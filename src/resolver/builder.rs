@@ -296,7 +296,7 @@ impl ResolverBuilder {
     }
 
     /// Continue above a configured anchor to reach other configured anchors (default: stop
-    /// at the first, D4).
+    /// at the first: §4.1 lets an anchor have superiors, and a chain may end at it).
     pub fn stop_at_first_anchor(mut self, stop: bool) -> Self {
         self.stop_at_first_anchor = stop;
         self

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::jose::{Alg, CompactJws};
+use crate::jose::{self, Alg, CompactJws, TypRule};
 use crate::json::parse_object;
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, Resolver};
@@ -162,37 +162,19 @@ pub(crate) fn invalid(reason: impl Into<String>) -> Error {
     }
 }
 
+/// Splits a Request Object or client assertion and checks its header with the one JOSE
+/// header check every JWT kind goes through ([`jose::check_header_with`]): `typ` as
+/// `typ_rule` says, an accepted `alg`, no key-carrying or `crit` headers, a `kid`.
 pub(crate) fn decode(
     jwt: &str,
     max_len: usize,
     algs: &[Alg],
+    typ_rule: TypRule<'_>,
 ) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
     let jws = CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(e.to_string()))?;
-    let h = jws.header();
-    let alg = match h
-        .get("alg")
-        .and_then(Value::as_str)
-        .map(|a| (a, Alg::from_name(a)))
-    {
-        Some((_, Some(a))) if algs.contains(&a) => a,
-        Some((a, _)) => {
-            return Err(invalid(format!(
-                "alg {a:?} is not an accepted asymmetric algorithm"
-            )));
-        }
-        None => return Err(invalid("alg missing")),
-    };
-    for key_header in ["jwk", "jku", "x5u", "x5c", "crit"] {
-        if h.contains_key(key_header) {
-            return Err(invalid(format!("the {key_header} header is not accepted")));
-        }
-    }
-    let kid = h
-        .get("kid")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| invalid("kid missing"))?
-        .to_string();
+    let (alg, kid) =
+        jose::check_header_with(&jws, typ_rule, algs).map_err(|e| invalid(e.to_string()))?;
+    let kid = kid.to_string();
     let claims = parse_object(jws.payload()).map_err(|e| invalid(e.0))?;
     Ok((jws, alg, kid, claims))
 }
@@ -329,13 +311,12 @@ impl Resolver {
         policy: &RequestPolicy,
     ) -> Result<CheckedRequest, Error> {
         let inner = &self.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
-        if let Some(typ) = jws.header().get("typ") {
-            if typ.as_str() != Some("oauth-authz-req+jwt") {
-                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
-            }
-        }
+        let (jws, alg, kid, claims) = decode(
+            jwt,
+            inner.limits.max_statement_bytes,
+            &inner.rules.algs,
+            TypRule::IfPresent(&["oauth-authz-req+jwt"]),
+        )?;
         let client_id = claims
             .get("client_id")
             .and_then(Value::as_str)
@@ -374,8 +355,12 @@ impl Resolver {
         policy: &RequestPolicy,
     ) -> Result<CheckedRequest, Error> {
         let inner = &self.inner;
-        let (jws, alg, kid, claims) =
-            decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
+        let (jws, alg, kid, claims) = decode(
+            jwt,
+            inner.limits.max_statement_bytes,
+            &inner.rules.algs,
+            TypRule::Unchecked,
+        )?;
         let iss = claims
             .get("iss")
             .and_then(Value::as_str)

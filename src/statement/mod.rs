@@ -51,7 +51,8 @@ pub const ENTITY_STATEMENT_TYP: &str = "entity-statement+jwt";
 pub struct StatementRules {
     /// Accept `http` Entity Identifiers (loopback test federations only).
     pub allow_http: bool,
-    /// Accept `application/entity-statement+jwt` and case variants as `typ` (D2).
+    /// Accept `application/entity-statement+jwt` and case variants as `typ` (RFC 7515 §4.1.9:
+    /// media type names are case-insensitive and `application/` may be left out).
     pub lenient_typ: bool,
     /// Accepted algorithms.
     pub algs: Vec<Alg>,

@@ -52,7 +52,7 @@ impl Federation {
     }
 
     /// `name`'s protocol key, when one was asked for with
-    /// [`FederationBuilder::protocol_key`].
+    /// [`FederationBuilder::protocol_key`](super::FederationBuilder::protocol_key).
     pub fn protocol_key(&self, name: &str) -> Option<TestKey> {
         self.lock().protocol_keys.get(name).cloned()
     }

@@ -18,7 +18,7 @@ use super::directory::{Directory, DirectoryKeys, check_status};
 use super::error::{DcrError, DcrRule};
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::jose::{Alg, CompactJws, JoseError, KeySet};
+use crate::jose::{self, Alg, CompactJws, JoseError, KeySet, TypRule};
 use crate::json::parse_object;
 use crate::resolver::{EntityType, ResolvedEntity, Resolver};
 
@@ -124,50 +124,21 @@ struct Parsed {
 fn parse(jwt: &str, rules: &StatementRules, now: i64, skew: i64) -> Result<Parsed, DcrError> {
     let jws = CompactJws::parse_with_limit(jwt, rules.max_bytes)
         .map_err(|e| bad(DcrRule::StatementMalformed, e.to_string()))?;
-    let h = jws.header();
-    // A federation JWT of another kind (an entity statement, a request object…) is never a
-    // software statement (RFC 8725 §3.11).
-    if let Some(typ) = h.get("typ") {
-        let ok = typ.as_str().is_some_and(|t| {
-            t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("application/jwt")
-        });
-        if !ok {
-            return Err(bad(
-                DcrRule::StatementMalformed,
-                format!("typ {typ} is not JWT"),
-            ));
-        }
-    }
-    let alg = match h.get("alg").and_then(Value::as_str) {
-        Some(name) => Alg::from_name(name)
-            .filter(|a| rules.algs.contains(a))
-            .ok_or_else(|| {
-                bad(
-                    DcrRule::StatementAlgorithm,
-                    format!("alg {name:?} is not accepted"),
-                )
-            })?,
-        None => {
-            return Err(bad(
-                DcrRule::StatementAlgorithm,
-                "alg missing or not a string",
-            ));
-        }
-    };
-    for header in ["jwk", "jku", "x5u", "x5c", "crit"] {
-        if h.contains_key(header) {
-            return Err(bad(
-                DcrRule::StatementAlgorithm,
-                format!("the {header} header is not accepted: keys come only from the federation"),
-            ));
-        }
-    }
-    let kid = h
-        .get("kid")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| bad(DcrRule::StatementKid, "kid missing, empty or not a string"))?
-        .to_string();
+    // The one JOSE header check of every JWT kind. `typ` may be absent, but a federation
+    // JWT of another kind (an entity statement, a request object…) is never a software
+    // statement (RFC 8725 §3.11).
+    let (alg, kid) = jose::check_header_with(&jws, TypRule::IfPresent(&["JWT"]), &rules.algs)
+        .map_err(|e| {
+            let rule = match e {
+                JoseError::MissingKid => DcrRule::StatementKid,
+                JoseError::MissingTyp { .. } | JoseError::WrongTyp { .. } => {
+                    DcrRule::StatementMalformed
+                }
+                _ => DcrRule::StatementAlgorithm,
+            };
+            bad(rule, e.to_string())
+        })?;
+    let kid = kid.to_string();
     let claims = parse_object(jws.payload()).map_err(|e| bad(DcrRule::StatementMalformed, e.0))?;
     let iss = claims
         .get("iss")
