@@ -30,6 +30,7 @@ pub mod trust_mark;
 pub use chain::{TrustAnchor, TrustChain};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use entity_id::{EntityId, EntityIdError};
+pub use error::{ConfigError, ErrorCode, RequestError};
 pub use error::{Error, Limit, PathAttempt};
 pub use profile::{Deviation, Profile, Tolerance, Tolerances};
 pub use record::{

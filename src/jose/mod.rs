@@ -21,7 +21,7 @@ pub(crate) mod cost;
 mod key_check;
 mod native;
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
-pub use native::{EC_VERIFICATION, Verifier};
+pub use native::{EC_VERIFICATION, Verifier, VerifierError};
 
 /// Longest compact JWS accepted by default, in bytes.
 pub const DEFAULT_MAX_JWS_LEN: usize = 64 * 1024;
@@ -392,7 +392,7 @@ fn typ_matches(found: &str, expected: &str, lenient: bool) -> bool {
     bare.eq_ignore_ascii_case(expected)
 }
 
-type VerifierCells = [OnceLock<Result<Arc<Verifier>, String>>; 10];
+type VerifierCells = [OnceLock<Result<Arc<Verifier>, VerifierError>>; 10];
 
 /// Verifier cells shared by every live [`Key`] with the same public material (and the same
 /// `use`/`key_ops`, which are checked when building): the subject's own `jwks`, its
@@ -573,29 +573,26 @@ impl Key {
     }
 
     /// The verifier for `alg`, built on first use and kept.
-    pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, String> {
+    pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, VerifierError> {
         // Checks that depend on this JWK's own members come first: the cell is shared by
         // keys with the same material.
         if self.kty != alg.key_type() {
-            return Err(format!("a {} key cannot verify {alg}", self.kty));
+            return Err(VerifierError::KeyType {
+                alg,
+                kty: self.kty.chars().take(200).collect(),
+            });
         }
         if let Some(a) = &self.alg {
             if a != alg.name() {
-                return Err(format!("the key is declared for {a}"));
+                return Err(VerifierError::DeclaredFor {
+                    declared: a.chars().take(200).collect(),
+                });
             }
         }
         self.verifiers[alg.index()]
-            .get_or_init(|| {
-                Verifier::from_jwk(alg, &self.json)
-                    .map(Arc::new)
-                    .map_err(|e| short(&e))
-            })
+            .get_or_init(|| Verifier::from_jwk(alg, &self.json).map(Arc::new))
             .clone()
     }
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(200).collect()
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members of the key type.
@@ -767,7 +764,7 @@ impl KeySet {
         let verifier = key.verifier(alg).map_err(|reason| JoseError::KeyMismatch {
             kid: kid.to_string(),
             alg,
-            reason,
+            reason: reason.to_string(),
         })?;
         cost::count_signature();
         let valid = verifier.verify(jws.signing_input(), jws.signature());

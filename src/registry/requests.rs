@@ -152,10 +152,14 @@ fn verify_with_registry_keys(
     kid: &str,
     what: &str,
 ) -> Result<(), Error> {
-    let keys = KeySet::from_json(&client.keys()).map_err(|e| invalid(e.to_string()))?;
+    let keys = KeySet::from_json(&client.keys())
+        .map_err(|e| invalid(crate::error::RequestError::ClientKeys(e)))?;
     keys.verify(jws, alg, kid, "the client's protocol keys in the registry")
-        .map_err(|e| Error::InvalidClient {
+        .map_err(|source| Error::InvalidClient {
             client_id: client.client_id.clone(),
-            reason: format!("{what}: {e}"),
+            reason: crate::error::RequestError::Signature {
+                what: what.to_string(),
+                source,
+            },
         })
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::{ResolvedEntity, Resolver};
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
+use crate::error::RequiredMarkProblem;
 use crate::error::{Error, Limit};
 use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::KeySet;
@@ -84,8 +85,8 @@ impl Resolver {
                     .rejected_marks
                     .iter()
                     .find(|r| &r.trust_mark_type == required)
-                    .map(|r| format!("invalid: {}", r.reason))
-                    .unwrap_or_else(|| "missing".into());
+                    .map(|r| RequiredMarkProblem::Invalid(Box::new(r.clone())))
+                    .unwrap_or(RequiredMarkProblem::Missing);
                 return Err(Error::TrustMarkRequired {
                     subject: resolved.entity_id().clone(),
                     trust_mark_type: required.clone(),

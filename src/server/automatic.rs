@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
-use crate::error::Error;
+use crate::error::{ConfigError, Error, ReplayGuardProblem, RequestError};
 use crate::jose::{Alg, CompactJws};
 use crate::json::parse_object;
 use crate::record::ClientRecord;
@@ -55,7 +55,7 @@ impl MemoryReplayGuard {
 
     fn record(&self, client_id: &str, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error> {
         let Ok(mut seen) = self.seen.lock() else {
-            return Err(Error::Config("the replay guard's lock is poisoned".into()));
+            return Err(ConfigError::ReplayGuard(ReplayGuardProblem::Poisoned).into());
         };
         let key = (client_id.to_string(), jti.to_string());
         if seen.get(&key).is_some_and(|until| *until > now) {
@@ -64,10 +64,10 @@ impl MemoryReplayGuard {
         if seen.len() >= self.capacity {
             seen.retain(|_, until| *until > now);
             if seen.len() >= self.capacity {
-                return Err(Error::Config(format!(
-                    "the replay guard holds {} live jti values (its capacity): refusing",
-                    self.capacity
-                )));
+                return Err(ConfigError::ReplayGuard(ReplayGuardProblem::Full {
+                    capacity: self.capacity,
+                })
+                .into());
             }
         }
         seen.insert(key, keep_until);
@@ -155,10 +155,8 @@ impl RequestPolicy {
     }
 }
 
-pub(crate) fn invalid(reason: impl Into<String>) -> Error {
-    Error::InvalidRequest {
-        reason: reason.into(),
-    }
+pub(crate) fn invalid(reason: RequestError) -> Error {
+    Error::InvalidRequest { reason }
 }
 
 pub(crate) fn decode(
@@ -166,7 +164,8 @@ pub(crate) fn decode(
     max_len: usize,
     algs: &[Alg],
 ) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
-    let jws = CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(e.to_string()))?;
+    let jws =
+        CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(RequestError::Jws(e)))?;
     let h = jws.header();
     let alg = match h
         .get("alg")
@@ -175,24 +174,24 @@ pub(crate) fn decode(
     {
         Some((_, Some(a))) if algs.contains(&a) => a,
         Some((a, _)) => {
-            return Err(invalid(format!(
-                "alg {a:?} is not an accepted asymmetric algorithm"
-            )));
+            return Err(invalid(RequestError::AlgNotAccepted { alg: a.to_string() }));
         }
-        None => return Err(invalid("alg missing")),
+        None => return Err(invalid(RequestError::AlgMissing)),
     };
     for key_header in ["jwk", "jku", "x5u", "x5c", "crit"] {
         if h.contains_key(key_header) {
-            return Err(invalid(format!("the {key_header} header is not accepted")));
+            return Err(invalid(RequestError::HeaderNotAccepted {
+                header: key_header,
+            }));
         }
     }
     let kid = h
         .get("kid")
         .and_then(Value::as_str)
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| invalid("kid missing"))?
+        .ok_or_else(|| invalid(RequestError::Missing { name: "kid" }))?
         .to_string();
-    let claims = parse_object(jws.payload()).map_err(|e| invalid(e.0))?;
+    let claims = parse_object(jws.payload()).map_err(|e| invalid(RequestError::Payload(e)))?;
     Ok((jws, alg, kid, claims))
 }
 
@@ -209,19 +208,20 @@ pub(crate) fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_o
 pub(super) fn chain_header(
     h: &Map<String, Value>,
     name: &str,
-) -> Result<Option<Vec<String>>, String> {
+) -> Result<Option<Vec<String>>, Error> {
+    let malformed = || {
+        invalid(RequestError::MalformedChainHeader {
+            header: name.to_string(),
+        })
+    };
     match h.get(name) {
         None => Ok(None),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or(format!("{name} holds a non-string"))
-            })
+            .map(|x| x.as_str().map(str::to_string).ok_or_else(malformed))
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(format!("{name} is not an array")),
+        Some(_) => Err(malformed()),
     }
 }
 
@@ -268,11 +268,14 @@ impl Resolver {
             .client_keys
             .keys_of(&record, chain_source == ChainSource::Resolved)
             .await
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
-            .map_err(|e| Error::InvalidClient {
+            .map_err(|source| Error::InvalidClient {
                 client_id: client_id.to_string(),
-                reason: format!("request object: {e}"),
+                reason: RequestError::Signature {
+                    what: "request object".into(),
+                    source,
+                },
             })?;
         self.use_jti(replay, client_id, &jti, exp).await?;
         Ok(VerifiedRequest {
@@ -309,11 +312,14 @@ impl Resolver {
             .client_keys
             .keys_of(&record, true)
             .await
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
-            .map_err(|e| Error::InvalidClient {
+            .map_err(|source| Error::InvalidClient {
                 client_id: iss.to_string(),
-                reason: format!("client assertion: {e}"),
+                reason: RequestError::Signature {
+                    what: "client assertion".into(),
+                    source,
+                },
             })?;
         self.use_jti(replay, iss, &jti, exp).await?;
         Ok(record)
@@ -332,25 +338,26 @@ impl Resolver {
             decode(jwt, inner.limits.max_statement_bytes, &inner.rules.algs)?;
         if let Some(typ) = jws.header().get("typ") {
             if typ.as_str() != Some("oauth-authz-req+jwt") {
-                return Err(invalid(format!("typ {typ} is not oauth-authz-req+jwt")));
+                return Err(invalid(RequestError::WrongTyp {
+                    typ: typ.to_string(),
+                }));
             }
         }
         let client_id = claims
             .get("client_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid("client_id missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "client_id" }))?
             .to_string();
         if claims.get("iss").and_then(Value::as_str) != Some(client_id.as_str()) {
-            return Err(invalid("iss must equal client_id"));
+            return Err(invalid(RequestError::IssNotClientId));
         }
         if claims.contains_key("sub") {
-            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
+            return Err(invalid(RequestError::SubInRequestObject));
         }
         if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
-            return Err(invalid(format!(
-                "aud must be exactly {}",
-                policy.our_entity_id
-            )));
+            return Err(invalid(RequestError::WrongAudience {
+                expected: format!("exactly {}", policy.our_entity_id),
+            }));
         }
         let (jti, exp) = self.check_lifetime(&claims, policy)?;
         Ok(CheckedRequest {
@@ -378,15 +385,17 @@ impl Resolver {
         let iss = claims
             .get("iss")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid("iss missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "iss" }))?
             .to_string();
         if claims.get("sub").and_then(Value::as_str) != Some(iss.as_str()) {
-            return Err(invalid("sub must equal iss"));
+            return Err(invalid(RequestError::SubNotIss));
         }
         let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
         audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
         if !audience_is(&claims, &audiences, false) {
-            return Err(invalid("aud does not name this server"));
+            return Err(invalid(RequestError::WrongAudience {
+                expected: format!("one of {}", audiences.join(", ")),
+            }));
         }
         let (jti, exp) = self.check_lifetime(&claims, policy)?;
         Ok(CheckedRequest {
@@ -418,7 +427,9 @@ impl Resolver {
         } else {
             Err(Error::InvalidClient {
                 client_id: client_id.to_string(),
-                reason: format!("jti {jti:?} was already used"),
+                reason: RequestError::Replayed {
+                    jti: jti.to_string(),
+                },
             })
         }
     }
@@ -434,27 +445,26 @@ impl Resolver {
             .get("jti")
             .and_then(Value::as_str)
             .filter(|j| !j.is_empty())
-            .ok_or_else(|| invalid("jti missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "jti" }))?
             .to_string();
         let exp = claims
             .get("exp")
             .and_then(Value::as_i64)
-            .ok_or_else(|| invalid("exp missing or not an integer"))?;
+            .ok_or_else(|| invalid(RequestError::Missing { name: "exp" }))?;
         if now >= exp.saturating_add(skew) {
-            return Err(invalid(format!("expired at {exp}")));
+            return Err(invalid(RequestError::Expired { exp }));
         }
         if exp - now > policy.max_lifetime {
-            return Err(invalid(format!(
-                "exp is more than {} s away",
-                policy.max_lifetime
-            )));
+            return Err(invalid(RequestError::LifetimeTooLong {
+                max_lifetime: policy.max_lifetime,
+            }));
         }
         if let Some(iat) = claims.get("iat") {
             let iat = iat
                 .as_i64()
-                .ok_or_else(|| invalid("iat is not an integer"))?;
+                .ok_or_else(|| invalid(RequestError::IatNotInteger))?;
             if iat > now.saturating_add(skew) {
-                return Err(invalid("iat is in the future"));
+                return Err(invalid(RequestError::IatInFuture));
             }
         }
         Ok((jti, exp))
@@ -469,10 +479,10 @@ impl Resolver {
         header: &Map<String, Value>,
         policy: &RequestPolicy,
     ) -> Result<(Arc<ClientRecord>, ChainSource, Option<String>), Error> {
-        let chain = chain_header(header, "trust_chain").map_err(invalid)?;
-        let peer = chain_header(header, "peer_trust_chain").map_err(invalid)?;
+        let chain = chain_header(header, "trust_chain")?;
+        let peer = chain_header(header, "peer_trust_chain")?;
         if peer.is_some() && chain.is_none() {
-            return Err(invalid("peer_trust_chain without trust_chain"));
+            return Err(invalid(RequestError::PeerChainWithoutChain));
         }
         let Some(chain) = chain else {
             let record = self.record(client, &policy.entity_type).await?;
@@ -481,10 +491,9 @@ impl Resolver {
         let header_result = async {
             let resolved = self.validate_chain(&chain, &policy.entity_type).await?;
             if resolved.entity_id() != client {
-                return Err(invalid(format!(
-                    "the trust_chain starts at {}, not at the client",
-                    resolved.entity_id()
-                )));
+                return Err(invalid(RequestError::ChainNotForClient {
+                    starts_at: resolved.entity_id().clone(),
+                }));
             }
             Ok(resolved)
         }
@@ -496,22 +505,21 @@ impl Resolver {
             let peer_anchor = match &peer_resolved {
                 // The peer chain is the server's own (§12.1.1.1.1): it starts here.
                 Ok(p) if p.entity_id().as_str() != policy.our_entity_id => {
-                    return Err(invalid(format!(
-                        "peer_trust_chain starts at {}, not at this server",
-                        p.entity_id()
-                    )));
+                    return Err(invalid(RequestError::PeerChainNotForServer {
+                        starts_at: p.entity_id().clone(),
+                    }));
                 }
                 Ok(p) => Some(p.trust_anchor().clone()),
                 Err(_) => None,
             };
             match (&header_result, peer_anchor) {
                 (Ok(r), Some(a)) if *r.trust_anchor() == a => {}
-                (_, None) => return Err(invalid("peer_trust_chain does not validate")),
-                _ => {
-                    return Err(invalid(
-                        "trust_chain and peer_trust_chain must end at the same trust anchor",
-                    ));
+                (_, None) => {
+                    return Err(invalid(RequestError::PeerChainInvalid {
+                        source: peer_resolved.err().map(Box::new),
+                    }));
                 }
+                _ => return Err(invalid(RequestError::AnchorMismatch)),
             }
         }
         match header_result {
