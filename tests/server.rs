@@ -10,7 +10,7 @@ use oidfed::server::{
 };
 use oidfed::signer::{JwkSigner, Signer};
 use oidfed::testing::{Federation, KeyAlg, TestKey};
-use oidfed::{EntityType, Error, FixedClock};
+use oidfed::{EntityType, Error, FixedClock, RequestError};
 use serde_json::{Value, json};
 
 const OP: &str = "https://op.example.org";
@@ -452,7 +452,7 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        matches!(&e, Error::InvalidClient { reason: RequestError::Replayed { .. }, .. }),
         "{e}"
     );
     let e = r
@@ -460,7 +460,7 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        matches!(&e, Error::InvalidClient { reason: RequestError::Replayed { .. }, .. }),
         "{e}"
     );
     // From exp + skew on, the lifetime check refuses it (not the guard).

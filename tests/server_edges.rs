@@ -11,7 +11,8 @@ use oidfed::server::{
 };
 use oidfed::signer::{JwkSigner, Signer};
 use oidfed::testing::{Federation, FederationBuilder, KeyAlg, TestKey};
-use oidfed::{EntityId, EntityType, Error, FixedClock, Rule};
+use oidfed::error::ResponseProblem;
+use oidfed::{EntityId, EntityType, Error, FixedClock, RequestError, Rule};
 use serde_json::{Map, Value, json};
 
 const OP: &str = "https://op.example.org";
@@ -93,7 +94,7 @@ fn registration(signer: &JwkSigner) -> ExplicitRegistration<'_> {
     }
 }
 
-fn reason_of(e: &Error) -> &str {
+fn reason_of(e: &Error) -> &RequestError {
     match e {
         Error::InvalidRequest { reason } => reason,
         other => panic!("expected Error::InvalidRequest, got {other:?}"),
@@ -144,7 +145,10 @@ async fn request_object_header_chain_of_another_entity_is_not_used_for_the_clien
     match &e {
         Error::InvalidClient { client_id, reason } => {
             assert_eq!(client_id, rp.as_str());
-            assert!(reason.contains("request object"), "{reason}");
+            assert!(
+                matches!(reason, RequestError::Signature { what, .. } if what == "request object"),
+                "{reason}"
+            );
         }
         other => panic!("expected InvalidClient for rp, got {other:?}"),
     }
@@ -410,7 +414,7 @@ async fn peer_trust_chain_at_another_valid_anchor_is_rejected() {
         .await
         .unwrap_err();
     assert_eq!(e.spec_code(), "invalid_request", "{e}");
-    assert!(reason_of(&e).contains("same trust anchor"), "{e}");
+    assert!(matches!(reason_of(&e), RequestError::AnchorMismatch), "{e}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -488,7 +492,10 @@ async fn request_object_without_exp_is_rejected() {
         .await
         .unwrap_err();
     assert_eq!(e.spec_code(), "invalid_request", "{e}");
-    assert!(reason_of(&e).contains("exp missing"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::Missing { name: "exp" }),
+        "{e}"
+    );
 
     // A non-integer exp counts as missing too.
     let mut c = request_claims(&rp, OP, "exp-3");
@@ -497,7 +504,10 @@ async fn request_object_without_exp_is_rejected() {
         .verify_request_object(&sign_request(&proto, &c, json!({})), &policy, &guard)
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("exp missing"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::Missing { name: "exp" }),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -652,7 +662,10 @@ async fn explicit_registration_aud_must_be_exactly_this_server() {
         )
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains(&format!("aud must be {OP}")), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::WrongAudience { expected } if expected == OP),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -697,7 +710,10 @@ async fn request_object_peer_trust_chain_of_another_server_is_rejected() {
         .verify_request_object(&theirs, &policy, &guard)
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("not at this server"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::PeerChainNotForServer { .. }),
+        "{e}"
+    );
 }
 
 /// Explicit Registration with an EC body: the `peer_trust_chain` is validated, must start at
@@ -744,18 +760,24 @@ async fn explicit_registration_peer_trust_chain_is_validated() {
     let e = register(body(fed.chain(&["op", "ta2"], true)))
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("same trust anchor"), "{e}");
+    assert!(matches!(reason_of(&e), RequestError::AnchorMismatch), "{e}");
     // Another server's chain.
     let e = register(body(fed.chain(&["op2", "ta"], true)))
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("not at this server"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::PeerChainNotForServer { .. }),
+        "{e}"
+    );
     // Not a valid chain at all (tampered: the anchor's EC dropped and the statement order
     // broken).
     let mut broken = fed.chain(&["op", "ta"], true);
     broken.reverse();
     let e = register(body(broken)).await.unwrap_err();
-    assert!(reason_of(&e).contains("does not validate"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::PeerChainInvalid { source: Some(_) }),
+        "{e}"
+    );
 }
 
 /// §8.3 (spec-notes §3.5): a resolve response's `trust_chain` header is the resolver's own
@@ -816,7 +838,13 @@ async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the
         .resolve(&fed.id("rp"), &fed.id("ta"), &RP)
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("not at the requested anchor"), "{e}");
+    assert!(
+        matches!(
+            reason_of(&e),
+            RequestError::ResolveResponse(ResponseProblem::HeaderChainWrongAnchor { .. })
+        ),
+        "{e}"
+    );
     // A chain that is not the resolver's (the subject's own).
     answer_with(fed.chain(&["rp", "org", "ta"], true));
     let e = client
@@ -824,7 +852,10 @@ async fn resolve_response_header_chain_must_start_at_the_resolver_and_end_at_the
         .await
         .unwrap_err();
     assert!(
-        reason_of(&e).contains("does not start at the resolver"),
+        matches!(
+            reason_of(&e),
+            RequestError::ResolveResponse(ResponseProblem::HeaderChainNotFromResolver)
+        ),
         "{e}"
     );
 }
@@ -876,8 +907,24 @@ async fn resolve_response_times_follow_the_statement_rule() {
     ask().await.expect("fractional exp in the future");
     answer_with(json!(NOW + 3600), json!(NOW + 7200));
     let e = ask().await.unwrap_err();
-    assert!(reason_of(&e).contains("in the future"), "{e}");
+    assert!(
+        matches!(
+            reason_of(&e),
+            RequestError::ResolveResponse(ResponseProblem::NotValidNow {
+                rule: Rule::IssuedAt,
+                ..
+            })
+        ),
+        "{e}"
+    );
     answer_with(json!(NOW), json!("later"));
     let e = ask().await.unwrap_err();
-    assert!(reason_of(&e).contains("exp is not a number"), "{e}");
+    assert!(
+        matches!(
+            reason_of(&e),
+            RequestError::ResolveResponse(ResponseProblem::MalformedDate { detail })
+                if detail.contains("exp is not a number")
+        ),
+        "{e}"
+    );
 }

@@ -5,6 +5,7 @@
 use crate::entity_id::EntityId;
 use crate::jose::JoseError;
 use crate::json::JsonError;
+use crate::statement::Rule;
 
 use super::{Error, ErrorCode};
 
@@ -185,9 +186,21 @@ pub enum ResponseProblem {
     /// `sub` is not the subject asked about.
     #[error("sub is not the subject asked about")]
     WrongSubject,
-    /// `iat`/`exp` are malformed, or the answer is not valid now.
-    #[error("the answer: {0}")]
-    Times(String),
+    /// `iat` or `exp` is not a usable NumericDate.
+    #[error("{detail}")]
+    MalformedDate {
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The answer is not valid now: issued in the future ([`Rule::IssuedAt`]) or expired
+    /// ([`Rule::Expiry`]).
+    #[error("the answer: {detail}")]
+    NotValidNow {
+        /// The time rule broken.
+        rule: Rule,
+        /// The times compared.
+        detail: String,
+    },
     /// No metadata of the Entity Type asked for.
     #[error("no {entity_type} metadata in the answer")]
     NoMetadata {

@@ -141,10 +141,11 @@ impl RemoteResolver {
         }
         // iat and exp are NumericDates judged as in a statement (§8.3.2; §3.2 steps 7–8).
         let now = self.clock.now();
-        let times = |detail: String| bad(ResponseProblem::Times(detail));
-        let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(times)?;
-        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(times)?;
-        check_validity(iat, Some(exp), now, self.skew).map_err(|(_, detail)| times(detail))?;
+        let malformed = |detail: String| bad(ResponseProblem::MalformedDate { detail });
+        let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(malformed)?;
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(malformed)?;
+        check_validity(iat, Some(exp), now, self.skew)
+            .map_err(|(rule, detail)| bad(ResponseProblem::NotValidNow { rule, detail }))?;
         let metadata = claims
             .get("metadata")
             .and_then(|m| m.get(entity_type.as_str()))
