@@ -9,8 +9,8 @@ mod interop_common;
 
 use common::*;
 use interop_common::*;
-use oidfed::testing::{Federation, KeyAlg, TestKey};
 use oidfed::error::RequiredMarkProblem;
+use oidfed::testing::{Federation, KeyAlg, TestKey};
 use oidfed::{Error, Resolver, Rule, Tolerance};
 use serde_json::{Map, Value, json};
 

@@ -6,8 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use oidfed::policy::{PolicyError, PolicyErrorKind};
 use oidfed::policy::regexp::Regexp;
+use oidfed::policy::{PolicyError, PolicyErrorKind};
 use oidfed::testing::FederationBuilder;
 use oidfed::{EntityType, Error};
 use serde_json::{Value, json};
@@ -326,7 +326,11 @@ async fn conflicting_levels_name_the_statement_that_conflicts() {
         via.contains("https://fed.example/org → https://fed.example/rp"),
         "{via}"
     );
-    assert_eq!(detail.parameter.as_deref(), Some("subject_type"), "{detail}");
+    assert_eq!(
+        detail.parameter.as_deref(),
+        Some("subject_type"),
+        "{detail}"
+    );
     assert_eq!(detail.kind, PolicyErrorKind::MergeConflict, "{detail}");
 }
 

@@ -452,7 +452,13 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason: RequestError::Replayed { .. }, .. }),
+        matches!(
+            &e,
+            Error::InvalidClient {
+                reason: RequestError::Replayed { .. },
+                ..
+            }
+        ),
         "{e}"
     );
     let e = r
@@ -460,7 +466,13 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason: RequestError::Replayed { .. }, .. }),
+        matches!(
+            &e,
+            Error::InvalidClient {
+                reason: RequestError::Replayed { .. },
+                ..
+            }
+        ),
         "{e}"
     );
     // From exp + skew on, the lifetime check refuses it (not the guard).

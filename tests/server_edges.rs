@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use oidfed::error::ResponseProblem;
 use oidfed::fetch::{FetchResponse, MemoryFetcher};
 use oidfed::server::{
     ChainSource, ExplicitRegistration, MemoryReplayGuard, RESOLVE_RESPONSE_TYP, RemoteResolver,
@@ -11,7 +12,6 @@ use oidfed::server::{
 };
 use oidfed::signer::{JwkSigner, Signer};
 use oidfed::testing::{Federation, FederationBuilder, KeyAlg, TestKey};
-use oidfed::error::ResponseProblem;
 use oidfed::{EntityId, EntityType, Error, FixedClock, RequestError, Rule};
 use serde_json::{Map, Value, json};
 
@@ -775,7 +775,10 @@ async fn explicit_registration_peer_trust_chain_is_validated() {
     broken.reverse();
     let e = register(body(broken)).await.unwrap_err();
     assert!(
-        matches!(reason_of(&e), RequestError::PeerChainInvalid { source: Some(_) }),
+        matches!(
+            reason_of(&e),
+            RequestError::PeerChainInvalid { source: Some(_) }
+        ),
         "{e}"
     );
 }

@@ -5,10 +5,10 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use oidfed::error::RequiredMarkProblem;
 use oidfed::fetch::FetchResponse;
 use oidfed::testing::{Federation, FederationBuilder, KeyAlg, TestKey};
 use oidfed::trust_mark::{MarkValidation, StatusCheck};
-use oidfed::error::RequiredMarkProblem;
 use oidfed::{EntityType, Error};
 use serde_json::{Value, json};
 
@@ -336,10 +336,13 @@ async fn required_mark_missing_or_invalid_fails_resolution() {
     let r = b.require_trust_marks(&[TYPE]).build().unwrap();
     let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
     assert!(
-        matches!(&e, Error::TrustMarkRequired {
+        matches!(
+            &e,
+            Error::TrustMarkRequired {
                 reason: RequiredMarkProblem::Missing,
                 ..
-            }),
+            }
+        ),
         "{e}"
     );
     let mut c = mark_claims(fed.id("rp").as_str(), TYPE);
@@ -348,10 +351,13 @@ async fn required_mark_missing_or_invalid_fails_resolution() {
     r.clear_caches();
     let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
     assert!(
-        matches!(&e, Error::TrustMarkRequired {
+        matches!(
+            &e,
+            Error::TrustMarkRequired {
                 reason: RequiredMarkProblem::Invalid(_),
                 ..
-            }),
+            }
+        ),
         "{e}"
     );
     publish_mark(

@@ -160,7 +160,7 @@ impl Resolver {
                         );
                         (None, hint)
                     }
-                    _ => (None, e),
+                    _ => (None, e.to_string()),
                 }
             })?;
         let issuer = Some(mark.issuer().to_string());
@@ -178,7 +178,7 @@ impl Resolver {
                     Tolerance::MisspeltTrustMarksIssuers
                 ))
             } else {
-                fail(e)
+                fail(e.to_string())
             }
         })?;
 
@@ -191,9 +191,9 @@ impl Resolver {
 
         let mut validation = MarkValidation::Signature;
         if let Some(o) = owner(anchor_claims, declared_type) {
-            let (owner_id, owner_keys) = o.map_err(fail)?;
+            let (owner_id, owner_keys) = o.map_err(|e| fail(e.to_string()))?;
             mark.verify_delegation(&owner_id, &owner_keys, &inner.rules.algs, now, inner.skew)
-                .map_err(fail)?;
+                .map_err(|e| fail(e.to_string()))?;
             validation = MarkValidation::Delegated;
         }
 
@@ -287,7 +287,9 @@ impl Resolver {
             .fetch_text(req, issuer_ec.subject(), "trust mark status")
             .await
             .map_err(|e| format!("status endpoint {url}: {e}"))?;
-        let status = mark.check_status_response(&text, keys, &self.inner.rules.algs)?;
+        let status = mark
+            .check_status_response(&text, keys, &self.inner.rules.algs)
+            .map_err(|e| e.to_string())?;
         if status == "active" {
             Ok(())
         } else {
