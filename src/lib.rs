@@ -15,6 +15,7 @@ pub mod historical;
 pub mod jose;
 pub mod json;
 pub mod metrics;
+mod numeric_date;
 pub mod policy;
 pub mod profile;
 pub mod record;
@@ -32,6 +33,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use entity_id::{EntityId, EntityIdError};
 pub use error::{ConfigError, ErrorCode, RequestError};
 pub use error::{Error, Limit, PathAttempt};
+pub use numeric_date::NumericDate;
 pub use profile::{Deviation, Profile, Tolerance, Tolerances};
 pub use record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, OrganizationRule,

@@ -291,7 +291,7 @@ async fn explicit_registration_with_an_entity_configuration_body() {
     );
     // Bounded by the chain and by the server's maximum.
     assert_eq!(c["exp"], json!(NOW + 3600));
-    assert!(c["exp"].as_i64().unwrap() <= out.record.expires_at.max(NOW + 3600));
+    assert!(c["exp"].as_i64().unwrap() <= out.record.expires_at.as_secs().max(NOW + 3600));
 
     // aud missing or for another server: refused.
     ec.insert("aud".into(), json!("https://other.example"));

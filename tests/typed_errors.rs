@@ -531,29 +531,49 @@ async fn an_empty_chain_is_a_typed_error() {
 fn constraint_errors_are_typed() {
     use oidfed::constraints::{ConstraintError as C, Constraints};
     let read = |v: Value| Constraints::from_json(&v).unwrap_err();
-    assert_eq!(read(json!([])), C::NotAnObject { member: "constraints" });
-    assert_eq!(read(json!({"allowed_leaf_entity_types": []})), C::PreFinalName);
-    assert!(matches!(read(json!({"max_path_length": -1})), C::MaxPathLength { .. }));
+    assert_eq!(
+        read(json!([])),
+        C::NotAnObject {
+            member: "constraints"
+        }
+    );
+    assert_eq!(
+        read(json!({"allowed_leaf_entity_types": []})),
+        C::PreFinalName
+    );
+    assert!(matches!(
+        read(json!({"max_path_length": -1})),
+        C::MaxPathLength { .. }
+    ));
     assert_eq!(
         read(json!({"naming_constraints": 1})),
-        C::NotAnObject { member: "naming_constraints" }
+        C::NotAnObject {
+            member: "naming_constraints"
+        }
     );
     assert_eq!(
         read(json!({"naming_constraints": {"permitted": 1}})),
-        C::NotAnArray { member: "naming_constraints.permitted".into() }
+        C::NotAnArray {
+            member: "naming_constraints.permitted".into()
+        }
     );
     assert_eq!(
         read(json!({"naming_constraints": {"excluded": [""]}})),
         C::InvalidName { list: "excluded" }
     );
-    assert_eq!(read(json!({"allowed_entity_types": [1]})), C::EntityTypeNotString);
+    assert_eq!(
+        read(json!({"allowed_entity_types": [1]})),
+        C::EntityTypeNotString
+    );
     assert_eq!(
         read(json!({"allowed_entity_types": ["federation_entity"]})),
         C::FederationEntityListed
     );
     assert_eq!(
         read(json!({"allowed_entity_types": "openid_provider"})),
-        C::NotAnArray { member: "allowed_entity_types".into() }
+        C::NotAnArray {
+            member: "allowed_entity_types".into()
+        }
     );
     let c = Constraints::from_json(&json!({
         "max_path_length": 0,
@@ -562,10 +582,16 @@ fn constraint_errors_are_typed() {
     .unwrap();
     assert_eq!(
         c.check_path_length(1),
-        Err(C::PathTooLong { intermediates: 1, max: 0 })
+        Err(C::PathTooLong {
+            intermediates: 1,
+            max: 0
+        })
     );
     let id = |s: &str| oidfed::EntityId::parse(s).unwrap();
-    assert!(matches!(c.check_name(&id("https://10.0.0.1")), Err(C::IpAddressHost { .. })));
+    assert!(matches!(
+        c.check_name(&id("https://10.0.0.1")),
+        Err(C::IpAddressHost { .. })
+    ));
     assert!(matches!(
         c.check_name(&id("https://bad.example.com")),
         Err(C::Excluded { by, .. }) if by == "bad.example.com"
@@ -584,7 +610,13 @@ fn verifier_errors_are_typed() {
     let ec = ec.as_object().unwrap().clone();
     let build = |alg: Alg, m: &Map<String, Value>| Verifier::from_jwk(alg, m).unwrap_err();
     assert!(matches!(build(Alg::RS256, &ec), V::KeyType { alg: Alg::RS256, kty } if kty == "EC"));
-    assert!(matches!(build(Alg::ES384, &ec), V::Curve { needed: "P-384", .. }));
+    assert!(matches!(
+        build(Alg::ES384, &ec),
+        V::Curve {
+            needed: "P-384",
+            ..
+        }
+    ));
     let mut m = ec.clone();
     m.insert("use".into(), json!("enc"));
     assert!(matches!(build(Alg::ES256, &m), V::NotForSignatures { .. }));
@@ -593,7 +625,10 @@ fn verifier_errors_are_typed() {
     assert_eq!(build(Alg::ES256, &m), V::NoVerifyOperation);
     let mut m = ec.clone();
     m.remove("kty");
-    assert_eq!(build(Alg::ES256, &m), V::Material(KeyError::Missing { member: "kty" }));
+    assert_eq!(
+        build(Alg::ES256, &m),
+        V::Material(KeyError::Missing { member: "kty" })
+    );
     let mut m = ec.clone();
     m.insert("y".into(), m["x"].clone());
     assert!(matches!(build(Alg::ES256, &m), V::Material(_)));
@@ -605,7 +640,9 @@ fn verifier_errors_are_typed() {
     let mut declared = TestKey::generate(KeyAlg::RS256).public_jwk();
     declared["alg"] = json!("PS256");
     let key = oidfed::jose::Key::from_json(&declared).unwrap();
-    assert!(matches!(key.verifier(Alg::RS256), Err(V::DeclaredFor { declared }) if declared == "PS256"));
+    assert!(
+        matches!(key.verifier(Alg::RS256), Err(V::DeclaredFor { declared }) if declared == "PS256")
+    );
 }
 
 /// The fixture reader: each problem is its own variant.
@@ -664,13 +701,28 @@ fn trust_mark_errors_are_typed() {
         Err(T::Jws(_))
     ));
     assert!(matches!(parse(with("iss", json!("nope"))), Err(T::Issuer)));
-    assert!(matches!(parse(with("sub", json!("https://x.example"))), Err(T::WrongSubject { .. })));
-    assert!(matches!(parse(with("trust_mark_type", json!("other"))), Err(T::WrongType { .. })));
-    assert!(matches!(parse(with("ref", json!("not a url"))), Err(T::NotAUrl { claim: "ref", .. })));
-    assert!(matches!(parse(with("iat", json!("soon"))), Err(T::MalformedDate { .. })));
+    assert!(matches!(
+        parse(with("sub", json!("https://x.example"))),
+        Err(T::WrongSubject { .. })
+    ));
+    assert!(matches!(
+        parse(with("trust_mark_type", json!("other"))),
+        Err(T::WrongType { .. })
+    ));
+    assert!(matches!(
+        parse(with("ref", json!("not a url"))),
+        Err(T::NotAUrl { claim: "ref", .. })
+    ));
+    assert!(matches!(
+        parse(with("iat", json!("soon"))),
+        Err(T::MalformedDate { .. })
+    ));
     assert!(matches!(
         parse(with("exp", json!(NOW - 3600))),
-        Err(T::NotValidNow { rule: oidfed::Rule::Expiry, .. })
+        Err(T::NotValidNow {
+            rule: oidfed::Rule::Expiry,
+            ..
+        })
     ));
     // Recognition by the anchor.
     let issuer = oidfed::EntityId::parse("https://tmi.example").unwrap();
@@ -693,7 +745,13 @@ fn trust_mark_errors_are_typed() {
     let m = parse(good).unwrap();
     let keys = oidfed::jose::KeySet::from_json(&json!({"keys": [key.public_jwk()]})).unwrap();
     assert_eq!(
-        m.verify_delegation("https://owner.example", &keys, &[oidfed::jose::Alg::ES256], NOW, 60),
+        m.verify_delegation(
+            "https://owner.example",
+            &keys,
+            &[oidfed::jose::Alg::ES256],
+            NOW,
+            60
+        ),
         Err(T::DelegationMissing)
     );
     assert!(matches!(

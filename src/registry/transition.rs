@@ -193,7 +193,7 @@ pub(crate) fn failure(
     let valid = record.is_some_and(|r| r.is_valid_at(now));
     let retry = now.saturating_add(retry_after.max(1));
     let (kind, reason, retry_at) = if error.is_transient() && valid {
-        let until = record.map(|r| r.expires_at).unwrap_or(now);
+        let until = record.map_or(now, |r| r.expires_at.as_secs());
         (
             StatusKind::Stale,
             "the federation is unreachable; the previous record is kept until it expires",

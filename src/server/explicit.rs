@@ -214,7 +214,7 @@ impl Resolver {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        record.expires_at = exp;
+        record.expires_at = exp.into();
         Ok(Registered {
             response,
             record: Arc::new(record),

@@ -276,7 +276,7 @@ impl Store {
                 .bind(record)
                 .bind(c.admitted_at)
                 .bind(c.last_validated)
-                .bind(c.record.as_ref().map(|r| r.expires_at))
+                .bind(c.record.as_ref().map(|r| r.expires_at.as_secs()))
                 .bind(w.expected_version + 1)
                 .bind(w.expected_version)
                 .execute(&mut *tx)
