@@ -494,3 +494,52 @@ impl ResolverBuilder {
 
 /// Verified (statement bytes, key) pairs a resolver remembers: ~100 bytes each.
 const VERIFIED_MEMO_ENTRIES: usize = 100_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every limit of [`Limits`] has a setter, and each sets its own field.
+    #[test]
+    fn every_limit_has_a_setter() {
+        let b = ResolverBuilder::default()
+            .max_chain_depth(1)
+            .max_authority_hints(2)
+            .max_fetches(3)
+            .max_candidates(4)
+            .max_concurrent_fetches(5)
+            .resolution_timeout(Duration::from_secs(6))
+            .max_statement_bytes(7)
+            .max_chain_length(8)
+            .max_trust_marks(9)
+            .max_path_steps(10)
+            .max_value_array_len(11)
+            .max_value_string_len(12)
+            .max_scope_words(13)
+            .max_concurrent_resolutions(14)
+            .max_request_body_bytes(15)
+            .clock_skew_duration(Duration::from_millis(16_900))
+            .statement_cache_for(17, Duration::from_secs(18));
+        let l = &b.limits;
+        let got = [
+            l.max_chain_depth,
+            l.max_authority_hints,
+            l.max_fetches,
+            l.max_candidates,
+            l.max_concurrent_fetches,
+            l.resolution_timeout.as_secs() as usize,
+            l.max_statement_bytes,
+            l.max_chain_length,
+            l.max_trust_marks,
+            l.max_path_steps,
+            l.max_value_array_len,
+            l.max_value_string_len,
+            l.max_scope_words,
+            l.max_concurrent_resolutions,
+            l.max_request_body_bytes,
+        ];
+        assert_eq!(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+        assert_eq!(b.skew, 16);
+        assert_eq!((b.cache_bytes, b.cache_max_ttl), (17, 18));
+    }
+}
