@@ -81,7 +81,7 @@ impl Server {
                     },
                     Err(e) => json_response(
                         500,
-                        json!({"error": "server_error", "error_description": e}),
+                        json!({"error": "server_error", "error_description": e.to_string()}),
                     ),
                 }
             }

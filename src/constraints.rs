@@ -13,6 +13,83 @@ use crate::entity_id::EntityId;
 /// The Entity Type that `allowed_entity_types` can never remove (§6.2.3).
 pub(crate) const FEDERATION_ENTITY: &str = "federation_entity";
 
+/// Why a `constraints` claim is malformed (§3.2 step 19) or a chain breaks one (§6.2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConstraintError {
+    /// A member that must be an object (`constraints`, `naming_constraints`) is not.
+    #[error("{member} is not an object")]
+    NotAnObject {
+        /// The member.
+        member: &'static str,
+    },
+    /// A member that must be an array is not.
+    #[error("{member} is not an array")]
+    NotAnArray {
+        /// The member (`naming_constraints.permitted`, `allowed_entity_types`…).
+        member: String,
+    },
+    /// The pre-final name `allowed_leaf_entity_types` (renamed in draft -34).
+    #[error(
+        "allowed_leaf_entity_types is the pre-final name of allowed_entity_types (renamed in draft -34)"
+    )]
+    PreFinalName,
+    /// `max_path_length` is not an integer ≥ 0.
+    #[error("max_path_length {value} is not an integer ≥ 0")]
+    MaxPathLength {
+        /// The value given, as JSON.
+        value: String,
+    },
+    /// A name of `naming_constraints` is empty, `.` or not a string.
+    #[error("naming_constraints.{list} has an invalid name")]
+    InvalidName {
+        /// `permitted` or `excluded`.
+        list: &'static str,
+    },
+    /// `allowed_entity_types` contains a non-string.
+    #[error("allowed_entity_types contains a non-string")]
+    EntityTypeNotString,
+    /// `allowed_entity_types` lists `federation_entity` (which it can never remove).
+    #[error("allowed_entity_types must not list federation_entity")]
+    FederationEntityListed,
+    /// More Intermediates than `max_path_length` allows (§6.2.1).
+    #[error(
+        "{intermediates} intermediate(s) below the constraining entity, max_path_length is {max}"
+    )]
+    PathTooLong {
+        /// Intermediates between the constraining entity and the chain subject.
+        intermediates: usize,
+        /// The `max_path_length`.
+        max: u64,
+    },
+    /// An IP address host, which no naming constraint can be satisfied by (§6.2.2).
+    #[error("{entity}: an IP address host cannot satisfy a naming constraint")]
+    IpAddressHost {
+        /// The entity.
+        entity: EntityId,
+    },
+    /// The host matches an `excluded` name.
+    #[error("{entity}: host {host} is excluded by {by:?}")]
+    Excluded {
+        /// The entity.
+        entity: EntityId,
+        /// Its host, lower-case.
+        host: String,
+        /// The excluded name it matches.
+        by: String,
+    },
+    /// The host matches none of the `permitted` names.
+    #[error("{entity}: host {host} is not within the permitted names {permitted:?}")]
+    NotPermitted {
+        /// The entity.
+        entity: EntityId,
+        /// Its host, lower-case.
+        host: String,
+        /// The permitted names.
+        permitted: Vec<String>,
+    },
+}
+
 /// The parsed `constraints` of one Subordinate Statement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Constraints {
@@ -40,25 +117,27 @@ impl Constraints {
     /// rather than ignored: ignoring it would silently drop the restriction it states (the
     /// interoperability profile reads it as `allowed_entity_types`,
     /// [`crate::Tolerance::PreFinalAllowedLeafEntityTypes`]).
-    pub fn from_json(v: &Value) -> Result<Constraints, String> {
-        let o = v.as_object().ok_or("constraints is not an object")?;
+    pub fn from_json(v: &Value) -> Result<Constraints, ConstraintError> {
+        use ConstraintError as E;
+        let o = v.as_object().ok_or(E::NotAnObject {
+            member: "constraints",
+        })?;
         if o.contains_key("allowed_leaf_entity_types") {
-            return Err("allowed_leaf_entity_types is the pre-final name of \
-                        allowed_entity_types (renamed in draft -34)"
-                .into());
+            return Err(E::PreFinalName);
         }
         let max_path_length = match o.get("max_path_length") {
             None => None,
-            Some(n) => Some(
-                n.as_u64()
-                    .ok_or_else(|| format!("max_path_length {n} is not an integer ≥ 0"))?,
-            ),
+            Some(n) => Some(n.as_u64().ok_or_else(|| E::MaxPathLength {
+                value: n.to_string().chars().take(100).collect(),
+            })?),
         };
         let naming = match o.get("naming_constraints") {
             None => None,
             Some(n) => {
-                let n = n.as_object().ok_or("naming_constraints is not an object")?;
-                let names = |k: &str| -> Result<Option<Vec<String>>, String> {
+                let n = n.as_object().ok_or(E::NotAnObject {
+                    member: "naming_constraints",
+                })?;
+                let names = |k: &'static str| -> Result<Option<Vec<String>>, ConstraintError> {
                     match n.get(k) {
                         None => Ok(None),
                         Some(Value::Array(a)) => a
@@ -67,13 +146,13 @@ impl Constraints {
                                 x.as_str()
                                     .filter(|s| !s.is_empty() && *s != ".")
                                     .map(str::to_ascii_lowercase)
-                                    .ok_or_else(|| {
-                                        format!("naming_constraints.{k} has an invalid name")
-                                    })
+                                    .ok_or(E::InvalidName { list: k })
                             })
                             .collect::<Result<Vec<_>, _>>()
                             .map(Some),
-                        Some(_) => Err(format!("naming_constraints.{k} is not an array")),
+                        Some(_) => Err(E::NotAnArray {
+                            member: format!("naming_constraints.{k}"),
+                        }),
                     }
                 };
                 Some(NamingConstraints {
@@ -87,17 +166,19 @@ impl Constraints {
             Some(Value::Array(a)) => {
                 let mut types = Vec::with_capacity(a.len());
                 for t in a {
-                    let t = t
-                        .as_str()
-                        .ok_or("allowed_entity_types contains a non-string")?;
+                    let t = t.as_str().ok_or(E::EntityTypeNotString)?;
                     if t == FEDERATION_ENTITY {
-                        return Err("allowed_entity_types must not list federation_entity".into());
+                        return Err(E::FederationEntityListed);
                     }
                     types.push(t.to_string());
                 }
                 Some(types)
             }
-            Some(_) => return Err("allowed_entity_types is not an array".into()),
+            Some(_) => {
+                return Err(E::NotAnArray {
+                    member: "allowed_entity_types".into(),
+                });
+            }
         };
         Ok(Constraints {
             max_path_length,
@@ -108,17 +189,17 @@ impl Constraints {
 
     /// `max_path_length` (§6.2.1): `intermediates` is the number of Intermediates between
     /// the constraining entity and the chain subject.
-    pub fn check_path_length(&self, intermediates: usize) -> Result<(), String> {
+    pub fn check_path_length(&self, intermediates: usize) -> Result<(), ConstraintError> {
         match self.max_path_length {
-            Some(max) if intermediates as u64 > max => Err(format!(
-                "{intermediates} intermediate(s) below the constraining entity, max_path_length is {max}"
-            )),
+            Some(max) if intermediates as u64 > max => {
+                Err(ConstraintError::PathTooLong { intermediates, max })
+            }
             _ => Ok(()),
         }
     }
 
     /// `naming_constraints` (§6.2.2) for one subordinate entity.
-    pub fn check_name(&self, id: &EntityId) -> Result<(), String> {
+    pub fn check_name(&self, id: &EntityId) -> Result<(), ConstraintError> {
         let Some(n) = &self.naming else {
             return Ok(());
         };
@@ -129,19 +210,23 @@ impl Constraints {
             id.url().host(),
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))
         ) {
-            return Err(format!(
-                "{id}: an IP address host cannot satisfy a naming constraint"
-            ));
+            return Err(ConstraintError::IpAddressHost { entity: id.clone() });
         }
         let host = id.host().to_ascii_lowercase();
         if let Some(x) = n.excluded.iter().find(|e| name_matches(&host, e)) {
-            return Err(format!("{id}: host {host} is excluded by {x:?}"));
+            return Err(ConstraintError::Excluded {
+                entity: id.clone(),
+                host,
+                by: x.clone(),
+            });
         }
         if let Some(p) = &n.permitted {
             if !p.iter().any(|e| name_matches(&host, e)) {
-                return Err(format!(
-                    "{id}: host {host} is not within the permitted names {p:?}"
-                ));
+                return Err(ConstraintError::NotPermitted {
+                    entity: id.clone(),
+                    host,
+                    permitted: p.clone(),
+                });
             }
         }
         Ok(())

@@ -4,6 +4,14 @@
 
 use std::fmt;
 
+mod code;
+mod config;
+mod request;
+
+pub use code::ErrorCode;
+pub use config::{ConfigError, ReplayGuardProblem};
+pub use request::{RequestError, ResponseProblem};
+
 use crate::entity_id::{EntityId, EntityIdError};
 use crate::fetch::FetchError;
 use crate::statement::{Rule, StatementError};
@@ -104,16 +112,16 @@ pub enum Error {
     },
     /// The chain's metadata policy is malformed or cannot be combined, or the metadata does
     /// not comply with it (§6.1).
-    #[error("metadata policy for {subject} (chain via {via}): {detail}")]
+    #[error("metadata policy for {subject} (chain via {via}): {source}")]
     Policy {
         /// The chain subject.
         subject: EntityId,
         /// The statement that introduced the problem (issuer → subject), or the chain.
         via: String,
-        /// `invalid_metadata` or `invalid_policy`.
-        code: &'static str,
-        /// What was wrong.
-        detail: String,
+        /// [`ErrorCode::InvalidMetadata`] or [`ErrorCode::InvalidPolicy`].
+        code: ErrorCode,
+        /// What was wrong: its kind, entity type, parameter and operator.
+        source: Box<crate::policy::PolicyError>,
     },
     /// No path from the subject reached a configured Trust Anchor with a valid chain.
     #[error("no valid trust chain from {subject} to a configured trust anchor ({} path(s) tried){}", attempts.len(), fmt_attempts(attempts))]
@@ -168,27 +176,27 @@ pub enum Error {
         subject: EntityId,
         /// The required type.
         trust_mark_type: String,
-        /// "missing", or why it is invalid.
-        reason: String,
+        /// Missing, or the mark that was refused and why.
+        reason: RequiredMarkProblem,
     },
     /// A request (request object, client assertion, registration request) is malformed
     /// or breaks a rule of §12.
     #[error("invalid request: {reason}")]
     InvalidRequest {
-        /// What was wrong.
-        reason: String,
+        /// The check that failed; [`RequestError::code`] is its error code.
+        reason: RequestError,
     },
     /// A client's request is not signed by one of its keys, or was replayed.
     #[error("{client_id}: {reason}")]
     InvalidClient {
         /// The client.
         client_id: String,
-        /// What was wrong.
-        reason: String,
+        /// The check that failed.
+        reason: RequestError,
     },
     /// The resolver's configuration is unusable.
     #[error("configuration: {0}")]
-    Config(String),
+    Config(ConfigError),
     /// A step of the walk ended without a result: it panicked (a bug, or a panicking
     /// `Fetcher`) or was cancelled. Recorded as the failure of the path it was extending,
     /// so that a failed search still lists every path tried.
@@ -202,6 +210,25 @@ pub enum Error {
     /// The client registry refused a client or failed (`oidfed::registry`).
     #[error(transparent)]
     Registry(Box<crate::registry::RegistryError>),
+}
+
+/// Why a trust mark the resolver requires was not found valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequiredMarkProblem {
+    /// The subject holds no trust mark of the type.
+    Missing,
+    /// The subject's mark of the type was refused: which, by whom, and why.
+    Invalid(Box<crate::trust_mark::RejectedTrustMark>),
+}
+
+impl fmt::Display for RequiredMarkProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequiredMarkProblem::Missing => f.write_str("missing"),
+            RequiredMarkProblem::Invalid(r) => write!(f, "invalid: {}", r.reason),
+        }
+    }
 }
 
 fn fmt_attempts(a: &[PathAttempt]) -> String {
@@ -238,19 +265,34 @@ impl Error {
         }
     }
 
-    /// The OpenID Federation error code for this failure (§8.9), for error responses.
+    /// The OpenID Federation error code for this failure (§8.9), for error responses: the
+    /// text of [`Error::error_code`].
     pub fn spec_code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The error code for this failure (§8.9; OAuth's for request checks), for error
+    /// responses.
+    ///
+    /// ```
+    /// use oidfed::error::{Error, ErrorCode, RequestError};
+    /// let e = Error::from(RequestError::SubInRequestObject);
+    /// assert_eq!(e.error_code(), ErrorCode::InvalidRequest);
+    /// assert_eq!(e.spec_code(), "invalid_request");
+    /// ```
+    pub fn error_code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            Error::EntityId { .. } => "invalid_request",
-            Error::Policy { code, .. } => code,
-            Error::Statement(e) if e.rule == Rule::Metadata => "invalid_metadata",
-            Error::Statement(e) if e.rule == Rule::TrustAnchor => "invalid_trust_anchor",
-            Error::UntrustedAnchor { .. } => "invalid_trust_anchor",
-            Error::EntityTypeNotFound { .. } => "invalid_metadata",
-            Error::Fetch { source, .. } if source.is_transient() => "temporarily_unavailable",
-            Error::Fetch { source, .. } if source.is_not_found() => "not_found",
+            Error::EntityId { .. } => C::InvalidRequest,
+            Error::Policy { code, .. } => *code,
+            Error::Statement(e) if e.rule == Rule::Metadata => C::InvalidMetadata,
+            Error::Statement(e) if e.rule == Rule::TrustAnchor => C::InvalidTrustAnchor,
+            Error::UntrustedAnchor { .. } => C::InvalidTrustAnchor,
+            Error::EntityTypeNotFound { .. } => C::InvalidMetadata,
+            Error::Fetch { source, .. } if source.is_transient() => C::TemporarilyUnavailable,
+            Error::Fetch { source, .. } if source.is_not_found() => C::NotFound,
             Error::NoTrustChain { attempts, .. } if self.is_transient() && !attempts.is_empty() => {
-                "temporarily_unavailable"
+                C::TemporarilyUnavailable
             }
             // Every path failed for the same reason (e.g. the metadata breaks the policy on
             // each): that reason is the answer.
@@ -258,26 +300,53 @@ impl Error {
                 if !attempts.is_empty()
                     && attempts
                         .iter()
-                        .all(|a| a.error.spec_code() == attempts[0].error.spec_code()) =>
+                        .all(|a| a.error.error_code() == attempts[0].error.error_code()) =>
             {
-                attempts[0].error.spec_code()
+                attempts[0].error.error_code()
             }
             Error::LimitExceeded {
                 limit: Limit::RequestBody,
                 ..
-            } => "invalid_request",
+            } => C::InvalidRequest,
             Error::LimitExceeded {
                 limit: Limit::ConcurrentResolutions,
                 ..
-            } => "temporarily_unavailable",
-            Error::LimitExceeded { .. } => "invalid_trust_chain",
-            Error::Config(_) | Error::StepFailed { .. } => "server_error",
-            Error::OrganizationNotBound { .. } => "invalid_client",
-            Error::TrustMarkRequired { .. } => "invalid_trust_chain",
-            Error::InvalidRequest { .. } => "invalid_request",
-            Error::InvalidClient { .. } => "invalid_client",
-            Error::Registry(e) => e.spec_code(),
-            _ => "invalid_trust_chain",
+            } => C::TemporarilyUnavailable,
+            Error::LimitExceeded { .. } => C::InvalidTrustChain,
+            Error::Config(_) | Error::StepFailed { .. } => C::ServerError,
+            Error::OrganizationNotBound { .. } => C::InvalidClient,
+            Error::TrustMarkRequired { .. } => C::InvalidTrustChain,
+            Error::InvalidRequest { reason } => reason.code(),
+            Error::InvalidClient { .. } => C::InvalidClient,
+            Error::Registry(e) => e.error_code(),
+            _ => C::InvalidTrustChain,
+        }
+    }
+
+    /// The policy error behind this error, here or on the single path tried.
+    pub fn policy_error(&self) -> Option<&crate::policy::PolicyError> {
+        match self {
+            Error::Policy { source, .. } => Some(source),
+            Error::NoTrustChain { attempts, .. } if attempts.len() == 1 => {
+                attempts[0].error.policy_error()
+            }
+            _ => None,
+        }
+    }
+
+    /// The request check behind this error, if it is one.
+    pub fn request_error(&self) -> Option<&RequestError> {
+        match self {
+            Error::InvalidRequest { reason } | Error::InvalidClient { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The mis-configuration behind this error, if it is one.
+    pub fn config_error(&self) -> Option<&ConfigError> {
+        match self {
+            Error::Config(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod jose;
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 mod json;
 pub mod metrics;
+mod numeric_date;
 pub mod policy;
 pub mod profile;
 pub mod record;
@@ -46,14 +47,16 @@ pub mod trust_mark;
 /// ```
 #[cfg(feature = "testing")]
 pub mod fuzzing {
-    pub use crate::constraints::{Constraints, NamingConstraints};
+    pub use crate::constraints::{ConstraintError, Constraints, NamingConstraints};
     pub use crate::json::{JsonError, JsonErrorKind, parse_strict, parse_strict_str};
 }
 
 pub use chain::{TrustAnchor, TrustChain};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use entity_id::{EntityId, EntityIdError};
+pub use error::{ConfigError, ErrorCode, RequestError};
 pub use error::{Error, Limit, PathAttempt};
+pub use numeric_date::NumericDate;
 pub use profile::{Deviation, Profile, Tolerance, Tolerances};
 pub use record::{
     BindingEvidence, Change, ClientRecord, KeySource, OrganizationBinding, OrganizationRule,

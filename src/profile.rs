@@ -286,7 +286,7 @@ impl fmt::Display for Deviation {
 pub(crate) fn trust_mark_type_claim(
     o: &serde_json::Map<String, serde_json::Value>,
     tolerate: bool,
-) -> Result<Option<(&str, Option<&'static str>)>, String> {
+) -> Result<Option<(&str, Option<&'static str>)>, crate::trust_mark::TrustMarkError> {
     if let Some(t) = o.get("trust_mark_type") {
         return Ok(t.as_str().map(|t| (t, None)));
     }
@@ -295,9 +295,10 @@ pub(crate) fn trust_mark_type_claim(
     }
     let old = |name: &str| o.get(name).and_then(serde_json::Value::as_str);
     match (old("trust_mark_id"), old("id")) {
-        (Some(a), Some(b)) if a != b => Err(format!(
-            "trust_mark_id {a:?} and id {b:?} name different types"
-        )),
+        (Some(a), Some(b)) if a != b => Err(crate::trust_mark::TrustMarkError::TypeNamesDiffer {
+            trust_mark_id: a.to_string(),
+            id: b.to_string(),
+        }),
         (Some(a), _) => Ok(Some((a, Some("trust_mark_id")))),
         (None, Some(b)) => Ok(Some((b, Some("id")))),
         (None, None) => Ok(None),

@@ -189,9 +189,9 @@ pub struct ClientRecord {
     pub chain_fingerprint: String,
     /// Never trust the client at or after this time (Unix seconds): the chain's expiry, or
     /// earlier when a trust mark expires first.
-    pub expires_at: i64,
+    pub expires_at: crate::NumericDate,
     /// When the record was resolved (Unix seconds).
-    pub resolved_at: i64,
+    pub resolved_at: crate::NumericDate,
     /// Valid trust marks.
     pub trust_marks: Vec<TrustMarkRecord>,
     /// The accountable organization, when the chain names one.

@@ -18,8 +18,51 @@ pub trait Signer: Send + Sync {
     fn kid(&self) -> &str;
     /// The public key as a JWK (with `kid`), for the server's `jwks`.
     fn public_jwk(&self) -> Value;
-    /// Signs `message` (the JWS signing input), returning the JWS signature bytes.
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+    /// Signs `message` (the JWS signing input), returning the JWS signature bytes. A
+    /// signer backed by an HSM or a key service reports its failures as
+    /// [`SignerError::Backend`].
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError>;
+}
+
+/// Why a signer could not be built or could not sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignerError {
+    /// The private JWK is not a JSON object.
+    #[error("the JWK is not an object")]
+    NotAnObject,
+    /// The private JWK has no (non-empty) `kid`.
+    #[error("the JWK has no kid")]
+    NoKid,
+    /// The private JWK lacks its public members (`x`/`y` or `n`/`e`).
+    #[error("the private JWK lacks its public members (x/y or n/e)")]
+    NoPublicMembers,
+    /// The JWK is not a usable private key for the algorithm.
+    #[error("the JWK is not a usable {alg} private key: {detail}")]
+    InvalidKey {
+        /// The algorithm asked for.
+        alg: Alg,
+        /// The JOSE library's message.
+        detail: String,
+    },
+    /// A key pair could not be generated.
+    #[error("key generation: {detail}")]
+    KeyGeneration {
+        /// The library's message.
+        detail: String,
+    },
+    /// The signing key is not among the keys the statement publishes.
+    #[error("the signing key {kid:?} is not among the published keys")]
+    KeyNotPublished {
+        /// The signer's `kid`.
+        kid: String,
+    },
+    /// Signing failed in the signer's backend (the JOSE library, an HSM, a key service).
+    #[error("signing failed: {detail}")]
+    Backend {
+        /// The backend's message.
+        detail: String,
+    },
 }
 
 /// Builds a compact JWS: header `{alg, kid, typ}` plus `extra_header`, then `claims`.
@@ -35,7 +78,7 @@ pub fn sign_jwt(
     typ: &str,
     claims: &Value,
     extra_header: Option<&Map<String, Value>>,
-) -> Result<String, String> {
+) -> Result<String, SignerError> {
     let mut header = Map::new();
     header.insert("alg".into(), Value::from(signer.alg().name()));
     header.insert("kid".into(), Value::from(signer.kid()));
@@ -73,67 +116,31 @@ impl fmt::Debug for JwkSigner {
 
 impl JwkSigner {
     /// A signer for `alg` from a private JWK (which must carry a `kid`).
-    pub fn from_jwk(alg: Alg, private_jwk: &Value) -> Result<Self, String> {
-        let map = private_jwk.as_object().ok_or("the JWK is not an object")?;
+    pub fn from_jwk(alg: Alg, private_jwk: &Value) -> Result<Self, SignerError> {
+        let invalid = |e: josekit::JoseError| SignerError::InvalidKey {
+            alg,
+            detail: e.to_string(),
+        };
+        let map = private_jwk.as_object().ok_or(SignerError::NotAnObject)?;
         let kid = map
             .get("kid")
             .and_then(Value::as_str)
             .filter(|k| !k.is_empty())
-            .ok_or("the JWK has no kid")?
+            .ok_or(SignerError::NoKid)?
             .to_string();
-        let jwk = Jwk::from_map(map.clone()).map_err(|e| e.to_string())?;
+        let jwk = Jwk::from_map(map.clone()).map_err(invalid)?;
         use josekit::jws;
         let inner: Box<dyn JwsSigner> = match alg {
-            Alg::RS256 => Box::new(
-                jws::RS256
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::RS384 => Box::new(
-                jws::RS384
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::RS512 => Box::new(
-                jws::RS512
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::PS256 => Box::new(
-                jws::PS256
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::PS384 => Box::new(
-                jws::PS384
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::PS512 => Box::new(
-                jws::PS512
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::ES256 => Box::new(
-                jws::ES256
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::ES384 => Box::new(
-                jws::ES384
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::ES512 => Box::new(
-                jws::ES512
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
-            Alg::EdDSA => Box::new(
-                jws::EdDSA
-                    .signer_from_jwk(&jwk)
-                    .map_err(|e| e.to_string())?,
-            ),
+            Alg::RS256 => Box::new(jws::RS256.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::RS384 => Box::new(jws::RS384.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::RS512 => Box::new(jws::RS512.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::PS256 => Box::new(jws::PS256.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::PS384 => Box::new(jws::PS384.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::PS512 => Box::new(jws::PS512.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::ES256 => Box::new(jws::ES256.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::ES384 => Box::new(jws::ES384.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::ES512 => Box::new(jws::ES512.signer_from_jwk(&jwk).map_err(invalid)?),
+            Alg::EdDSA => Box::new(jws::EdDSA.signer_from_jwk(&jwk).map_err(invalid)?),
         };
         let mut public = map.clone();
         for private in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
@@ -141,7 +148,7 @@ impl JwkSigner {
         }
         let has_material = ["x", "n"].iter().any(|m| public.contains_key(*m));
         if !has_material {
-            return Err("the private JWK lacks its public members (x/y or n/e)".into());
+            return Err(SignerError::NoPublicMembers);
         }
         public.insert("alg".into(), Value::from(alg.name()));
         Ok(Self {
@@ -153,10 +160,13 @@ impl JwkSigner {
     }
 
     /// A fresh ES256 key pair, for tests and examples.
-    pub fn generate_es256(kid: &str) -> Result<Self, String> {
-        let pair = josekit::jws::ES256
-            .generate_key_pair()
-            .map_err(|e| e.to_string())?;
+    pub fn generate_es256(kid: &str) -> Result<Self, SignerError> {
+        let pair =
+            josekit::jws::ES256
+                .generate_key_pair()
+                .map_err(|e| SignerError::KeyGeneration {
+                    detail: e.to_string(),
+                })?;
         let mut jwk = pair.to_jwk_key_pair();
         jwk.set_key_id(kid);
         Self::from_jwk(Alg::ES256, &Value::Object(jwk.as_ref().clone()))
@@ -173,7 +183,9 @@ impl Signer for JwkSigner {
     fn public_jwk(&self) -> Value {
         self.public.clone()
     }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        self.inner.sign(message).map_err(|e| e.to_string())
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.inner.sign(message).map_err(|e| SignerError::Backend {
+            detail: e.to_string(),
+        })
     }
 }

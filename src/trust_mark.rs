@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod error;
+pub use error::TrustMarkError;
+
 use crate::entity_id::EntityId;
 use crate::jose::{self, Alg, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::parse_object;
@@ -115,7 +118,7 @@ impl TrustMark {
         now: i64,
         skew: i64,
         allow_http: bool,
-    ) -> Result<TrustMark, String> {
+    ) -> Result<TrustMark, TrustMarkError> {
         let rules = MarkRules {
             algs,
             now,
@@ -134,7 +137,7 @@ impl TrustMark {
         declared_type: &str,
         subject: &EntityId,
         rules: &MarkRules<'_>,
-    ) -> Result<(TrustMark, Vec<Deviation>), String> {
+    ) -> Result<(TrustMark, Vec<Deviation>), TrustMarkError> {
         let MarkRules {
             algs,
             now,
@@ -142,24 +145,24 @@ impl TrustMark {
             allow_http,
             tolerances,
         } = *rules;
-        let jws = CompactJws::parse(jwt).map_err(|e| e.to_string())?;
+        let jws = CompactJws::parse(jwt).map_err(TrustMarkError::Jws)?;
         let rules = HeaderRules {
             typ: TRUST_MARK_TYP,
             lenient_typ: false,
             algs,
         };
-        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| e.to_string())?;
+        let (alg, kid) = jose::check_header(&jws, &rules).map_err(TrustMarkError::Jws)?;
         let kid = kid.to_string();
         let mut claims = object(jws.payload())?;
         let issuer = claims
             .get("iss")
             .and_then(Value::as_str)
-            .ok_or("iss missing")
-            .and_then(|s| {
-                EntityId::parse_with(s, allow_http).map_err(|_| "iss is not an Entity Identifier")
-            })?;
+            .and_then(|s| EntityId::parse_with(s, allow_http).ok())
+            .ok_or(TrustMarkError::Issuer)?;
         if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
-            return Err(format!("sub is not {subject}"));
+            return Err(TrustMarkError::WrongSubject {
+                expected: subject.to_string(),
+            });
         }
         let mut deviations = Vec::new();
         let deviation =
@@ -177,7 +180,11 @@ impl TrustMark {
                     ));
                 }
             }
-            _ => return Err(format!("trust_mark_type is not {declared_type:?}")),
+            _ => {
+                return Err(TrustMarkError::WrongType {
+                    declared: declared_type.to_string(),
+                });
+            }
         }
         for c in URL_CLAIMS {
             match claims.get(c) {
@@ -192,7 +199,12 @@ impl TrustMark {
                     ));
                 }
                 Some(Value::String(s)) if url::Url::parse(s).is_ok() => {}
-                Some(v) => return Err(format!("{c} {v} is not a URL")),
+                Some(v) => {
+                    return Err(TrustMarkError::NotAUrl {
+                        claim: c,
+                        value: v.to_string().chars().take(200).collect(),
+                    });
+                }
             }
         }
         let expires_at = check_times(&claims, now, skew)?;
@@ -255,32 +267,35 @@ impl TrustMark {
         algs: &[Alg],
         now: i64,
         skew: i64,
-    ) -> Result<(), String> {
-        let jwt = self
-            .delegation()
-            .ok_or("the type has an owner but the mark carries no delegation")?;
-        let jws = CompactJws::parse(jwt).map_err(|e| format!("delegation: {e}"))?;
+    ) -> Result<(), TrustMarkError> {
+        let jwt = self.delegation().ok_or(TrustMarkError::DelegationMissing)?;
+        let of = |e: TrustMarkError| TrustMarkError::Delegation(Box::new(e));
+        let jws = CompactJws::parse(jwt).map_err(|e| of(TrustMarkError::Jws(e)))?;
         let rules = HeaderRules {
             typ: DELEGATION_TYP,
             lenient_typ: false,
             algs,
         };
         let (alg, kid) =
-            jose::check_header(&jws, &rules).map_err(|e| format!("delegation: {e}"))?;
-        let claims = object(jws.payload()).map_err(|e| format!("delegation: {e}"))?;
+            jose::check_header(&jws, &rules).map_err(|e| of(TrustMarkError::Jws(e)))?;
+        let claims = object(jws.payload()).map_err(of)?;
         if claims.get("sub").and_then(Value::as_str) != Some(self.issuer.as_str()) {
-            return Err("delegation: sub is not the mark's issuer".into());
+            return Err(of(TrustMarkError::WrongSubject {
+                expected: self.issuer.to_string(),
+            }));
         }
         if claims.get("iss").and_then(Value::as_str) != Some(owner) {
-            return Err(format!("delegation: iss is not the owner {owner}"));
+            return Err(TrustMarkError::NotByOwner {
+                owner: owner.to_string(),
+            });
         }
         if claims.get("trust_mark_type").and_then(Value::as_str) != Some(self.trust_mark_type()) {
-            return Err("delegation: trust_mark_type differs from the mark's".into());
+            return Err(TrustMarkError::DelegatedTypeDiffers);
         }
-        check_times(&claims, now, skew).map_err(|e| format!("delegation: {e}"))?;
+        check_times(&claims, now, skew).map_err(of)?;
         owner_keys
             .verify(&jws, alg, kid, &format!("owner {owner}"))
-            .map_err(|e| format!("delegation: {e}"))
+            .map_err(|e| of(TrustMarkError::Jws(e)))
     }
 
     /// §8.4.2: a status response for this mark, verified with the issuer's keys. Returns the
@@ -290,43 +305,51 @@ impl TrustMark {
         response: &str,
         issuer_keys: &KeySet,
         algs: &[Alg],
-    ) -> Result<String, String> {
-        let jws = CompactJws::parse(response).map_err(|e| format!("status: {e}"))?;
+    ) -> Result<String, TrustMarkError> {
+        let of = |e: TrustMarkError| TrustMarkError::Status(Box::new(e));
+        let jws = CompactJws::parse(response).map_err(|e| of(TrustMarkError::Jws(e)))?;
         let rules = HeaderRules {
             typ: STATUS_TYP,
             lenient_typ: false,
             algs,
         };
-        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| format!("status: {e}"))?;
+        let (alg, kid) =
+            jose::check_header(&jws, &rules).map_err(|e| of(TrustMarkError::Jws(e)))?;
         issuer_keys
             .verify(&jws, alg, kid, &format!("issuer {}", self.issuer))
-            .map_err(|e| format!("status: {e}"))?;
-        let claims = object(jws.payload()).map_err(|e| format!("status: {e}"))?;
+            .map_err(|e| of(TrustMarkError::Jws(e)))?;
+        let claims = object(jws.payload()).map_err(of)?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
-            return Err("status: iss is not the mark's issuer".into());
+            return Err(of(TrustMarkError::Issuer));
         }
         if claims.get("trust_mark").and_then(Value::as_str) != Some(self.jwt()) {
-            return Err("status: trust_mark is not the mark asked about".into());
+            return Err(of(TrustMarkError::OtherMark));
         }
         claims
             .get("status")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| "status: no status".into())
+            .ok_or_else(|| of(TrustMarkError::NoStatus))
     }
 }
 
-fn object(payload: &[u8]) -> Result<Map<String, Value>, String> {
-    parse_object(payload).map_err(|e| e.0)
+fn object(payload: &[u8]) -> Result<Map<String, Value>, TrustMarkError> {
+    parse_object(payload).map_err(|e| TrustMarkError::Payload { detail: e.0 })
 }
 
 /// `iat` must be present and not in the future; `exp`, when present, must be in the
 /// future: NumericDates read and judged as in a statement (the same functions, §3.2 steps
 /// 7–8 leeway). Returns `exp`.
-fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<Option<i64>, String> {
-    let iat = numeric_date(claims, "iat", Rounding::Up)?;
-    let exp = optional_numeric_date(claims, "exp", Rounding::Down)?;
-    check_validity(Some(iat), exp, now, skew).map_err(|(_, detail)| detail)?;
+fn check_times(
+    claims: &Map<String, Value>,
+    now: i64,
+    skew: i64,
+) -> Result<Option<i64>, TrustMarkError> {
+    let malformed = |detail: String| TrustMarkError::MalformedDate { detail };
+    let iat = numeric_date(claims, "iat", Rounding::Up).map_err(malformed)?;
+    let exp = optional_numeric_date(claims, "exp", Rounding::Down).map_err(malformed)?;
+    check_validity(Some(iat), exp, now, skew)
+        .map_err(|(rule, detail)| TrustMarkError::NotValidNow { rule, detail })?;
     Ok(exp)
 }
 
@@ -336,20 +359,21 @@ pub fn recognised(
     anchor_configuration: &Map<String, Value>,
     trust_mark_type: &str,
     issuer: &EntityId,
-) -> Result<(), String> {
+) -> Result<(), TrustMarkError> {
     let issuers = anchor_configuration
         .get("trust_mark_issuers")
         .and_then(|m| m.get(trust_mark_type))
         .and_then(Value::as_array)
-        .ok_or_else(|| {
-            format!("the trust anchor does not recognise the type {trust_mark_type:?}")
+        .ok_or_else(|| TrustMarkError::TypeNotRecognised {
+            trust_mark_type: trust_mark_type.to_string(),
         })?;
     if issuers.is_empty() || issuers.iter().any(|i| i.as_str() == Some(issuer.as_str())) {
         Ok(())
     } else {
-        Err(format!(
-            "{issuer} is not an issuer the trust anchor accepts for {trust_mark_type:?}"
-        ))
+        Err(TrustMarkError::IssuerNotAccepted {
+            issuer: issuer.to_string(),
+            trust_mark_type: trust_mark_type.to_string(),
+        })
     }
 }
 
@@ -357,18 +381,19 @@ pub fn recognised(
 pub fn owner(
     anchor_configuration: &Map<String, Value>,
     trust_mark_type: &str,
-) -> Option<Result<(String, KeySet), String>> {
+) -> Option<Result<(String, KeySet), TrustMarkError>> {
     let o = anchor_configuration
         .get("trust_mark_owners")?
         .get(trust_mark_type)?;
+    let entry = |detail: String| TrustMarkError::OwnerEntry { detail };
     let sub = match o.get("sub").and_then(Value::as_str) {
         Some(s) => s.to_string(),
-        None => return Some(Err("trust_mark_owners entry without sub".into())),
+        None => return Some(Err(entry("no sub".into()))),
     };
     Some(
         o.get("jwks")
-            .ok_or_else(|| "trust_mark_owners entry without jwks".to_string())
-            .and_then(|j| KeySet::from_json(j).map_err(|e| e.to_string()))
+            .ok_or_else(|| entry("no jwks".into()))
+            .and_then(|j| KeySet::from_json(j).map_err(|e| entry(e.to_string())))
             .map(|keys| (sub, keys)),
     )
 }

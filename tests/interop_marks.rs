@@ -9,6 +9,7 @@ mod interop_common;
 
 use common::*;
 use interop_common::*;
+use oidfed::error::RequiredMarkProblem;
 use oidfed::testing::{Federation, KeyAlg, TestKey};
 use oidfed::{Error, Resolver, Rule, Tolerance};
 use serde_json::{Map, Value, json};
@@ -57,7 +58,10 @@ fn assert_mark_refused(e: &Error, reason: &str) {
             ..
         } => {
             assert_eq!(trust_mark_type, TYPE);
-            assert!(r.contains(reason), "{r:?} lacks {reason:?}");
+            let RequiredMarkProblem::Invalid(r) = r else {
+                panic!("expected a refused mark, got {r:?}")
+            };
+            assert!(r.reason.contains(reason), "{r:?} lacks {reason:?}");
         }
         other => panic!("expected TrustMarkRequired, got {other}"),
     }

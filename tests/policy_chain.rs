@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use oidfed::policy::regexp::Regexp;
+use oidfed::policy::{PolicyError, PolicyErrorKind};
 use oidfed::testing::FederationBuilder;
 use oidfed::{EntityType, Error};
 use serde_json::{Value, json};
@@ -25,18 +26,18 @@ fn assert_set(actual: &Value, expected: Value) {
     );
 }
 
-/// The policy error behind a failed resolution: (code, via, detail).
-fn policy_failure(e: &Error) -> (&'static str, String, String) {
+/// The policy error behind a failed resolution: (code, via, the policy error).
+fn policy_failure(e: &Error) -> (&'static str, String, PolicyError) {
     match e {
         Error::Policy {
-            code, via, detail, ..
-        } => (code, via.clone(), detail.clone()),
+            code, via, source, ..
+        } => (code.as_str(), via.clone(), (**source).clone()),
         Error::NoTrustChain { attempts, .. } => attempts
             .iter()
             .find_map(|a| match &a.error {
                 Error::Policy {
-                    code, via, detail, ..
-                } => Some((*code, via.clone(), detail.clone())),
+                    code, via, source, ..
+                } => Some((code.as_str(), via.clone(), (**source).clone())),
                 _ => None,
             })
             .unwrap_or_else(|| panic!("no policy error in {e}")),
@@ -291,8 +292,13 @@ async fn non_compliant_metadata_invalidates_the_chain_and_says_why() {
         .unwrap_err();
     let (code, _via, detail) = policy_failure(&e);
     assert_eq!(code, "invalid_metadata");
-    assert!(detail.contains("token_endpoint_auth_method"), "{detail}");
-    assert!(detail.contains("one_of"), "{detail}");
+    assert_eq!(detail.kind, PolicyErrorKind::OneOfViolation, "{detail}");
+    assert_eq!(
+        detail.parameter.as_deref(),
+        Some("token_endpoint_auth_method"),
+        "{detail}"
+    );
+    assert_eq!(e.policy_error().map(|p| p.kind), Some(detail.kind));
     assert_eq!(e.spec_code(), "invalid_metadata");
 }
 
@@ -320,7 +326,12 @@ async fn conflicting_levels_name_the_statement_that_conflicts() {
         via.contains("https://fed.example/org → https://fed.example/rp"),
         "{via}"
     );
-    assert!(detail.contains("subject_type"), "{detail}");
+    assert_eq!(
+        detail.parameter.as_deref(),
+        Some("subject_type"),
+        "{detail}"
+    );
+    assert_eq!(detail.kind, PolicyErrorKind::MergeConflict, "{detail}");
 }
 
 #[tokio::test]
@@ -442,7 +453,8 @@ async fn critical_operator_registered_is_applied() {
         .unwrap_err();
     let (code, _, detail) = policy_failure(&e);
     assert_eq!(code, "invalid_metadata");
-    assert!(detail.contains("regexp"), "{detail}");
+    assert_eq!(detail.operator.as_deref(), Some("regexp"), "{detail}");
+    assert_eq!(detail.kind, PolicyErrorKind::CustomViolation, "{detail}");
 }
 
 #[tokio::test]

@@ -225,7 +225,7 @@ async fn unavailable_superior_keeps_the_old_record_until_it_expires() {
     assert!(stale.retry_at > NOW + 100 && stale.retry_at <= old.expires_at);
     assert_eq!(*kept.record, *old);
     // Past its expiry the old record cannot be kept: the failure surfaces, still transient.
-    clock.set(old.expires_at);
+    clock.set(old.expires_at.as_secs());
     let e = r
         .reresolve_with(&old, &ReresolveOptions::force())
         .await
@@ -303,7 +303,7 @@ async fn record_cache_expires_exactly_at_exp() {
     let again = r.record(&fed.id("rp"), &RP).await.unwrap();
     assert!(Arc::ptr_eq(&rec, &again), "served from cache before exp");
     assert_eq!(f.total_fetches(), fetched);
-    clock.set(rec.expires_at);
+    clock.set(rec.expires_at.as_secs());
     let _ = r.record(&fed.id("rp"), &RP).await;
     assert!(
         f.total_fetches() > fetched,
@@ -511,5 +511,24 @@ async fn audit_events_are_on_one_target_with_the_real_changes() {
         rec[0].1["changes"].contains("MetadataChanged"),
         "{:?}",
         rec[0].1
+    );
+}
+
+/// A record's times are `NumericDate`s that serialize as bare integers: a record stored
+/// before the type existed reads back equal, and writes the same JSON.
+#[tokio::test]
+async fn record_times_are_numeric_dates_stored_as_integers() {
+    let fed = three_level().build();
+    let rec = resolver(&fed).record(&fed.id("rp"), &RP).await.unwrap();
+    let json = serde_json::to_value(&*rec).unwrap();
+    assert_eq!(json["expires_at"], json!(rec.expires_at.as_secs()));
+    assert_eq!(json["resolved_at"], json!(NOW));
+    let back: oidfed::ClientRecord = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back.expires_at, rec.expires_at);
+    assert_eq!(serde_json::to_value(&back).unwrap(), json);
+    assert!(rec.resolved_at < rec.expires_at);
+    assert_eq!(
+        rec.expires_at - rec.resolved_at,
+        rec.expires_at.as_secs() - NOW
     );
 }

@@ -10,7 +10,7 @@ use oidfed::server::{
 };
 use oidfed::signer::{JwkSigner, Signer};
 use oidfed::testing::{Federation, KeyAlg, TestKey};
-use oidfed::{EntityType, Error, FixedClock};
+use oidfed::{EntityType, Error, FixedClock, RequestError};
 use serde_json::{Value, json};
 
 const OP: &str = "https://op.example.org";
@@ -291,7 +291,7 @@ async fn explicit_registration_with_an_entity_configuration_body() {
     );
     // Bounded by the chain and by the server's maximum.
     assert_eq!(c["exp"], json!(NOW + 3600));
-    assert!(c["exp"].as_i64().unwrap() <= out.record.expires_at.max(NOW + 3600));
+    assert!(c["exp"].as_i64().unwrap() <= out.record.expires_at.as_secs().max(NOW + 3600));
 
     // aud missing or for another server: refused.
     ec.insert("aud".into(), json!("https://other.example"));
@@ -452,7 +452,13 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        matches!(
+            &e,
+            Error::InvalidClient {
+                reason: RequestError::Replayed { .. },
+                ..
+            }
+        ),
         "{e}"
     );
     let e = r
@@ -460,7 +466,13 @@ async fn replay_inside_the_clock_skew_window_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidClient { reason, .. } if reason.contains("already used")),
+        matches!(
+            &e,
+            Error::InvalidClient {
+                reason: RequestError::Replayed { .. },
+                ..
+            }
+        ),
         "{e}"
     );
     // From exp + skew on, the lifetime check refuses it (not the guard).

@@ -12,7 +12,7 @@ use oidfed::server::{
     ChainSource, MemoryReplayGuard, RESOLVE_RESPONSE_TYP, RemoteResolver, RequestPolicy,
 };
 use oidfed::testing::{FederationBuilder, KeyAlg, TestKey};
-use oidfed::{EntityType, Error, FixedClock, Rule};
+use oidfed::{EntityType, Error, FixedClock, RequestError, Rule};
 use serde_json::json;
 use server_support::*;
 
@@ -62,7 +62,10 @@ async fn request_object_header_chain_of_another_entity_is_not_used_for_the_clien
     match &e {
         Error::InvalidClient { client_id, reason } => {
             assert_eq!(client_id, rp.as_str());
-            assert!(reason.contains("request object"), "{reason}");
+            assert!(
+                matches!(reason, RequestError::Signature { what, .. } if what == "request object"),
+                "{reason}"
+            );
         }
         other => panic!("expected InvalidClient for rp, got {other:?}"),
     }

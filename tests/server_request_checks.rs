@@ -9,7 +9,7 @@ mod server_support;
 
 use common::*;
 use oidfed::server::{MemoryReplayGuard, RequestPolicy};
-use oidfed::{Error, Rule};
+use oidfed::{Error, RequestError, Rule};
 use serde_json::{Value, json};
 use server_support::*;
 
@@ -40,7 +40,10 @@ async fn request_object_without_exp_is_rejected() {
         .await
         .unwrap_err();
     assert_eq!(e.spec_code(), "invalid_request", "{e}");
-    assert!(reason_of(&e).contains("exp missing"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::Missing { name: "exp" }),
+        "{e}"
+    );
 
     // A non-integer exp counts as missing too.
     let mut c = request_claims(&rp, OP, "exp-3");
@@ -49,7 +52,10 @@ async fn request_object_without_exp_is_rejected() {
         .verify_request_object(&sign_request(&proto, &c, json!({})), &policy, &guard)
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains("exp missing"), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::Missing { name: "exp" }),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -152,7 +158,10 @@ async fn explicit_registration_aud_must_be_exactly_this_server() {
         )
         .await
         .unwrap_err();
-    assert!(reason_of(&e).contains(&format!("aud must be {OP}")), "{e}");
+    assert!(
+        matches!(reason_of(&e), RequestError::WrongAudience { expected } if expected == OP),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -174,20 +183,31 @@ async fn request_object_header_follows_the_shared_jose_header_rules() {
         ..
     } = two_rps_setup();
     let rp = fed.id("rp");
-    let refused = [
-        (json!({"typ": "entity-statement+jwt"}), "typ"),
-        (json!({"jwk": proto.public_jwk()}), "jwk"),
-        (json!({"crit": ["exp"]}), "crit"),
-        (json!({"kid": ""}), "kid"),
+    type Check = fn(&RequestError) -> bool;
+    let refused: [(Value, &str, Check); 4] = [
+        (
+            json!({"typ": "entity-statement+jwt"}),
+            "typ",
+            |r| matches!(r, RequestError::WrongTyp { typ } if typ == "entity-statement+jwt"),
+        ),
+        (json!({"jwk": proto.public_jwk()}), "jwk", |r| {
+            matches!(r, RequestError::HeaderNotAccepted { header: "jwk" })
+        }),
+        (json!({"crit": ["exp"]}), "crit", |r| {
+            matches!(r, RequestError::HeaderNotAccepted { header: "crit" })
+        }),
+        (json!({"kid": ""}), "kid", |r| {
+            matches!(r, RequestError::Missing { name: "kid" })
+        }),
     ];
-    for (i, (extra, what)) in refused.into_iter().enumerate() {
+    for (i, (extra, what, expected)) in refused.into_iter().enumerate() {
         let jwt = sign_request(&proto, &request_claims(&rp, OP, &format!("hdr-{i}")), extra);
         let e = r
             .verify_request_object(&jwt, &policy, &guard)
             .await
             .unwrap_err();
         assert!(matches!(e, Error::InvalidRequest { .. }), "{what}: {e:?}");
-        assert!(reason_of(&e).contains(what), "{what}: {e}");
+        assert!(expected(reason_of(&e)), "{what}: {e}");
     }
     let long_form = sign_request(
         &proto,

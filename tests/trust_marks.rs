@@ -5,6 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use oidfed::error::RequiredMarkProblem;
 use oidfed::fetch::FetchResponse;
 use oidfed::testing::{Federation, FederationBuilder, KeyAlg, TestKey};
 use oidfed::trust_mark::{MarkValidation, StatusCheck};
@@ -335,7 +336,13 @@ async fn required_mark_missing_or_invalid_fails_resolution() {
     let r = b.require_trust_marks(&[TYPE]).build().unwrap();
     let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
     assert!(
-        matches!(&e, Error::TrustMarkRequired { reason, .. } if reason == "missing"),
+        matches!(
+            &e,
+            Error::TrustMarkRequired {
+                reason: RequiredMarkProblem::Missing,
+                ..
+            }
+        ),
         "{e}"
     );
     let mut c = mark_claims(fed.id("rp").as_str(), TYPE);
@@ -344,7 +351,13 @@ async fn required_mark_missing_or_invalid_fails_resolution() {
     r.clear_caches();
     let e = r.resolve(&fed.id("rp"), &RP).await.unwrap_err();
     assert!(
-        matches!(&e, Error::TrustMarkRequired { reason, .. } if reason.starts_with("invalid")),
+        matches!(
+            &e,
+            Error::TrustMarkRequired {
+                reason: RequiredMarkProblem::Invalid(_),
+                ..
+            }
+        ),
         "{e}"
     );
     publish_mark(

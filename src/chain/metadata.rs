@@ -58,7 +58,8 @@ pub(crate) fn resolve(
     // Step 3: allowed_entity_types, after the override and before policy.
     let mut removed = Vec::new();
     for (_, ss, raw) in constraint_sources(statements, top) {
-        let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
+        let c =
+            Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d.to_string()))?;
         removed.extend(c.filter_entity_types(&mut m));
     }
 
@@ -85,8 +86,8 @@ pub(crate) fn resolve(
             _ => Error::Policy {
                 subject: es0.subject().clone(),
                 via,
-                code: e.code(),
-                detail: e.to_string(),
+                code: e.error_code(),
+                source: Box::new(e),
             },
         }
     };
@@ -112,8 +113,11 @@ fn post_check(es0: &EntityStatement, m: &Map<String, Value>) -> Result<(), Error
         Error::Policy {
             subject: es0.subject().clone(),
             via: "the resolved metadata".into(),
-            code: "invalid_metadata",
-            detail,
+            code: crate::error::ErrorCode::InvalidMetadata,
+            source: Box::new(crate::policy::PolicyError::new(
+                PolicyErrorKind::IllegalMetadata,
+                detail,
+            )),
         }
     };
     for (t, params) in m {

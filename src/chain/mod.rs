@@ -49,8 +49,12 @@ impl TrustAnchor {
             value: id.to_string(),
             source,
         })?;
-        let keys = KeySet::from_json(jwks)
-            .map_err(|e| Error::Config(format!("keys of trust anchor {id}: {e}")))?;
+        let keys = KeySet::from_json(jwks).map_err(|source| {
+            crate::error::ConfigError::InvalidAnchorJwks {
+                anchor: id.to_string(),
+                source,
+            }
+        })?;
         // A configured key refused for its material (a degenerate key) is a configuration
         // that would let anyone sign as the anchor: refused whole, not ignored.
         if let Some((_, e)) = keys
@@ -68,9 +72,10 @@ impl TrustAnchor {
             .into());
         }
         if keys.is_empty() {
-            return Err(Error::Config(format!(
-                "trust anchor {id} has no usable key"
-            )));
+            return Err(crate::error::ConfigError::NoUsableAnchorKey {
+                anchor: id.to_string(),
+            }
+            .into());
         }
         Ok(Self { id, keys })
     }

@@ -193,7 +193,8 @@ pub(crate) fn check_constraints(
     top: usize,
 ) -> Result<(), Error> {
     for (k, ss, raw) in constraint_sources(statements, top) {
-        let c = Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d))?;
+        let c =
+            Constraints::from_json(raw).map_err(|d| ss.error(Rule::Constraints, d.to_string()))?;
         c.check_path_length(k - 1)
             .map_err(|d| ss.error(Rule::Constraint, format!("max_path_length: {d}")))?;
         for below in &statements[..k] {

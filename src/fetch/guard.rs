@@ -43,23 +43,35 @@ impl IpNetwork {
     }
 }
 
+/// Why a string is not an IP network (`addr` or `addr/prefix`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IpNetworkError {
+    /// The address part is not an IP address.
+    #[error("{0:?} is not an IP address")]
+    Address(String),
+    /// The prefix is not a number within the address family's length.
+    #[error("{0:?} is not a prefix length")]
+    Prefix(String),
+}
+
 impl FromStr for IpNetwork {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = IpNetworkError;
+    fn from_str(s: &str) -> Result<Self, IpNetworkError> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
         let addr: IpAddr = a
             .parse()
-            .map_err(|_| format!("{a:?} is not an IP address"))?;
+            .map_err(|_| IpNetworkError::Address(a.chars().take(100).collect()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             Some(p) => p
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{p:?} is not a prefix length"))?,
+                .ok_or_else(|| IpNetworkError::Prefix(p.chars().take(100).collect()))?,
             None => max,
         };
         Ok(Self { addr, prefix })
@@ -227,7 +239,14 @@ mod tests {
         assert!(g.check_ip("127.0.0.1".parse().unwrap()).is_ok());
         assert!(g.check_ip("127.0.0.2".parse().unwrap()).is_err());
         assert!(g.host_allowed("internal.example"));
-        assert!("10.0.0.0/33".parse::<IpNetwork>().is_err());
+        assert_eq!(
+            "10.0.0.0/33".parse::<IpNetwork>(),
+            Err(IpNetworkError::Prefix("33".into()))
+        );
+        assert_eq!(
+            "ten/8".parse::<IpNetwork>(),
+            Err(IpNetworkError::Address("ten".into()))
+        );
         assert!(
             "fd00::/8"
                 .parse::<IpNetwork>()

@@ -12,7 +12,7 @@ mod http;
 mod memory;
 mod special;
 
-pub use guard::{DestinationGuard, GuardRefusal, IpNetwork};
+pub use guard::{DestinationGuard, GuardRefusal, IpNetwork, IpNetworkError};
 pub use http::{HttpFetcher, HttpFetcherBuilder};
 pub use memory::{Handler, MemoryFetcher};
 pub use special::non_public_reason;

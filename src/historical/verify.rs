@@ -260,9 +260,11 @@ impl Resolver {
             None => {
                 let chain = self.vouched_chain(entity).await.map_err(config_err)?;
                 let ec = chain.subject_configuration().cloned().ok_or_else(|| {
-                    config_err(Error::Config(format!(
-                        "the trust chain of {entity} has no subject configuration"
-                    )))
+                    config_err(Error::Config(
+                        crate::error::ConfigError::NoSubjectConfiguration {
+                            entity: entity.to_string(),
+                        },
+                    ))
                 })?;
                 (ec, chain.subject_keys().clone())
             }
@@ -362,7 +364,7 @@ impl Resolver {
         };
         let last = jwts
             .last()
-            .ok_or_else(|| chain_err(Error::Config("an empty trust chain was given".into())))?;
+            .ok_or_else(|| chain_err(Error::Config(crate::error::ConfigError::EmptyChain)))?;
         let top =
             EntityStatement::parse(last, &self.inner.rules).map_err(|e| chain_err(e.into()))?;
         let anchor = top.issuer().clone();

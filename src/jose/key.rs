@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::verifier_cache::{VerifierCells, shared_cells};
-use super::{Alg, JoseError, Verifier, b64url, key_check};
+use super::{Alg, JoseError, Verifier, VerifierError, b64url, key_check};
 
 /// One public key from a JWK Set, with lazily built verifiers (one per algorithm).
 pub struct Key {
@@ -125,29 +125,26 @@ impl Key {
     }
 
     /// The verifier for `alg`, built on first use and kept.
-    pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, String> {
+    pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, VerifierError> {
         // Checks that depend on this JWK's own members come first: the cell is shared by
         // keys with the same material.
         if self.kty != alg.key_type() {
-            return Err(format!("a {} key cannot verify {alg}", self.kty));
+            return Err(VerifierError::KeyType {
+                alg,
+                kty: self.kty.chars().take(200).collect(),
+            });
         }
         if let Some(a) = &self.alg {
             if a != alg.name() {
-                return Err(format!("the key is declared for {a}"));
+                return Err(VerifierError::DeclaredFor {
+                    declared: a.chars().take(200).collect(),
+                });
             }
         }
         self.verifiers[alg.index()]
-            .get_or_init(|| {
-                Verifier::from_jwk(alg, &self.json)
-                    .map(Arc::new)
-                    .map_err(|e| short(&e))
-            })
+            .get_or_init(|| Verifier::from_jwk(alg, &self.json).map(Arc::new))
             .clone()
     }
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(200).collect()
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members of the key type.

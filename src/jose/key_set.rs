@@ -152,7 +152,7 @@ impl KeySet {
         let verifier = key.verifier(alg).map_err(|reason| JoseError::KeyMismatch {
             kid: kid.to_string(),
             alg,
-            reason,
+            reason: reason.to_string(),
         })?;
         cost::count_signature();
         let valid = verifier.verify(jws.signing_input(), jws.signature());

@@ -29,7 +29,7 @@ pub(crate) use header::{TypRule, check_header_with};
 pub use key::{Key, thumbprint};
 pub use key_check::{KeyError, MAX_RSA_BITS, MAX_RSA_EXPONENT, MIN_RSA_BITS};
 pub use key_set::KeySet;
-pub use native::{EC_VERIFICATION, Verifier};
+pub use native::{EC_VERIFICATION, Verifier, VerifierError};
 pub use verifier_cache::shared_verifiers_alive;
 
 /// Longest compact JWS accepted by default, in bytes.

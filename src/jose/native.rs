@@ -29,6 +29,54 @@ use serde_json::{Map, Value};
 use super::Alg;
 use super::key_check::{self, KeyError};
 
+/// Why no verifier can be built from a JWK for an algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierError {
+    /// The key's `kty` is not the one the algorithm needs.
+    #[error("{alg} needs kty {}, not {kty:?}", alg.key_type())]
+    KeyType {
+        /// The algorithm.
+        alg: Alg,
+        /// The key's `kty`.
+        kty: String,
+    },
+    /// The key is declared (`alg`) for another algorithm.
+    #[error("the key is declared for {declared}")]
+    DeclaredFor {
+        /// The key's `alg`.
+        declared: String,
+    },
+    /// The key's `use` is not `sig`.
+    #[error("the key's use is {value}, not sig")]
+    NotForSignatures {
+        /// The `use` given.
+        value: String,
+    },
+    /// The key's `key_ops` do not include `verify`.
+    #[error("the key's key_ops do not include verify")]
+    NoVerifyOperation,
+    /// The key's curve is not the one the algorithm needs.
+    #[error("{alg} needs crv {needed}, not {crv:?}")]
+    Curve {
+        /// The algorithm.
+        alg: Alg,
+        /// The curve it needs (for EdDSA: `Ed25519` or `Ed448`).
+        needed: &'static str,
+        /// The key's `crv`.
+        crv: String,
+    },
+    /// The key's material breaks a rule (a degenerate key, a point off its curve…).
+    #[error("{0}")]
+    Material(KeyError),
+    /// The cryptographic library refused the key.
+    #[error("invalid key: {detail}")]
+    Library {
+        /// The library's message.
+        detail: String,
+    },
+}
+
 /// A verifier for one key and one algorithm.
 pub struct Verifier {
     alg: Alg,
@@ -60,18 +108,29 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
-fn member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+fn member<'a>(jwk: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, VerifierError> {
     jwk.get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{name} missing or not a string"))
+        .ok_or(VerifierError::Material(KeyError::Missing { member: name }))
 }
 
-fn bytes(jwk: &Map<String, Value>, name: &'static str) -> Result<Vec<u8>, String> {
-    key_check::bytes(jwk, name).map_err(|e| e.to_string())
+fn bytes(jwk: &Map<String, Value>, name: &'static str) -> Result<Vec<u8>, VerifierError> {
+    key_check::bytes(jwk, name).map_err(VerifierError::Material)
 }
 
-fn material(e: KeyError) -> String {
-    e.to_string()
+fn material(e: KeyError) -> VerifierError {
+    VerifierError::Material(e)
+}
+
+/// A value of the key echoed in an error, cut to 200 characters (the key is untrusted).
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+fn library(e: impl std::fmt::Display) -> VerifierError {
+    VerifierError::Library {
+        detail: clip(&e.to_string()),
+    }
 }
 
 fn digest(alg: Alg) -> MessageDigest {
@@ -100,13 +159,13 @@ pub(super) fn curve(nid: Nid) -> Result<&'static EcGroup, openssl::error::ErrorS
 }
 
 #[cfg(not(feature = "aws-lc"))]
-fn ec_public(_: Alg, key: EcKey<Public>) -> Result<EcPublic, String> {
+fn ec_public(_: Alg, key: EcKey<Public>) -> Result<EcPublic, VerifierError> {
     Ok(key)
 }
 
 /// The checked OpenSSL key, handed to aws-lc-rs as its uncompressed point.
 #[cfg(feature = "aws-lc")]
-fn ec_public(alg: Alg, key: EcKey<Public>) -> Result<EcPublic, String> {
+fn ec_public(alg: Alg, key: EcKey<Public>) -> Result<EcPublic, VerifierError> {
     use aws_lc_rs::signature as lc;
     use openssl::bn::BigNumContext;
     use openssl::ec::PointConversionForm;
@@ -115,27 +174,31 @@ fn ec_public(alg: Alg, key: EcKey<Public>) -> Result<EcPublic, String> {
         Alg::ES384 => &lc::ECDSA_P384_SHA384_FIXED,
         _ => &lc::ECDSA_P521_SHA512_FIXED,
     };
-    let invalid = |e: String| format!("invalid key: {e}");
-    let mut ctx = BigNumContext::new().map_err(|e| invalid(e.to_string()))?;
+    let mut ctx = BigNumContext::new().map_err(library)?;
     let encoded = key
         .public_key()
         .to_bytes(key.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
-        .map_err(|e| invalid(e.to_string()))?;
-    lc::ParsedPublicKey::new(algorithm, encoded).map_err(|e| invalid(e.to_string()))
+        .map_err(library)?;
+    lc::ParsedPublicKey::new(algorithm, encoded).map_err(library)
 }
 
 impl Verifier {
     /// Builds the verifier for `alg` from a public JWK. Its `kty` must be exactly the one
     /// `alg` needs (`RSA`, `EC` or `OKP`): any other is refused, so the key checks made for
     /// that type always run.
-    pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, String> {
+    pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, VerifierError> {
         let kty = member(jwk, "kty")?;
         if kty != alg.key_type() {
-            return Err(format!("{alg} needs kty {}, not {kty:?}", alg.key_type()));
+            return Err(VerifierError::KeyType {
+                alg,
+                kty: clip(kty),
+            });
         }
         if let Some(u) = jwk.get("use") {
             if u.as_str() != Some("sig") {
-                return Err(format!("the key's use is {u}, not sig"));
+                return Err(VerifierError::NotForSignatures {
+                    value: clip(&u.to_string()),
+                });
             }
         }
         if let Some(ops) = jwk.get("key_ops") {
@@ -143,10 +206,10 @@ impl Verifier {
                 .as_array()
                 .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")));
             if !ok {
-                return Err("the key's key_ops do not include verify".into());
+                return Err(VerifierError::NoVerifyOperation);
             }
         }
-        let ssl = |e: openssl::error::ErrorStack| format!("invalid key: {e}");
+        let ssl = library;
         let kind = match alg {
             Alg::ES256 | Alg::ES384 | Alg::ES512 => {
                 let name = match alg {
@@ -154,11 +217,17 @@ impl Verifier {
                     Alg::ES384 => "P-384",
                     _ => "P-521",
                 };
-                if member(jwk, "crv")? != name {
-                    return Err(format!("{alg} needs crv {name}"));
+                let wrong_curve = |crv: &str| VerifierError::Curve {
+                    alg,
+                    needed: name,
+                    crv: clip(crv),
+                };
+                let given = member(jwk, "crv")?;
+                if given != name {
+                    return Err(wrong_curve(given));
                 }
                 let (crv, nid, size, _) =
-                    key_check::ec_curve(name).ok_or_else(|| format!("{alg} needs crv {name}"))?;
+                    key_check::ec_curve(name).ok_or_else(|| wrong_curve(given))?;
                 let (x, y) = (bytes(jwk, "x")?, bytes(jwk, "y")?);
                 // The point is decoded, on the curve and not at infinity (checked again here
                 // so a verifier never exists for a point that is not).
@@ -174,7 +243,13 @@ impl Verifier {
                 let id = match member(jwk, "crv")? {
                     "Ed25519" => Id::ED25519,
                     "Ed448" => Id::ED448,
-                    other => return Err(format!("EdDSA does not support crv {other}")),
+                    other => {
+                        return Err(VerifierError::Curve {
+                            alg,
+                            needed: "Ed25519 or Ed448",
+                            crv: clip(other),
+                        });
+                    }
                 };
                 key_check::check_public(jwk).map_err(material)?;
                 let key = PKey::public_key_from_raw_bytes(&bytes(jwk, "x")?, id).map_err(ssl)?;

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::{Map, Value};
 
-use super::Verifier;
+use super::{Verifier, VerifierError};
 
-pub(super) type VerifierCells = [OnceLock<Result<Arc<Verifier>, String>>; 10];
+pub(super) type VerifierCells = [OnceLock<Result<Arc<Verifier>, VerifierError>>; 10];
 
 /// Verifier cells shared by every live [`Key`] with the same public material (and the same
 /// `use`/`key_ops`, which are checked when building): the subject's own `jwks`, its

@@ -29,6 +29,9 @@ pub enum PolicyErrorKind {
     EssentialMissing,
     /// A custom checking operator refused the parameter.
     CustomViolation,
+    /// The metadata the policy produced is illegal (an Entity Type that is not an object, a
+    /// `null` parameter, §6.1.4.2).
+    IllegalMetadata,
     /// A limit of the resolver was reached while validating or applying the policy (the
     /// resolution's deadline, or the size of a value): the resolver reports it as
     /// [`crate::Error::LimitExceeded`].
@@ -111,8 +114,17 @@ impl PolicyError {
             | PolicyErrorKind::OneOfViolation
             | PolicyErrorKind::SupersetViolation
             | PolicyErrorKind::EssentialMissing
-            | PolicyErrorKind::CustomViolation => "invalid_metadata",
+            | PolicyErrorKind::CustomViolation
+            | PolicyErrorKind::IllegalMetadata => "invalid_metadata",
             _ => "invalid_policy",
+        }
+    }
+
+    /// [`PolicyError::code`] as an [`crate::error::ErrorCode`].
+    pub fn error_code(&self) -> crate::error::ErrorCode {
+        match self.code() {
+            "invalid_metadata" => crate::error::ErrorCode::InvalidMetadata,
+            _ => crate::error::ErrorCode::InvalidPolicy,
         }
     }
 

@@ -118,7 +118,9 @@ pub(crate) fn evidence_json(s: &VerifiedStatement) -> Value {
 }
 
 pub(super) fn server(e: impl Into<Error>) -> DcrError {
-    DcrError::Server { source: e.into() }
+    DcrError::Server {
+        source: Box::new(e.into()),
+    }
 }
 
 impl Registry {
@@ -319,10 +321,10 @@ pub(super) fn row_of(
     token_hash: Option<String>,
 ) -> Result<RegistrationWrite, DcrError> {
     let details = serde_json::to_value(r).map_err(|e| {
-        server(Error::Config(format!(
-            "cannot serialize registration {}: {e}",
-            r.client_id
-        )))
+        server(Error::Config(crate::error::ConfigError::Serialize {
+            what: format!("registration {}", r.client_id),
+            detail: e.to_string(),
+        }))
     })?;
     Ok(RegistrationWrite {
         client_id: r.client_id.clone(),

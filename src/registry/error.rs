@@ -132,20 +132,26 @@ impl RegistryError {
         )
     }
 
-    /// The OAuth error code a server answers with.
+    /// The OAuth error code a server answers with, as text.
     pub fn spec_code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The OAuth error code a server answers with.
+    pub fn error_code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
         match self {
             RegistryError::Database {
                 transient: true, ..
-            } => "temporarily_unavailable",
+            } => C::TemporarilyUnavailable,
             RegistryError::UnknownClient { .. }
             | RegistryError::Revoked { .. }
             | RegistryError::Suspended { .. }
             | RegistryError::Expired { .. }
             | RegistryError::NoKeys { .. }
-            | RegistryError::NoOrganization { .. } => "invalid_client",
-            RegistryError::Consent(_) => "invalid_request",
-            _ => "server_error",
+            | RegistryError::NoOrganization { .. } => C::InvalidClient,
+            RegistryError::Consent(_) => C::InvalidRequest,
+            _ => C::ServerError,
         }
     }
 }

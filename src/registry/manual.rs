@@ -384,10 +384,10 @@ impl Registry {
             trust_expires_at: None,
         };
         let details = serde_json::to_value(&reg).map_err(|e| {
-            failed(Error::Config(format!(
-                "cannot serialize {}: {e}",
-                reg.client_id
-            )))
+            failed(Error::Config(crate::error::ConfigError::Serialize {
+                what: reg.client_id.to_string(),
+                detail: e.to_string(),
+            }))
         })?;
         let batch = Batch {
             actor: Some((Actor::Operator, now)),

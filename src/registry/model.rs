@@ -301,7 +301,7 @@ impl RegisteredClient {
     pub fn trust_expires_at(&self) -> Option<i64> {
         self.record
             .as_ref()
-            .map(|r| r.expires_at)
+            .map(|r| r.expires_at.as_secs())
             .or(self.trust_expires_at)
     }
 }

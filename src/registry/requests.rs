@@ -193,7 +193,7 @@ impl Registry {
                 || jwks.unwrap_or_else(|| client.keys()),
             )
             .await
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| invalid(crate::error::RequestError::ClientKeys(e)))
     }
 
     /// The protocol keys (a JWK Set) the registry holds for `client_id`, whatever its
@@ -292,8 +292,11 @@ fn verify_with(
     what: &str,
 ) -> Result<(), Error> {
     keys.verify(jws, alg, kid, "the client's protocol keys in the registry")
-        .map_err(|e| Error::InvalidClient {
+        .map_err(|source| Error::InvalidClient {
             client_id: client.client_id.clone(),
-            reason: format!("{what}: {e}"),
+            reason: crate::error::RequestError::Signature {
+                what: what.to_string(),
+                source,
+            },
         })
 }

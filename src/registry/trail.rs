@@ -172,7 +172,12 @@ impl Registry {
     /// The access review as a JSON array.
     pub async fn access_review_json(&self) -> Result<serde_json::Value, Error> {
         let rows = self.access_review().await?;
-        serde_json::to_value(rows).map_err(|e| Error::Config(format!("access review: {e}")))
+        serde_json::to_value(rows).map_err(|e| {
+            Error::Config(crate::error::ConfigError::Serialize {
+                what: "the access review".into(),
+                detail: e.to_string(),
+            })
+        })
     }
 
     /// The access review as CSV, header first ([`REVIEW_CSV_HEADER`]).

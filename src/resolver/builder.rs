@@ -11,7 +11,7 @@ use super::{Inner, Resolver, records};
 use crate::cache::StatementCache;
 use crate::chain::TrustAnchor;
 use crate::clock::{Clock, SystemClock};
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::fetch::Fetcher;
 use crate::jose::Alg;
 use crate::policy::{OperatorRegistry, PolicyOperator};
@@ -95,7 +95,7 @@ pub struct ResolverBuilder {
     clock: Arc<dyn Clock>,
     rules: StatementRules,
     operators: OperatorRegistry,
-    config_errors: Vec<String>,
+    config_errors: Vec<ConfigError>,
     limits: Limits,
     skew: i64,
     stop_at_first_anchor: bool,
@@ -165,9 +165,22 @@ impl ResolverBuilder {
         self
     }
 
-    /// Leeway for `iat`/`exp` in seconds (default 60).
+    /// Leeway for `iat`/`exp` in seconds (default 60). See
+    /// [`ResolverBuilder::clock_skew_duration`].
     pub fn clock_skew(mut self, secs: i64) -> Self {
         self.skew = secs.max(0);
+        self
+    }
+
+    /// Leeway for `iat`/`exp` (default 60 s), in whole seconds (a fraction is dropped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = oidfed::Resolver::builder().clock_skew_duration(Duration::from_secs(30));
+    /// # let _ = b;
+    /// ```
+    pub fn clock_skew_duration(mut self, skew: Duration) -> Self {
+        self.skew = i64::try_from(skew.as_secs()).unwrap_or(i64::MAX);
         self
     }
 
@@ -221,7 +234,8 @@ impl ResolverBuilder {
     /// Registers a federation's own metadata policy operator (§6.1.3.2).
     pub fn policy_operator(mut self, op: Arc<dyn PolicyOperator>) -> Self {
         if let Err(e) = self.operators.register(op) {
-            self.config_errors.push(e.to_string());
+            self.config_errors
+                .push(ConfigError::PolicyOperator(Box::new(e)));
         }
         self
     }
@@ -247,6 +261,36 @@ impl ResolverBuilder {
     /// Most fetches per resolution.
     pub fn max_fetches(mut self, n: usize) -> Self {
         self.limits.max_fetches = n;
+        self
+    }
+
+    /// Most candidate chains kept (default 8).
+    pub fn max_candidates(mut self, n: usize) -> Self {
+        self.limits.max_candidates = n;
+        self
+    }
+
+    /// Most fetches in flight at once in one resolution (default 8).
+    pub fn max_concurrent_fetches(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_fetches = n;
+        self
+    }
+
+    /// Longest statement accepted, in bytes (default 64 KiB).
+    pub fn max_statement_bytes(mut self, n: usize) -> Self {
+        self.limits.max_statement_bytes = n;
+        self
+    }
+
+    /// Most elements of a chain handed over whole (default 16).
+    pub fn max_chain_length(mut self, n: usize) -> Self {
+        self.limits.max_chain_length = n;
+        self
+    }
+
+    /// Most trust marks examined per entity (default 16).
+    pub fn max_trust_marks(mut self, n: usize) -> Self {
+        self.limits.max_trust_marks = n;
         self
     }
 
@@ -310,6 +354,13 @@ impl ResolverBuilder {
         self
     }
 
+    /// [`ResolverBuilder::statement_cache`] with the longest time as a [`Duration`] (whole
+    /// seconds).
+    pub fn statement_cache_for(self, max_bytes: u64, max_ttl: Duration) -> Self {
+        let secs = i64::try_from(max_ttl.as_secs()).unwrap_or(i64::MAX);
+        self.statement_cache(max_bytes, secs)
+    }
+
     /// Which entity of a chain is the client's accountable organization (default: its
     /// Immediate Superior).
     pub fn organization_rule(mut self, rule: OrganizationRule) -> Self {
@@ -342,25 +393,63 @@ impl ResolverBuilder {
         self
     }
 
-    /// Builds the resolver. Fails without a trust anchor or with an unusable one.
+    /// Builds the resolver. Every problem of the configuration is reported at once: no
+    /// trust anchor ([`ConfigError::NoTrustAnchor`], always the first), each unusable
+    /// anchor, each `http` anchor without `allow_http(true)`, each policy operator that
+    /// cannot be registered. One problem is returned as itself (an anchor's own error as
+    /// it is, e.g. [`Error::EntityId`]); several as [`ConfigError::Several`].
+    ///
+    /// ```
+    /// use oidfed::{ConfigError, Error, Resolver};
+    /// let jwks = serde_json::json!({"keys": []});
+    /// let e = Resolver::builder()
+    ///     .trust_anchor("not a url", &jwks)
+    ///     .trust_anchor("https://ta.example", &serde_json::json!(7))
+    ///     .build()
+    ///     .err()
+    ///     .unwrap();
+    /// let Error::Config(ConfigError::Several(problems)) = e else { panic!("{e}") };
+    /// assert_eq!(problems.len(), 2);
+    /// ```
     pub fn build(self) -> Result<Resolver, Error> {
-        if let Some(e) = self.config_errors.first() {
-            return Err(Error::Config(e.clone()));
+        let mut problems = Vec::new();
+        let mut anchors = Vec::with_capacity(self.anchors.len());
+        let mut anchor_problems = 0;
+        for a in self.anchors {
+            match a {
+                Ok(a) => anchors.push(a),
+                Err(Error::Config(c)) => {
+                    anchor_problems += 1;
+                    problems.push(c);
+                }
+                Err(e) => {
+                    anchor_problems += 1;
+                    problems.push(ConfigError::Anchor(Box::new(e)));
+                }
+            }
         }
-        let anchors = self.anchors.into_iter().collect::<Result<Vec<_>, _>>()?;
-        if anchors.is_empty() {
-            return Err(Error::Config("no trust anchor configured".into()));
+        if anchors.is_empty() && anchor_problems == 0 {
+            problems.insert(0, ConfigError::NoTrustAnchor);
         }
         let mut rules = self.rules;
         rules.max_len = self.limits.max_statement_bytes;
         rules.understood_policy_operators = self.operators.custom_names();
-        if let Some(a) = anchors.iter().find(|a| a.id().is_http()) {
-            if !rules.allow_http {
-                return Err(Error::Config(format!(
-                    "trust anchor {} uses http; call allow_http(true) for a test federation",
-                    a.id()
-                )));
-            }
+        if !rules.allow_http {
+            problems.extend(anchors.iter().filter(|a| a.id().is_http()).map(|a| {
+                ConfigError::HttpAnchor {
+                    anchor: a.id().to_string(),
+                }
+            }));
+        }
+        problems.extend(self.config_errors);
+        if problems.len() > 1 {
+            return Err(Error::Config(ConfigError::Several(problems)));
+        }
+        if let Some(p) = problems.pop() {
+            return Err(match p {
+                ConfigError::Anchor(e) => *e,
+                p => Error::Config(p),
+            });
         }
         let fetcher = match self.fetcher {
             Some(f) => f,
@@ -368,7 +457,9 @@ impl ResolverBuilder {
                 crate::fetch::HttpFetcher::builder()
                     .guard(crate::fetch::DestinationGuard::new().allow_http(rules.allow_http))
                     .build()
-                    .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+                    .map_err(|e| ConfigError::HttpClient {
+                        detail: e.to_string(),
+                    })?,
             ),
         };
         Ok(Resolver {
@@ -403,3 +494,52 @@ impl ResolverBuilder {
 
 /// Verified (statement bytes, key) pairs a resolver remembers: ~100 bytes each.
 const VERIFIED_MEMO_ENTRIES: usize = 100_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every limit of [`Limits`] has a setter, and each sets its own field.
+    #[test]
+    fn every_limit_has_a_setter() {
+        let b = ResolverBuilder::default()
+            .max_chain_depth(1)
+            .max_authority_hints(2)
+            .max_fetches(3)
+            .max_candidates(4)
+            .max_concurrent_fetches(5)
+            .resolution_timeout(Duration::from_secs(6))
+            .max_statement_bytes(7)
+            .max_chain_length(8)
+            .max_trust_marks(9)
+            .max_path_steps(10)
+            .max_value_array_len(11)
+            .max_value_string_len(12)
+            .max_scope_words(13)
+            .max_concurrent_resolutions(14)
+            .max_request_body_bytes(15)
+            .clock_skew_duration(Duration::from_millis(16_900))
+            .statement_cache_for(17, Duration::from_secs(18));
+        let l = &b.limits;
+        let got = [
+            l.max_chain_depth,
+            l.max_authority_hints,
+            l.max_fetches,
+            l.max_candidates,
+            l.max_concurrent_fetches,
+            l.resolution_timeout.as_secs() as usize,
+            l.max_statement_bytes,
+            l.max_chain_length,
+            l.max_trust_marks,
+            l.max_path_steps,
+            l.max_value_array_len,
+            l.max_value_string_len,
+            l.max_scope_words,
+            l.max_concurrent_resolutions,
+            l.max_request_body_bytes,
+        ];
+        assert_eq!(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+        assert_eq!(b.skew, 16);
+        assert_eq!((b.cache_bytes, b.cache_max_ttl), (17, 18));
+    }
+}

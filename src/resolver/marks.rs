@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::{ResolvedEntity, Resolver};
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
+use crate::error::RequiredMarkProblem;
 use crate::error::{Error, Limit};
 use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::KeySet;
@@ -84,8 +85,8 @@ impl Resolver {
                     .rejected_marks
                     .iter()
                     .find(|r| &r.trust_mark_type == required)
-                    .map(|r| format!("invalid: {}", r.reason))
-                    .unwrap_or_else(|| "missing".into());
+                    .map(|r| RequiredMarkProblem::Invalid(Box::new(r.clone())))
+                    .unwrap_or(RequiredMarkProblem::Missing);
                 return Err(Error::TrustMarkRequired {
                     subject: resolved.entity_id().clone(),
                     trust_mark_type: required.clone(),
@@ -159,7 +160,7 @@ impl Resolver {
                         );
                         (None, hint)
                     }
-                    _ => (None, e),
+                    _ => (None, e.to_string()),
                 }
             })?;
         let issuer = Some(mark.issuer().to_string());
@@ -177,7 +178,7 @@ impl Resolver {
                     Tolerance::MisspeltTrustMarksIssuers
                 ))
             } else {
-                fail(e)
+                fail(e.to_string())
             }
         })?;
 
@@ -190,9 +191,9 @@ impl Resolver {
 
         let mut validation = MarkValidation::Signature;
         if let Some(o) = owner(anchor_claims, declared_type) {
-            let (owner_id, owner_keys) = o.map_err(fail)?;
+            let (owner_id, owner_keys) = o.map_err(|e| fail(e.to_string()))?;
             mark.verify_delegation(&owner_id, &owner_keys, &inner.rules.algs, now, inner.skew)
-                .map_err(fail)?;
+                .map_err(|e| fail(e.to_string()))?;
             validation = MarkValidation::Delegated;
         }
 
@@ -286,7 +287,9 @@ impl Resolver {
             .fetch_text(req, issuer_ec.subject(), "trust mark status")
             .await
             .map_err(|e| format!("status endpoint {url}: {e}"))?;
-        let status = mark.check_status_response(&text, keys, &self.inner.rules.algs)?;
+        let status = mark
+            .check_status_response(&text, keys, &self.inner.rules.algs)
+            .map_err(|e| e.to_string())?;
         if status == "active" {
             Ok(())
         } else {

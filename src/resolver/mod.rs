@@ -531,7 +531,7 @@ impl Resolver {
         let subject = statements
             .first()
             .map(|s| s.subject().clone())
-            .ok_or_else(|| Error::Config("an empty trust chain was given".into()))?;
+            .ok_or(Error::Config(crate::error::ConfigError::EmptyChain))?;
         // The walk holds the anchor-set snapshot this validation uses throughout.
         let walk = self.walk_until(false, deadline);
         let statements = self.with_anchor_configuration(statements, &walk).await?;

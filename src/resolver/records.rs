@@ -138,7 +138,7 @@ impl Resolver {
                     client_id = %client_id,
                     cached = true,
                     trust_anchor = %r.trust_anchor,
-                    expires_at = r.expires_at,
+                    expires_at = r.expires_at.as_secs(),
                     "client trusted (cached record)"
                 );
                 return Ok(r);
@@ -251,12 +251,12 @@ impl Resolver {
             Err(error) if error.is_transient() && old.is_valid_at(now) => {
                 let retry_at = now
                     .saturating_add(opts.retry_after.max(1))
-                    .min(old.expires_at);
+                    .min(old.expires_at.as_secs());
                 tracing::warn!(
                     target: "oidfed::audit",
                     client_id = %old.client_id,
                     error = %error,
-                    kept_until = old.expires_at,
+                    kept_until = old.expires_at.as_secs(),
                     retry_at,
                     "re-resolution failed transiently; previous record kept"
                 );
@@ -342,8 +342,8 @@ impl Resolver {
             path: chain.path(),
             trust_chain: chain.to_jwts(),
             chain_fingerprint: chain.fingerprint(),
-            expires_at: resolved.expires_at(),
-            resolved_at: self.inner.clock.now(),
+            expires_at: resolved.expires_at().into(),
+            resolved_at: self.inner.clock.now().into(),
             trust_marks: resolved
                 .trust_marks()
                 .iter()
@@ -568,7 +568,7 @@ fn audit(
             trust_anchor = %r.trust_anchor,
             organization = r.organization.as_ref().map(|o| o.entity_id.as_str()).unwrap_or("-"),
             organization_evidence = ?r.organization.as_ref().map(|o| &o.evidence),
-            expires_at = r.expires_at,
+            expires_at = r.expires_at.as_secs(),
             changes = ?changes,
             deviations = ?r.deviations.iter().map(ToString::to_string).collect::<Vec<_>>(),
             duration_us = started.elapsed().as_micros() as u64,

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::entity_id::EntityId;
-use crate::error::Error;
-use crate::jose::{self, Alg, CompactJws, TypRule};
+use crate::error::{ConfigError, Error, ReplayGuardProblem, RequestError};
+use crate::jose::{self, Alg, CompactJws, JoseError, TypRule};
 use crate::json::parse_object;
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, Resolver};
@@ -55,7 +55,7 @@ impl MemoryReplayGuard {
 
     fn record(&self, client_id: &str, jti: &str, keep_until: i64, now: i64) -> Result<bool, Error> {
         let Ok(mut seen) = self.seen.lock() else {
-            return Err(Error::Config("the replay guard's lock is poisoned".into()));
+            return Err(ConfigError::ReplayGuard(ReplayGuardProblem::Poisoned).into());
         };
         let key = (client_id.to_string(), jti.to_string());
         if seen.get(&key).is_some_and(|until| *until > now) {
@@ -64,10 +64,10 @@ impl MemoryReplayGuard {
         if seen.len() >= self.capacity {
             seen.retain(|_, until| *until > now);
             if seen.len() >= self.capacity {
-                return Err(Error::Config(format!(
-                    "the replay guard holds {} live jti values (its capacity): refusing",
-                    self.capacity
-                )));
+                return Err(ConfigError::ReplayGuard(ReplayGuardProblem::Full {
+                    capacity: self.capacity,
+                })
+                .into());
             }
         }
         seen.insert(key, keep_until);
@@ -156,10 +156,8 @@ impl RequestPolicy {
     }
 }
 
-pub(crate) fn invalid(reason: impl Into<String>) -> Error {
-    Error::InvalidRequest {
-        reason: reason.into(),
-    }
+pub(crate) fn invalid(reason: RequestError) -> Error {
+    Error::InvalidRequest { reason }
 }
 
 /// Splits a Request Object or client assertion and checks its header with the one JOSE
@@ -171,12 +169,32 @@ pub(crate) fn decode(
     algs: &[Alg],
     typ_rule: TypRule<'_>,
 ) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
-    let jws = CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(e.to_string()))?;
+    let jws =
+        CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(RequestError::Jws(e)))?;
     let (alg, kid) =
-        jose::check_header_with(&jws, typ_rule, algs).map_err(|e| invalid(e.to_string()))?;
+        jose::check_header_with(&jws, typ_rule, algs).map_err(|e| invalid(header_problem(e)))?;
     let kid = kid.to_string();
-    let claims = parse_object(jws.payload()).map_err(|e| invalid(e.0))?;
+    let claims = parse_object(jws.payload()).map_err(|e| invalid(RequestError::Payload(e)))?;
     Ok((jws, alg, kid, claims))
+}
+
+/// The request-check form of a failed header check: the header rules are the JOSE layer's,
+/// the variants are the ones an authorization server maps to its OAuth error.
+fn header_problem(e: JoseError) -> RequestError {
+    match e {
+        JoseError::MissingAlg => RequestError::AlgMissing,
+        JoseError::AlgNotAllowed(alg) => RequestError::AlgNotAccepted { alg },
+        JoseError::KeyInHeader(h) => {
+            match ["jwk", "jku", "x5u", "x5c"].into_iter().find(|k| *k == h) {
+                Some(header) => RequestError::HeaderNotAccepted { header },
+                None => RequestError::Jws(JoseError::KeyInHeader(h)),
+            }
+        }
+        JoseError::CritHeader(_) => RequestError::HeaderNotAccepted { header: "crit" },
+        JoseError::MissingKid => RequestError::Missing { name: "kid" },
+        JoseError::WrongTyp { found, .. } => RequestError::WrongTyp { typ: found },
+        other => RequestError::Jws(other),
+    }
 }
 
 pub(crate) fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_one: bool) -> bool {
@@ -192,19 +210,20 @@ pub(crate) fn audience_is(claims: &Map<String, Value>, accepted: &[&str], only_o
 pub(super) fn chain_header(
     h: &Map<String, Value>,
     name: &str,
-) -> Result<Option<Vec<String>>, String> {
+) -> Result<Option<Vec<String>>, Error> {
+    let malformed = || {
+        invalid(RequestError::MalformedChainHeader {
+            header: name.to_string(),
+        })
+    };
     match h.get(name) {
         None => Ok(None),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or(format!("{name} holds a non-string"))
-            })
+            .map(|x| x.as_str().map(str::to_string).ok_or_else(malformed))
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(format!("{name} is not an array")),
+        Some(_) => Err(malformed()),
     }
 }
 
@@ -251,11 +270,14 @@ impl Resolver {
             .client_keys
             .keys_of(&record, chain_source == ChainSource::Resolved)
             .await
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
-            .map_err(|e| Error::InvalidClient {
+            .map_err(|source| Error::InvalidClient {
                 client_id: client_id.to_string(),
-                reason: format!("request object: {e}"),
+                reason: RequestError::Signature {
+                    what: "request object".into(),
+                    source,
+                },
             })?;
         self.use_jti(replay, client_id, &jti, exp).await?;
         Ok(VerifiedRequest {
@@ -292,11 +314,14 @@ impl Resolver {
             .client_keys
             .keys_of(&record, true)
             .await
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
-            .map_err(|e| Error::InvalidClient {
+            .map_err(|source| Error::InvalidClient {
                 client_id: iss.to_string(),
-                reason: format!("client assertion: {e}"),
+                reason: RequestError::Signature {
+                    what: "client assertion".into(),
+                    source,
+                },
             })?;
         self.use_jti(replay, iss, &jti, exp).await?;
         Ok(record)
@@ -320,19 +345,18 @@ impl Resolver {
         let client_id = claims
             .get("client_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid("client_id missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "client_id" }))?
             .to_string();
         if claims.get("iss").and_then(Value::as_str) != Some(client_id.as_str()) {
-            return Err(invalid("iss must equal client_id"));
+            return Err(invalid(RequestError::IssNotClientId));
         }
         if claims.contains_key("sub") {
-            return Err(invalid("a Request Object must not contain sub (§12.1.1.1)"));
+            return Err(invalid(RequestError::SubInRequestObject));
         }
         if !audience_is(&claims, &[policy.our_entity_id.as_str()], true) {
-            return Err(invalid(format!(
-                "aud must be exactly {}",
-                policy.our_entity_id
-            )));
+            return Err(invalid(RequestError::WrongAudience {
+                expected: format!("exactly {}", policy.our_entity_id),
+            }));
         }
         let (jti, exp) = self.check_lifetime(&claims, policy)?;
         Ok(CheckedRequest {
@@ -364,15 +388,17 @@ impl Resolver {
         let iss = claims
             .get("iss")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid("iss missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "iss" }))?
             .to_string();
         if claims.get("sub").and_then(Value::as_str) != Some(iss.as_str()) {
-            return Err(invalid("sub must equal iss"));
+            return Err(invalid(RequestError::SubNotIss));
         }
         let mut audiences: Vec<&str> = vec![policy.our_entity_id.as_str()];
         audiences.extend(policy.assertion_audiences.iter().map(String::as_str));
         if !audience_is(&claims, &audiences, false) {
-            return Err(invalid("aud does not name this server"));
+            return Err(invalid(RequestError::WrongAudience {
+                expected: format!("one of {}", audiences.join(", ")),
+            }));
         }
         let (jti, exp) = self.check_lifetime(&claims, policy)?;
         Ok(CheckedRequest {
@@ -404,7 +430,9 @@ impl Resolver {
         } else {
             Err(Error::InvalidClient {
                 client_id: client_id.to_string(),
-                reason: format!("jti {jti:?} was already used"),
+                reason: RequestError::Replayed {
+                    jti: jti.to_string(),
+                },
             })
         }
     }
@@ -420,27 +448,26 @@ impl Resolver {
             .get("jti")
             .and_then(Value::as_str)
             .filter(|j| !j.is_empty())
-            .ok_or_else(|| invalid("jti missing"))?
+            .ok_or_else(|| invalid(RequestError::Missing { name: "jti" }))?
             .to_string();
         let exp = claims
             .get("exp")
             .and_then(Value::as_i64)
-            .ok_or_else(|| invalid("exp missing or not an integer"))?;
+            .ok_or_else(|| invalid(RequestError::Missing { name: "exp" }))?;
         if now >= exp.saturating_add(skew) {
-            return Err(invalid(format!("expired at {exp}")));
+            return Err(invalid(RequestError::Expired { exp }));
         }
         if exp - now > policy.max_lifetime {
-            return Err(invalid(format!(
-                "exp is more than {} s away",
-                policy.max_lifetime
-            )));
+            return Err(invalid(RequestError::LifetimeTooLong {
+                max_lifetime: policy.max_lifetime,
+            }));
         }
         if let Some(iat) = claims.get("iat") {
             let iat = iat
                 .as_i64()
-                .ok_or_else(|| invalid("iat is not an integer"))?;
+                .ok_or_else(|| invalid(RequestError::IatNotInteger))?;
             if iat > now.saturating_add(skew) {
-                return Err(invalid("iat is in the future"));
+                return Err(invalid(RequestError::IatInFuture));
             }
         }
         Ok((jti, exp))
@@ -455,10 +482,10 @@ impl Resolver {
         header: &Map<String, Value>,
         policy: &RequestPolicy,
     ) -> Result<(Arc<ClientRecord>, ChainSource, Option<String>), Error> {
-        let chain = chain_header(header, "trust_chain").map_err(invalid)?;
-        let peer = chain_header(header, "peer_trust_chain").map_err(invalid)?;
+        let chain = chain_header(header, "trust_chain")?;
+        let peer = chain_header(header, "peer_trust_chain")?;
         if peer.is_some() && chain.is_none() {
-            return Err(invalid("peer_trust_chain without trust_chain"));
+            return Err(invalid(RequestError::PeerChainWithoutChain));
         }
         let Some(chain) = chain else {
             let record = self.record(client, &policy.entity_type).await?;
@@ -469,10 +496,9 @@ impl Resolver {
                 .resolve_received_chain(&chain, &policy.entity_type)
                 .await?;
             if resolved.entity_id() != client {
-                return Err(invalid(format!(
-                    "the trust_chain starts at {}, not at the client",
-                    resolved.entity_id()
-                )));
+                return Err(invalid(RequestError::ChainNotForClient {
+                    starts_at: resolved.entity_id().clone(),
+                }));
             }
             Ok(resolved)
         }
@@ -484,22 +510,21 @@ impl Resolver {
             let peer_anchor = match &peer_resolved {
                 // The peer chain is the server's own (§12.1.1.1.1): it starts here.
                 Ok(p) if p.entity_id().as_str() != policy.our_entity_id => {
-                    return Err(invalid(format!(
-                        "peer_trust_chain starts at {}, not at this server",
-                        p.entity_id()
-                    )));
+                    return Err(invalid(RequestError::PeerChainNotForServer {
+                        starts_at: p.entity_id().clone(),
+                    }));
                 }
                 Ok(p) => Some(p.trust_anchor().clone()),
                 Err(_) => None,
             };
             match (&header_result, peer_anchor) {
                 (Ok(r), Some(a)) if *r.trust_anchor() == a => {}
-                (_, None) => return Err(invalid("peer_trust_chain does not validate")),
-                _ => {
-                    return Err(invalid(
-                        "trust_chain and peer_trust_chain must end at the same trust anchor",
-                    ));
+                (_, None) => {
+                    return Err(invalid(RequestError::PeerChainInvalid {
+                        source: peer_resolved.err().map(Box::new),
+                    }));
                 }
+                _ => return Err(invalid(RequestError::AnchorMismatch)),
             }
         }
         match header_result {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Limit};
+use crate::error::{ConfigError, Error, Limit, RequestError};
 use crate::record::ClientRecord;
 use crate::resolver::{EntityType, ResolvedEntity, Resolver};
 use crate::signer::{Signer, sign_jwt};
@@ -50,10 +50,8 @@ pub struct Registered {
     pub record: Arc<ClientRecord>,
 }
 
-fn invalid(reason: impl Into<String>) -> Error {
-    Error::InvalidRequest {
-        reason: reason.into(),
-    }
+fn invalid(reason: RequestError) -> Error {
+    Error::InvalidRequest { reason }
 }
 
 impl Resolver {
@@ -87,9 +85,9 @@ impl Resolver {
                     .await?;
                 (resolved, None)
             } else {
-                return Err(invalid(format!(
-                    "unsupported content type {content_type:?}"
-                )));
+                return Err(invalid(RequestError::UnsupportedContentType {
+                    content_type: content_type.to_string(),
+                }));
             };
         self.answer(resolved, request_jwks, reg).await
     }
@@ -102,7 +100,7 @@ impl Resolver {
         body: &[u8],
         reg: &ExplicitRegistration<'_>,
     ) -> Result<(ResolvedEntity, Option<Value>), Error> {
-        let text = std::str::from_utf8(body).map_err(|_| invalid("the body is not UTF-8"))?;
+        let text = std::str::from_utf8(body).map_err(|_| invalid(RequestError::NotUtf8))?;
         let rules = StatementRules {
             expected_aud: Some(reg.our_entity_id.to_string()),
             allow_chain_headers: true,
@@ -110,23 +108,22 @@ impl Resolver {
         };
         let ec = EntityStatement::parse(text, &rules)?;
         if !ec.is_configuration() {
-            return Err(invalid("the body is not an Entity Configuration"));
+            return Err(invalid(RequestError::NotEntityConfiguration));
         }
         if ec.claim("aud").is_none() {
-            return Err(invalid(format!("aud must be {}", reg.our_entity_id)));
+            return Err(invalid(RequestError::WrongAudience {
+                expected: reg.our_entity_id.to_string(),
+            }));
         }
         if ec.authority_hints().is_empty() {
-            return Err(invalid(
-                "authority_hints is required in a registration request",
-            ));
+            return Err(invalid(RequestError::AuthorityHintsMissing));
         }
         if ec.jws().header().contains_key("peer_trust_chain")
             && !ec.jws().header().contains_key("trust_chain")
         {
-            return Err(invalid("peer_trust_chain without trust_chain"));
+            return Err(invalid(RequestError::PeerChainWithoutChain));
         }
-        let peer = super::automatic::chain_header(ec.jws().header(), "peer_trust_chain")
-            .map_err(invalid)?;
+        let peer = super::automatic::chain_header(ec.jws().header(), "peer_trust_chain")?;
         ec.check_time(self.inner.clock.now(), self.inner.skew)?;
         ec.verify_with(ec.jwks(), "the request's own jwks")?;
         let jwks = ec.claim("jwks").cloned();
@@ -156,17 +153,18 @@ impl Resolver {
             let p = self
                 .validate_chain_until(&peer, &EntityType::OPENID_PROVIDER, deadline)
                 .await
-                .map_err(|e| invalid(format!("peer_trust_chain does not validate: {e}")))?;
+                .map_err(|e| {
+                    invalid(RequestError::PeerChainInvalid {
+                        source: Some(Box::new(e)),
+                    })
+                })?;
             if p.entity_id().as_str() != reg.our_entity_id {
-                return Err(invalid(format!(
-                    "peer_trust_chain starts at {}, not at this server",
-                    p.entity_id()
-                )));
+                return Err(invalid(RequestError::PeerChainNotForServer {
+                    starts_at: p.entity_id().clone(),
+                }));
             }
             if p.trust_anchor() != resolved.trust_anchor() {
-                return Err(invalid(
-                    "trust_chain and peer_trust_chain must end at the same trust anchor",
-                ));
+                return Err(invalid(RequestError::AnchorMismatch));
             }
         }
         Ok((resolved, jwks))
@@ -181,9 +179,8 @@ impl Resolver {
         let now = self.inner.clock.now();
         let mut record = self.record_from(&resolved).await?;
         let mut metadata = match reg.decide {
-            Some(decide) => decide(&resolved).map_err(|r| Error::InvalidRequest {
-                reason: format!("invalid_client_metadata: {r}"),
-            })?,
+            Some(decide) => decide(&resolved)
+                .map_err(|reason| invalid(RequestError::MetadataRefused { reason }))?,
             None => resolved.metadata().clone(),
         };
         metadata.insert(
@@ -209,13 +206,18 @@ impl Resolver {
         if let Some(jwks) = request_jwks {
             claims["jwks"] = jwks;
         }
-        let response = sign_jwt(reg.signer, REGISTRATION_RESPONSE_TYP, &claims, None)
-            .map_err(|e| Error::Config(format!("signing the registration response: {e}")))?;
+        let response =
+            sign_jwt(reg.signer, REGISTRATION_RESPONSE_TYP, &claims, None).map_err(|source| {
+                ConfigError::Signing {
+                    what: "the registration response",
+                    source,
+                }
+            })?;
         record.metadata = claims["metadata"][reg.entity_type.as_str()]
             .as_object()
             .cloned()
             .unwrap_or_default();
-        record.expires_at = exp;
+        record.expires_at = exp.into();
         Ok(Registered {
             response,
             record: Arc::new(record),
@@ -244,9 +246,9 @@ fn parse_chain(body: &[u8], max: usize) -> Result<Vec<String>, Error> {
                 "an explicit registration body holds more than {max} statements"
             )),
         }),
-        Err(e) => Err(invalid(format!(
-            "the body is not a JSON array of statements: {e}"
-        ))),
+        Err(e) => Err(invalid(RequestError::NotAChain {
+            detail: e.to_string(),
+        })),
     }
 }
 

@@ -96,6 +96,6 @@ impl HistoricalKeysResponse {
             keys.push(entry);
         }
         let claims = json!({"iss": self.id, "iat": now, "keys": keys});
-        sign_jwt(signer, HISTORICAL_KEYS_TYP, &claims, None).map_err(build)
+        sign_jwt(signer, HISTORICAL_KEYS_TYP, &claims, None).map_err(|e| build(e.to_string()))
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::signer::{Signer, sign_jwt};
+use crate::signer::{Signer, SignerError, sign_jwt};
 use crate::statement::ENTITY_STATEMENT_TYP;
 
 /// Builds and signs the server's Entity Configuration.
@@ -67,12 +67,14 @@ impl EntityConfiguration {
         public_keys: &[Value],
         now: i64,
         lifetime: i64,
-    ) -> Result<String, String> {
+    ) -> Result<String, SignerError> {
         if !public_keys
             .iter()
             .any(|k| k.get("kid").and_then(Value::as_str) == Some(signer.kid()))
         {
-            return Err("the signing key is not among the published keys".into());
+            return Err(SignerError::KeyNotPublished {
+                kid: signer.kid().to_string(),
+            });
         }
         let mut claims = json!({
             "iss": self.id,

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::entity_id::EntityId;
-use crate::error::Error;
+use crate::error::{ConfigError, Error, RequestError, ResponseProblem};
 use crate::fetch::{FetchKind, FetchRequest, Fetcher};
 use crate::jose::{self, Alg, CompactJws, HeaderRules, KeySet};
 use crate::json::parse_object;
 use crate::resolver::{EntityType, ResolvedEntity};
+use crate::signer::SignerError;
 use crate::signer::{Signer, sign_jwt};
 
 /// The `typ` of a resolve response.
@@ -25,7 +26,7 @@ pub fn resolve_response(
     our_entity_id: &str,
     signer: &dyn Signer,
     now: i64,
-) -> Result<String, String> {
+) -> Result<String, SignerError> {
     let marks: Vec<Value> = resolved
         .trust_marks()
         .iter()
@@ -83,8 +84,7 @@ impl RemoteResolver {
         fetcher: impl Fetcher,
         clock: impl crate::Clock,
     ) -> Result<Self, Error> {
-        let keys =
-            KeySet::from_json(jwks).map_err(|e| Error::Config(format!("resolver keys: {e}")))?;
+        let keys = KeySet::from_json(jwks).map_err(ConfigError::ResolverKeys)?;
         Ok(Self {
             endpoint,
             resolver_id,
@@ -118,39 +118,45 @@ impl RemoteResolver {
             .await
             .map_err(wrap)?;
         let body = response.into_body(&url).map_err(wrap)?;
-        let text = String::from_utf8(body).map_err(|_| bad("the answer is not UTF-8"))?;
-        let jws = CompactJws::parse(&text).map_err(|e| bad(e.to_string()))?;
+        let text = String::from_utf8(body).map_err(|_| bad(ResponseProblem::NotUtf8))?;
+        let jws = CompactJws::parse(&text).map_err(|e| bad(ResponseProblem::Jws(e)))?;
         let rules = HeaderRules {
             typ: RESOLVE_RESPONSE_TYP,
             lenient_typ: false,
             algs: &Alg::ALL,
         };
-        let (alg, kid) = jose::check_header(&jws, &rules).map_err(|e| bad(e.to_string()))?;
+        let (alg, kid) =
+            jose::check_header(&jws, &rules).map_err(|e| bad(ResponseProblem::Jws(e)))?;
         self.keys
             .verify(&jws, alg, kid, &format!("resolver {}", self.resolver_id))
-            .map_err(|e| bad(e.to_string()))?;
-        let claims = parse_object(jws.payload()).map_err(|e| bad(e.0))?;
+            .map_err(|e| bad(ResponseProblem::Jws(e)))?;
+        let claims = parse_object(jws.payload()).map_err(|e| bad(ResponseProblem::Payload(e)))?;
         if let Some(header_chain) = jws.header().get("trust_chain") {
             self.check_header_chain(header_chain, trust_anchor)?;
         }
         if claims.get("iss").and_then(Value::as_str) != Some(self.resolver_id.as_str()) {
-            return Err(bad("iss is not the resolver"));
+            return Err(bad(ResponseProblem::WrongIssuer));
         }
         if claims.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
-            return Err(bad("sub is not the subject asked about"));
+            return Err(bad(ResponseProblem::WrongSubject));
         }
         // iat and exp are NumericDates judged as in a statement (§8.3.2; §3.2 steps 7–8).
         let now = self.clock.now();
-        let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(bad)?;
-        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(bad)?;
+        let malformed = |detail: String| bad(ResponseProblem::MalformedDate { detail });
+        let exp = numeric_date(&claims, "exp", Rounding::Down).map_err(malformed)?;
+        let iat = optional_numeric_date(&claims, "iat", Rounding::Up).map_err(malformed)?;
         check_validity(iat, Some(exp), now, self.skew)
-            .map_err(|(_, detail)| bad(format!("the answer: {detail}")))?;
+            .map_err(|(rule, detail)| bad(ResponseProblem::NotValidNow { rule, detail }))?;
         let metadata = claims
             .get("metadata")
             .and_then(|m| m.get(entity_type.as_str()))
             .and_then(Value::as_object)
             .cloned()
-            .ok_or_else(|| bad(format!("no {entity_type} metadata in the answer")))?;
+            .ok_or_else(|| {
+                bad(ResponseProblem::NoMetadata {
+                    entity_type: entity_type.to_string(),
+                })
+            })?;
         let trust_chain = claims
             .get("trust_chain")
             .and_then(Value::as_array)
@@ -159,7 +165,7 @@ impl RemoteResolver {
                     .filter_map(|x| x.as_str().map(str::to_string))
                     .collect()
             })
-            .ok_or_else(|| bad("trust_chain missing"))?;
+            .ok_or_else(|| bad(ResponseProblem::TrustChainMissing))?;
         let trust_marks = claims
             .get("trust_marks")
             .and_then(Value::as_array)
@@ -192,28 +198,28 @@ impl RemoteResolver {
         let chain = chain
             .as_array()
             .filter(|a| !a.is_empty())
-            .ok_or_else(|| bad("the trust_chain header is not a non-empty array"))?;
+            .ok_or_else(|| bad(ResponseProblem::HeaderChainMalformed))?;
         let claim = |i: usize, name: &str| -> Option<String> {
             let jws = CompactJws::parse(chain.get(i)?.as_str()?).ok()?;
             let claims = parse_object(jws.payload()).ok()?;
             claims.get(name)?.as_str().map(str::to_string)
         };
         if claim(0, "sub").as_deref() != Some(self.resolver_id.as_str()) {
-            return Err(bad("the trust_chain header does not start at the resolver"));
+            return Err(bad(ResponseProblem::HeaderChainNotFromResolver));
         }
         let end = claim(chain.len() - 1, "iss");
         if end.as_deref() != Some(trust_anchor.as_str()) {
-            return Err(bad(format!(
-                "the trust_chain header ends at {}, not at the requested anchor {trust_anchor}",
-                end.as_deref().unwrap_or("an unreadable statement")
-            )));
+            return Err(bad(ResponseProblem::HeaderChainWrongAnchor {
+                ends_at: end,
+                anchor: trust_anchor.to_string(),
+            }));
         }
         Ok(())
     }
 }
 
-fn bad(detail: impl Into<String>) -> Error {
+fn bad(problem: ResponseProblem) -> Error {
     Error::InvalidRequest {
-        reason: format!("resolve response: {}", detail.into()),
+        reason: RequestError::ResolveResponse(problem),
     }
 }

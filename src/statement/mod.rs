@@ -340,7 +340,7 @@ impl EntityStatement {
             .into_iter()
             .chain(normalized.configuration_constraints.as_ref())
         {
-            Constraints::from_json(v).map_err(|d| err(Rule::Constraints, d))?;
+            Constraints::from_json(v).map_err(|d| err(Rule::Constraints, d.to_string()))?;
         }
         if let Some(v) = claims.get("source_endpoint") {
             let ok = v

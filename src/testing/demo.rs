@@ -12,23 +12,71 @@ pub fn builder() -> FederationBuilder {
     load(DEMO_FIXTURE).unwrap_or_else(|e| panic!("the demo fixture is broken: {e}"))
 }
 
+/// Why a federation description is not in the fixture format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// Not JSON.
+    #[error("not JSON: {detail}")]
+    Json {
+        /// serde's message.
+        detail: String,
+    },
+    /// No `entities` array.
+    #[error("no entities")]
+    NoEntities,
+    /// A member is missing or not a string.
+    #[error("{member} missing in {within}")]
+    Missing {
+        /// The member.
+        member: String,
+        /// The object it is missing from, as JSON.
+        within: String,
+    },
+    /// A `role` other than `anchor`, `intermediate` and `leaf`.
+    #[error("unknown role {role}")]
+    UnknownRole {
+        /// The role given.
+        role: String,
+    },
+    /// An `alg` the test keys do not have.
+    #[error("unknown alg {alg}")]
+    UnknownAlg {
+        /// The `alg` given.
+        alg: String,
+    },
+}
+
 /// Reads a federation description in the fixture format.
-pub fn load(json: &str) -> Result<FederationBuilder, String> {
-    let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+///
+/// ```
+/// use oidfed::testing::demo::{DemoError, load};
+/// assert!(matches!(load("{}"), Err(DemoError::NoEntities)));
+/// ```
+pub fn load(json: &str) -> Result<FederationBuilder, DemoError> {
+    let v: Value = serde_json::from_str(json).map_err(|e| DemoError::Json {
+        detail: e.to_string(),
+    })?;
     let mut b = FederationBuilder::new("https://demo.example");
     if let Some(l) = v.get("lifetime").and_then(Value::as_i64) {
         b = b.lifetime(l);
     }
-    let str_of = |x: &Value, k: &str| -> Result<String, String> {
+    let str_of = |x: &Value, k: &str| -> Result<String, DemoError> {
         x.get(k)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or(format!("{k} missing in {x}"))
+            .ok_or_else(|| DemoError::Missing {
+                member: k.to_string(),
+                within: x.to_string(),
+            })
+    };
+    let unknown_alg = |alg: &str| DemoError::UnknownAlg {
+        alg: alg.to_string(),
     };
     for e in v
         .get("entities")
         .and_then(Value::as_array)
-        .ok_or("no entities")?
+        .ok_or(DemoError::NoEntities)?
     {
         let name = str_of(e, "name")?;
         let sups: Vec<String> = e
@@ -45,12 +93,16 @@ pub fn load(json: &str) -> Result<FederationBuilder, String> {
             "anchor" => b.anchor(&name),
             "intermediate" => b.intermediate(&name, &sups),
             "leaf" => b.leaf(&name, &sups),
-            other => return Err(format!("unknown role {other}")),
+            other => {
+                return Err(DemoError::UnknownRole {
+                    role: other.to_string(),
+                });
+            }
         };
         if let Some(alg) = e.get("alg").and_then(Value::as_str) {
             b = b.key_alg(
                 &name,
-                KeyAlg::from_name(alg).ok_or(format!("unknown alg {alg}"))?,
+                KeyAlg::from_name(alg).ok_or_else(|| unknown_alg(alg))?,
             );
         }
         if let Some(md) = e.get("metadata").and_then(Value::as_object) {
@@ -68,7 +120,7 @@ pub fn load(json: &str) -> Result<FederationBuilder, String> {
             b = b.protocol_key(
                 &name,
                 &str_of(pk, "entity_type")?,
-                KeyAlg::from_name(&alg).ok_or(format!("unknown alg {alg}"))?,
+                KeyAlg::from_name(&alg).ok_or_else(|| unknown_alg(&alg))?,
             );
         }
     }

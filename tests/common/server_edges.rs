@@ -7,7 +7,7 @@ use crate::common::*;
 use oidfed::server::{ExplicitRegistration, MemoryReplayGuard, RequestPolicy};
 use oidfed::signer::JwkSigner;
 use oidfed::testing::{Federation, KeyAlg, TestKey};
-use oidfed::{EntityId, EntityType, Error, Resolver};
+use oidfed::{EntityId, EntityType, Error, RequestError, Resolver};
 use serde_json::{Map, Value, json};
 
 pub const OP: &str = "https://op.example.org";
@@ -116,7 +116,7 @@ pub fn registration(signer: &JwkSigner) -> ExplicitRegistration<'_> {
     }
 }
 
-pub fn reason_of(e: &Error) -> &str {
+pub fn reason_of(e: &Error) -> &RequestError {
     match e {
         Error::InvalidRequest { reason } => reason,
         other => panic!("expected Error::InvalidRequest, got {other:?}"),

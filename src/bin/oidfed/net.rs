@@ -24,7 +24,7 @@ pub struct NetworkArgs {
     pub timeout: u64,
 }
 
-fn parse_network(s: &str) -> Result<IpNetwork, String> {
+fn parse_network(s: &str) -> Result<IpNetwork, oidfed::fetch::IpNetworkError> {
     s.parse()
 }
 
@@ -69,14 +69,25 @@ impl NetworkArgs {
     }
 }
 
+/// An `--at` value that is neither Unix seconds nor an RFC 3339 time.
+#[derive(Debug, thiserror::Error)]
+#[error("{value:?} is neither Unix seconds nor an RFC 3339 time: {source}")]
+pub struct TimeArgError {
+    value: String,
+    source: time::error::Parse,
+}
+
 /// Parses `--at`: Unix seconds or an RFC 3339 time.
-pub fn parse_time(s: &str) -> Result<i64, String> {
+pub fn parse_time(s: &str) -> Result<i64, TimeArgError> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
     }
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|e| format!("{s:?} is neither Unix seconds nor an RFC 3339 time: {e}"))
+        .map_err(|source| TimeArgError {
+            value: s.to_string(),
+            source,
+        })
 }
 
 /// `t` as RFC 3339 (UTC), or the number when out of range.

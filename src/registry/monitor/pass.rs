@@ -320,7 +320,7 @@ impl Monitor {
         let mut due = Vec::new();
         let mut next: Option<i64> = None;
         for c in clients {
-            let expires = c.record().map(|r| r.expires_at);
+            let expires = c.record().map(|r| r.expires_at.as_secs());
             // After transient failures the back-off decides (capped at the record's expiry,
             // so a suspension is recorded on time); a replica that just took over has no
             // count and uses the retry time the registry recorded.

@@ -137,8 +137,8 @@ pub enum DcrError {
     /// or `temporarily_unavailable` when retrying can help.
     #[error("server error: {source}")]
     Server {
-        /// The underlying error.
-        source: crate::Error,
+        /// The underlying error (boxed: it is the rare case, and keeps the error small).
+        source: Box<crate::Error>,
     },
 }
 
@@ -182,16 +182,22 @@ impl DcrError {
         }
     }
 
-    /// The `error` code of the JSON error response.
+    /// The `error` code of the JSON error response, as text.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The `error` code of the JSON error response (RFC 7591 §3.2.2).
+    pub fn error_code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
         match self {
-            DcrError::InvalidSoftwareStatement { .. } => "invalid_software_statement",
-            DcrError::UnapprovedSoftwareStatement { .. } => "unapproved_software_statement",
-            DcrError::InvalidClientMetadata { .. } => "invalid_client_metadata",
-            DcrError::InvalidRedirectUri { .. } => "invalid_redirect_uri",
-            DcrError::InvalidToken { .. } => "invalid_token",
-            DcrError::Server { source } if source.is_transient() => "temporarily_unavailable",
-            DcrError::Server { .. } => "server_error",
+            DcrError::InvalidSoftwareStatement { .. } => C::InvalidSoftwareStatement,
+            DcrError::UnapprovedSoftwareStatement { .. } => C::UnapprovedSoftwareStatement,
+            DcrError::InvalidClientMetadata { .. } => C::InvalidClientMetadata,
+            DcrError::InvalidRedirectUri { .. } => C::InvalidRedirectUri,
+            DcrError::InvalidToken { .. } => C::InvalidToken,
+            DcrError::Server { source } if source.is_transient() => C::TemporarilyUnavailable,
+            DcrError::Server { .. } => C::ServerError,
         }
     }
 
@@ -241,6 +247,8 @@ impl DcrError {
 
 impl From<crate::Error> for DcrError {
     fn from(source: crate::Error) -> Self {
-        DcrError::Server { source }
+        DcrError::Server {
+            source: Box::new(source),
+        }
     }
 }

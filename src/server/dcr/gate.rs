@@ -176,7 +176,9 @@ async fn first_use(
     guard
         .first_use(&key, jti, keep_until, now)
         .await
-        .map_err(|source| DcrError::Server { source })
+        .map_err(|source| DcrError::Server {
+            source: Box::new(source),
+        })
 }
 
 impl DcrGate {
@@ -368,7 +370,9 @@ impl DcrGate {
             .await
             .map_err(|e| {
                 if e.is_transient() {
-                    DcrError::Server { source: e }
+                    DcrError::Server {
+                        source: Box::new(e),
+                    }
                 } else {
                     DcrError::unapproved(
                         DcrRule::IssuerNotTrusted,

@@ -231,7 +231,9 @@ pub(crate) async fn resolve_entity(
 fn not_vouched(rule: DcrRule, what: String) -> impl FnOnce(Error) -> DcrError {
     move |e| {
         if e.is_transient() {
-            DcrError::Server { source: e }
+            DcrError::Server {
+                source: Box::new(e),
+            }
         } else {
             DcrError::unapproved(rule, format!("{what}: {e}"))
         }

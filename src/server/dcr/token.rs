@@ -56,7 +56,10 @@ pub fn token_matches(presented: &str, stored: &str) -> bool {
 /// `n` random bytes, base64url: for tokens and generated client identifiers.
 pub(crate) fn random_b64(n: usize) -> Result<String, crate::Error> {
     let mut buf = vec![0u8; n];
-    openssl::rand::rand_bytes(&mut buf)
-        .map_err(|e| crate::Error::Config(format!("random generator: {e}")))?;
+    openssl::rand::rand_bytes(&mut buf).map_err(|e| {
+        crate::error::ConfigError::RandomGenerator {
+            detail: e.to_string(),
+        }
+    })?;
     Ok(b64url(&buf))
 }
