@@ -55,7 +55,8 @@ fn leaf_change(n: u64) {
     let old = rt.block_on(r.record(&rp, &RP)).unwrap();
     let fetcher = fed.fetcher();
     println!(
-        "future sizes: reresolve {} B, record {} B, resolve {} B",
+        "sizes: oidfed::Error {} B; futures: reresolve {} B, record {} B, resolve {} B",
+        std::mem::size_of::<oidfed::Error>(),
         std::mem::size_of_val(&r.reresolve(&old)),
         std::mem::size_of_val(&r.record(&rp, &RP)),
         std::mem::size_of_val(&r.resolve(&rp, &RP))

@@ -285,12 +285,13 @@ impl Resolver {
         subject: &EntityId,
         subject_ec: Option<Arc<EntityStatement>>,
     ) -> Result<crate::chain::walk::WalkOutcome, Error> {
-        let run = async {
+        // Boxed: the walk's future is kilobytes, and the timeout would copy it by value.
+        let run = Box::pin(async {
             match subject_ec {
                 Some(ec) => walk.clone().run_from(ec).await,
                 None => walk.clone().run(subject).await,
             }
-        };
+        });
         tokio::time::timeout_at(walk.deadline, run)
             .await
             .map_err(|_| self.out_of_time(subject))?
