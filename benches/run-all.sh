@@ -40,7 +40,7 @@ run() {
     exit 1
   }
   # The closing block of each bench (criterion's own lines are in the log).
-  grep -vE 'time: +\[|thrpt: +\[|change: +\[|^Benchmarking|^Gnuplot|^Found|^ +[0-9]+ \(|(mild|severe)$|^Warning|^Performance|^No change|^Change within|^$' \
+  grep -vE 'time: +\[|thrpt: +\[|change: +\[|^Benchmarking|^Gnuplot|^Found|^ +[0-9]+ \(|(mild|severe)$|^Warning|^ *(Performance|No change|Change within)|^$' \
     "$out/$name.log" || true
   echo "   ($(($(date +%s) - t0)) s)"
 }

@@ -200,7 +200,13 @@ fn criterion_home() -> PathBuf {
 /// bounds, when this process measured it (an estimates file older than `since` is an
 /// earlier run's and is not reported).
 pub fn median(id: &str, since: SystemTime) -> Option<(f64, f64, f64)> {
-    let path = criterion_home().join(id).join("new").join("estimates.json");
+    // `group/function` is a directory per group; a function named with slashes outside a
+    // group is one directory with the slashes turned into underscores.
+    let home = criterion_home();
+    let path = [id.to_string(), id.replace('/', "_")]
+        .iter()
+        .map(|d| home.join(d).join("new").join("estimates.json"))
+        .find(|p| p.exists())?;
     let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
     if modified < since {
         return None;
