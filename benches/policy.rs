@@ -1,8 +1,14 @@
 //! Metadata policy (issue 3): parse, combine three levels (anchor, federation intermediate,
 //! organization) and apply the result to a realistic relying-party metadata document.
-//! Target: ≤ 10 µs for combine + apply.
+//! Target: ≤ 10 µs for combine + apply. Ends with criterion's median estimates (see
+//! `benches/common`).
 
-use criterion::{Criterion, black_box, criterion_group, criterion_main};
+mod common;
+
+use std::time::SystemTime;
+
+use common::Row;
+use criterion::{Criterion, black_box};
 use oidfed::policy::MetadataPolicy;
 use serde_json::{Value, json};
 
@@ -98,5 +104,18 @@ fn policy(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, policy);
-criterion_main!(benches);
+fn main() {
+    let since = SystemTime::now();
+    let mut c = common::config().configure_from_args();
+    policy(&mut c);
+    c.final_summary();
+    let rows: Vec<Row> = [
+        "policy/combine3_apply",
+        "policy/parse3_combine3_apply",
+        "policy/apply_only",
+    ]
+    .iter()
+    .map(|id| Row::new(id, None))
+    .collect();
+    common::report(&rows, since);
+}

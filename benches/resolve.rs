@@ -88,7 +88,7 @@ fn benches(c: &mut Criterion, rt: &Runtime) -> Vec<Row> {
     let (work, _) = work_of(fetches, || {
         rt.block_on(resolver(&fed).resolve(&rp, &RP)).unwrap()
     });
-    rows.push(Row::new("resolve_cold", Some(work)));
+    rows.push(Row::new("resolve_cold", Some(work)).ratio_to("es256_verify", 5.0, Some(1.3)));
     c.bench_function("resolve_cold", |b| {
         timed(
             b,
@@ -153,7 +153,11 @@ fn benches(c: &mut Criterion, rt: &Runtime) -> Vec<Row> {
     let next = || n.fetch_add(1, Ordering::Relaxed);
     rt.block_on(change_leaf(&fed, &r, next()));
     let (work, _) = work_of(fetches, || rt.block_on(r.reresolve(&old)).unwrap());
-    rows.push(Row::new("reresolve_leaf_change", Some(work)));
+    rows.push(Row::new("reresolve_leaf_change", Some(work)).ratio_to(
+        "es256_verify",
+        2.0,
+        Some(1.5),
+    ));
     c.bench_function("reresolve_leaf_change", |b| {
         timed(
             b,
@@ -174,12 +178,5 @@ fn main() {
     let mut c = config().configure_from_args();
     let rows = benches(&mut c, &rt);
     c.final_summary();
-    let m = common::report(&rows, since);
-    if let Some(v) = m.get("es256_verify") {
-        for (id, n) in [("resolve_cold", 5.0), ("reresolve_leaf_change", 2.0)] {
-            if let Some(t) = m.get(id) {
-                println!("{id}: {:.2}× its {n} ES256 verifies", t / (n * v));
-            }
-        }
-    }
+    common::report(&rows, since);
 }

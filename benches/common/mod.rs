@@ -144,7 +144,8 @@ const SIGNATURE_CHECKS: &str = "oidfed_signature_checks_total";
 pub fn signature_checks() -> Option<u64> {
     let r = recorder();
     INSTALLED.load(Ordering::SeqCst).then_some(())?;
-    r.get(SIGNATURE_CHECKS)
+    // Installed, and the library has not checked a signature yet: none so far.
+    Some(r.get(SIGNATURE_CHECKS).unwrap_or(0))
 }
 
 /// The work one operation did: signature checks and fetches.
@@ -170,7 +171,6 @@ pub fn work_of<T>(fetches: impl Fn() -> usize, op: impl FnOnce() -> T) -> (Work,
     let (s1, f1) = (signature_checks(), fetches());
     let signature_checks = match (s0, s1) {
         (Some(a), Some(b)) => Some(b - a),
-        (None, Some(b)) => Some(b),
         _ => None,
     };
     (
@@ -200,7 +200,13 @@ fn criterion_home() -> PathBuf {
 /// bounds, when this process measured it (an estimates file older than `since` is an
 /// earlier run's and is not reported).
 pub fn median(id: &str, since: SystemTime) -> Option<(f64, f64, f64)> {
-    let path = criterion_home().join(id).join("new").join("estimates.json");
+    // `group/function` is a directory per group; a function named with slashes outside a
+    // group is one directory with the slashes turned into underscores.
+    let home = criterion_home();
+    let path = [id.to_string(), id.replace('/', "_")]
+        .iter()
+        .map(|d| home.join(d).join("new").join("estimates.json"))
+        .find(|p| p.exists())?;
     let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
     if modified < since {
         return None;
@@ -229,6 +235,9 @@ pub fn human(ns: f64) -> String {
 pub struct Row {
     pub id: String,
     pub work: Option<Work>,
+    /// Reported as a multiple of `n` × the median of benchmark `.0` from the same run,
+    /// against the target multiple `.2` when the issue sets one.
+    pub ratio: Option<(String, f64, Option<f64>)>,
 }
 
 impl Row {
@@ -236,41 +245,134 @@ impl Row {
         Self {
             id: id.to_string(),
             work,
+            ratio: None,
         }
+    }
+
+    /// Also report this median as a multiple of `n` × `yardstick`'s (same run), with the
+    /// target multiple when there is one.
+    pub fn ratio_to(mut self, yardstick: &str, n: f64, target: Option<f64>) -> Self {
+        self.ratio = Some((yardstick.to_string(), n, target));
+        self
     }
 }
 
-/// Prints each benchmark this run measured: median [95 % CI of the median], and its work.
-/// Returns the medians by id, for ratios.
-pub fn report(rows: &[Row], since: SystemTime) -> HashMap<String, f64> {
-    let mut out = HashMap::new();
-    let load = std::fs::read_to_string("/proc/loadavg")
+/// The load average (1 minute) now.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into());
-    let mut header = false;
-    for row in rows {
-        let Some((m, lo, hi)) = median(&row.id, since) else {
-            continue;
-        };
-        if !header {
-            println!(
-                "\n== medians (criterion's median estimate [95 % CI]; load average {load} at the end)"
-            );
-            header = true;
-        }
-        let work = row
-            .work
-            .map(|w| format!("  per op: {w}"))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Appends one line to the run's table (`OIDFED_BENCH_TABLE`, a tab-separated file that
+/// `benches/run-all.sh` prints at the end): bench, what, median, range, work, ratio.
+pub fn table_line(what: &str, median: &str, range: &str, work: &str, ratio: &str) {
+    let Some(path) = std::env::var_os("OIDFED_BENCH_TABLE") else {
+        return;
+    };
+    use std::io::Write;
+    // A second build of the same bench (e.g. `--features aws-lc`) names itself.
+    let bench = match std::env::var("OIDFED_BENCH_VARIANT") {
+        Ok(v) => format!("{} [{v}]", env!("CARGO_CRATE_NAME")),
+        Err(_) => env!("CARGO_CRATE_NAME").to_string(),
+    };
+    let line = format!(
+        "{bench}\t{what}\t{median}\t{range}\t{work}\t{ratio}\t{}\n",
+        load()
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Prints each benchmark this run measured: median [95 % CI of the median], its work and
+/// its ratio to a yardstick of the same run; appends the same to the run's table.
+/// Returns the medians by id.
+pub fn report(rows: &[Row], since: SystemTime) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    let measured: Vec<_> = rows
+        .iter()
+        .filter_map(|row| median(&row.id, since).map(|m| (row, m)))
+        .collect();
+    for (row, (m, _, _)) in &measured {
+        out.insert(row.id.clone(), *m);
+    }
+    if measured.is_empty() {
+        return out;
+    }
+    println!(
+        "\n== medians (criterion's median estimate [95 % CI]; load average {} at the end)",
+        load()
+    );
+    for (row, (m, lo, hi)) in &measured {
+        let work = row.work.map(|w| w.to_string()).unwrap_or_default();
+        let ratio = row
+            .ratio
+            .as_ref()
+            .and_then(|(y, n, target)| {
+                let v = out.get(y)?;
+                let r = m / (n * v);
+                let target = target
+                    .map(|t| {
+                        let verdict = if r <= t { "met" } else { "missed" };
+                        format!(" (target ≤ {t}×: {verdict})")
+                    })
+                    .unwrap_or_default();
+                Some(format!("{r:.2}× {n} × {y}{target}"))
+            })
             .unwrap_or_default();
+        let per_op = if work.is_empty() {
+            String::new()
+        } else {
+            format!("  per op: {work}")
+        };
+        let rat = if ratio.is_empty() {
+            String::new()
+        } else {
+            format!("  = {ratio}")
+        };
         println!(
-            "{:<44} {:>10} [{} – {}]{work}",
+            "{:<44} {:>10} [{} – {}]{per_op}{rat}",
             row.id,
-            human(m),
-            human(lo),
-            human(hi)
+            human(*m),
+            human(*lo),
+            human(*hi)
         );
-        out.insert(row.id.clone(), m);
+        table_line(
+            &row.id,
+            &human(*m),
+            &format!("{} – {}", human(*lo), human(*hi)),
+            &work,
+            &ratio,
+        );
     }
     out
+}
+
+// ---- CPU time, which the machine's load does not inflate the way it inflates wall time ----
+
+/// CPU time (ns) the calling thread has run so far (`/proc/thread-self/schedstat`).
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time (ns) every live thread of this process has run so far (the sum of
+/// `/proc/self/task/*/schedstat`).
+pub fn process_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }

@@ -208,12 +208,14 @@ impl TrustChain {
     }
 
     /// A SHA-256 fingerprint (base64url) of the chain's statements, to tell whether two
-    /// chains are the very same statements.
+    /// chains are the very same statements: the SHA-256 of the SHA-256 digests of the
+    /// statements' compact serializations, in chain order. A statement a resolver fetched
+    /// carries its digest already (its memo of verified bytes is keyed by it), so a
+    /// re-resolution hashes only what it fetched anew, not the whole chain again.
     pub fn fingerprint(&self) -> String {
         let mut h = openssl::sha::Sha256::new();
         for s in &self.statements {
-            h.update(s.raw().as_bytes());
-            h.update(b"~");
+            h.update(&s.digest());
         }
         crate::jose::b64url(&h.finish())
     }

@@ -350,6 +350,13 @@ impl Walk {
         let fetch = async {
             let req = FetchRequest::entity_configuration(id);
             let text = self.fetch_text(req, id, "entity configuration").await?;
+            if let Some(same) = self
+                .unchanged(&StatementKey::configuration(id), &text)
+                .await
+            {
+                same.check_time(self.now, self.skew)?;
+                return Ok(same);
+            }
             let stmt = self.remembered(EntityStatement::parse_fetched(
                 &text,
                 &self.rules,
@@ -410,6 +417,11 @@ impl Walk {
             let text = self
                 .fetch_text(req, subject, "subordinate statement")
                 .await?;
+            let same_key = StatementKey::subordinate(superior, subject);
+            if let Some(same) = self.unchanged(&same_key, &text).await {
+                same.check_time(self.now, self.skew)?;
+                return Ok(same);
+            }
             let keys = Some(superior_ec.jwks());
             let stmt = self.remembered(EntityStatement::parse_fetched(
                 &text,
@@ -457,6 +469,28 @@ impl Walk {
         })
         .await
         .clone()
+    }
+
+    /// On a refresh, the cached statement for `key` when `text` is exactly its bytes: the
+    /// same bytes parse, under the same rules, to the same statement (its subject, issuer
+    /// and placement were checked when it was cached; the caller checks its time again),
+    /// so it is kept as it is, and what rests on it (a verified signature, a remembered
+    /// resolution) still holds. Changed bytes are parsed and checked anew.
+    async fn unchanged(&self, key: &StatementKey, text: &str) -> Option<Arc<EntityStatement>> {
+        if !self.refresh {
+            return None;
+        }
+        let cached = self.cache.as_ref()?.get_fresh(key, self.now).await?;
+        (cached.raw().as_ref() == text).then_some(cached)
+    }
+
+    /// The statement this walk obtained for `key`, if it obtained one.
+    pub(crate) fn obtained_for(&self, key: &StatementKey) -> Option<Arc<EntityStatement>> {
+        let memo = self.memo.lock().ok()?;
+        match memo.get(key)?.get() {
+            Some(Ok(s)) => Some(s.clone()),
+            _ => None,
+        }
     }
 
     fn remembered(&self, stmt: EntityStatement) -> EntityStatement {

@@ -18,6 +18,7 @@ use moka::future::Cache;
 
 use super::{EntityType, ResolvedEntity};
 use crate::cache::{StatementCache, StatementKey};
+use crate::discovery::walk::Walk;
 use crate::entity_id::EntityId;
 use crate::record::ClientRecord;
 use crate::statement::EntityStatement;
@@ -73,6 +74,27 @@ impl ResolutionMemo {
             self.inner.invalidate(&key).await;
             None
         }
+    }
+
+    /// The remembered resolution of `subject`, if `walk` (a refresh, or a sweep's walk)
+    /// obtained exactly the statements it rests on: the very same parsed statements, which
+    /// a refresh keeps when it fetched unchanged bytes. Validating them again would give
+    /// the same result.
+    pub(crate) async fn get_if_walked(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        generation: u64,
+        walk: &Walk,
+    ) -> Option<Arc<Memoised>> {
+        let key = (subject.clone(), entity_type.clone(), generation);
+        let m = self.inner.get(&key).await?;
+        let fresh = walk.now >= m.now && walk.now < m.resolved.expires_at();
+        let same = fresh
+            && m.inputs
+                .iter()
+                .all(|(k, s)| walk.obtained_for(k).is_some_and(|got| Arc::ptr_eq(&got, s)));
+        same.then_some(m)
     }
 
     /// Remembers `resolved`, obtained at `now` from exactly `inputs`, when nothing outside

@@ -274,16 +274,46 @@ impl Resolver {
         ),
         Error,
     > {
-        let inner = &self.inner;
-        let run = async {
+        let outcome = self.walk_on(walk, subject, subject_ec).await?;
+        self.validate_outcome(walk, subject, outcome)
+    }
+
+    /// The discovery part of [`Resolver::find_chains_on`]: the walk, within its deadline.
+    async fn walk_on(
+        &self,
+        walk: &Arc<Walk>,
+        subject: &EntityId,
+        subject_ec: Option<Arc<EntityStatement>>,
+    ) -> Result<crate::discovery::walk::WalkOutcome, Error> {
+        // Boxed: the walk's future is kilobytes, and the timeout would copy it by value.
+        let run = Box::pin(async {
             match subject_ec {
                 Some(ec) => walk.clone().run_from(ec).await,
                 None => walk.clone().run(subject).await,
             }
-        };
-        let outcome = tokio::time::timeout_at(walk.deadline, run)
+        });
+        tokio::time::timeout_at(walk.deadline, run)
             .await
-            .map_err(|_| self.out_of_time(subject))??;
+            .map_err(|_| self.out_of_time(subject))?
+    }
+
+    /// The validation part of [`Resolver::find_chains_on`]: every candidate of the walk's
+    /// outcome validated.
+    #[allow(clippy::type_complexity)]
+    fn validate_outcome(
+        &self,
+        walk: &Arc<Walk>,
+        subject: &EntityId,
+        outcome: crate::discovery::walk::WalkOutcome,
+    ) -> Result<
+        (
+            Vec<TrustChain>,
+            Vec<PathAttempt>,
+            HashMap<EntityId, Arc<EntityStatement>>,
+        ),
+        Error,
+    > {
+        let inner = &self.inner;
         let ctx = ValidationContext {
             anchors: &walk.anchors,
             now: walk.now,
@@ -356,8 +386,8 @@ impl Resolver {
         }
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
-        self.discover_until(subject, entity_type, refresh, memo, deadline)
-            .await
+        // Boxed: a discovery's future is large, and moving it by value costs a copy each time.
+        Box::pin(self.discover_until(subject, entity_type, refresh, memo, deadline)).await
     }
 
     /// [`Resolver::discover_with`] for a caller that holds a turn already and gives the
@@ -370,14 +400,41 @@ impl Resolver {
         memo: Option<crate::discovery::SharedMemo>,
         deadline: Instant,
     ) -> Result<ResolvedEntity, Error> {
+        self.discover_until_memo(subject, entity_type, refresh, memo, deadline)
+            .await
+            .map(|(resolved, _)| resolved)
+    }
+
+    /// [`Resolver::discover_until`], also giving the remembered resolution that answered
+    /// when the walk (a refresh, or a sweep's) obtained exactly the statements it rests on:
+    /// unchanged bytes are kept as the same statements, so nothing is validated again.
+    pub(crate) async fn discover_until_memo(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        refresh: bool,
+        memo: Option<crate::discovery::walk::SharedMemo>,
+        deadline: Instant,
+    ) -> Result<(ResolvedEntity, Option<Arc<memo::Memoised>>), Error> {
         let shared = memo.is_some();
         // Read before the walk takes its anchor snapshot: a remembered resolution is never
         // filed under a newer anchor set than the one it was validated on.
         let generation = self.inner.anchors.generation();
         let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
+            let outcome = self.walk_on(&walk, subject, None).await?;
+            if refresh || shared {
+                let same = self
+                    .inner
+                    .memo
+                    .get_if_walked(subject, entity_type, generation, &walk)
+                    .await;
+                if let Some(m) = same {
+                    return Ok::<_, Error>((m.resolved.clone(), false, Some(m)));
+                }
+            }
             let (chains, attempts, configurations) =
-                self.find_chains_on(&walk, subject, None).await?;
+                self.validate_outcome(&walk, subject, outcome)?;
             let failed_paths = !attempts.is_empty();
             let mut resolved = self.choose(
                 subject,
@@ -389,11 +446,14 @@ impl Resolver {
             )?;
             self.evaluate_trust_marks(&mut resolved, &walk).await?;
             resolved.fetches = walk.fetches_made();
-            Ok::<_, Error>((resolved, failed_paths))
+            Ok::<_, Error>((resolved, failed_paths, None))
         };
-        let (resolved, failed_paths) = tokio::time::timeout_at(walk.deadline, work)
+        let (resolved, failed_paths, same) = tokio::time::timeout_at(walk.deadline, work)
             .await
             .map_err(|_| self.out_of_time(subject))??;
+        if same.is_some() {
+            return Ok((resolved, same));
+        }
         // A walk sharing a sweep's memo holds other clients' statements too: not remembered.
         if !shared {
             if let Some(inputs) = walk.obtained() {
@@ -403,7 +463,7 @@ impl Resolver {
                     .await;
             }
         }
-        Ok(resolved)
+        Ok((resolved, None))
     }
 
     /// The remembered resolution of `subject`, when one may answer (no refresh, no shared

@@ -290,16 +290,30 @@ impl Resolver {
         let deadline = self.deadline();
         let _turn = self.admit(deadline).await?;
         // A remembered resolution still counts as one (as resolve() counts it).
+        let mut walked_same = None;
         let resolved = crate::metrics::resolution(client_id, entity_type, async {
             match &memo {
                 Some(m) => Ok(m.resolved.clone()),
                 None => {
-                    self.discover_until(client_id, entity_type, refresh, None, deadline)
-                        .await
+                    let (resolved, same) = Box::pin(self.discover_until_memo(
+                        client_id,
+                        entity_type,
+                        refresh,
+                        None,
+                        deadline,
+                    ))
+                    .await?;
+                    walked_same = same;
+                    Ok(resolved)
                 }
             }
         })
         .await?;
+        // A refresh that fetched the very statements of the remembered resolution: the
+        // record built from it, when its keys came from the chain.
+        if let Some(record) = walked_same.as_ref().and_then(|m| m.record.get()) {
+            return Ok(record.clone());
+        }
         let record = Arc::new(self.record_until(&resolved, deadline).await?);
         // Keys fetched from a jwks_uri or signed_jwks_uri are fetched anew each time.
         if matches!(record.key_source, KeySource::Jwks | KeySource::None) {

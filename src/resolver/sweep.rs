@@ -61,22 +61,28 @@ impl Resolver {
         let result = async {
             let deadline = self.deadline();
             let _turn = self.admit(deadline).await?;
-            let resolved = self
-                .discover_until(
-                    client_id,
-                    entity_type,
-                    true,
-                    Some(memo.memo.clone()),
-                    deadline,
-                )
-                .await?;
-            self.record_until(&resolved, deadline).await
+            let (resolved, same) = Box::pin(self.discover_until_memo(
+                client_id,
+                entity_type,
+                true,
+                Some(memo.memo.clone()),
+                deadline,
+            ))
+            .await?;
+            // Every statement fetched was the very statement of the remembered resolution:
+            // the record built from it, when its keys came from the chain.
+            if let Some(record) = same.as_ref().and_then(|m| m.record.get()) {
+                return Ok(record.clone());
+            }
+            self.record_until(&resolved, deadline).await.map(Arc::new)
         }
         .await;
         match result {
             Ok(record) => {
-                let record = Arc::new(record);
-                self.inner.records.insert(key, record.clone()).await;
+                let held = self.inner.records.get(&key).await;
+                if !held.is_some_and(|h| Arc::ptr_eq(&h, &record)) {
+                    self.inner.records.insert(key, record.clone()).await;
+                }
                 Ok(record)
             }
             Err(e) => {

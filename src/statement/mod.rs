@@ -390,6 +390,15 @@ impl EntityStatement {
         self
     }
 
+    /// The SHA-256 of the token as received: the one computed when a resolver fetched it,
+    /// else computed now.
+    pub(crate) fn digest(&self) -> verified::Digest {
+        match &self.memo {
+            Some((_, d)) => *d,
+            None => verified::VerifiedMemo::digest(self.jws.raw()),
+        }
+    }
+
     /// The token as received.
     pub fn raw(&self) -> &Arc<str> {
         self.jws.raw()
