@@ -153,13 +153,13 @@ fn verify_with_registry_keys(
     what: &str,
 ) -> Result<(), Error> {
     let keys = KeySet::from_json(&client.keys())
-        .map_err(|e| invalid(crate::error::RequestError::ClientKeys(e)))?;
+        .map_err(|e| invalid(crate::error::RequestError::ClientKeys(Box::new(e))))?;
     keys.verify(jws, alg, kid, "the client's protocol keys in the registry")
         .map_err(|source| Error::InvalidClient {
             client_id: client.client_id.clone(),
             reason: crate::error::RequestError::Signature {
                 what: what.to_string(),
-                source,
+                source: Box::new(source),
             },
         })
 }

@@ -517,7 +517,7 @@ impl Resolver {
         let subject = statements
             .first()
             .map(|s| s.subject().clone())
-            .ok_or_else(|| Error::Config(crate::error::ConfigError::EmptyChain))?;
+            .ok_or(Error::Config(crate::error::ConfigError::EmptyChain))?;
         // The walk holds the anchor-set snapshot this validation uses throughout.
         let walk = self.walk_until(false, deadline);
         let statements = self.with_anchor_configuration(statements, &walk).await?;

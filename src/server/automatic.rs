@@ -164,8 +164,8 @@ pub(crate) fn decode(
     max_len: usize,
     algs: &[Alg],
 ) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
-    let jws =
-        CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(RequestError::Jws(e)))?;
+    let jws = CompactJws::parse_with_limit(jwt, max_len)
+        .map_err(|e| invalid(RequestError::Jws(Box::new(e))))?;
     let h = jws.header();
     let alg = match h
         .get("alg")
@@ -268,13 +268,13 @@ impl Resolver {
             .client_keys
             .keys_of(&record, chain_source == ChainSource::Resolved)
             .await
-            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(Box::new(e))))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|source| Error::InvalidClient {
                 client_id: client_id.to_string(),
                 reason: RequestError::Signature {
                     what: "request object".into(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         self.use_jti(replay, client_id, &jti, exp).await?;
@@ -312,13 +312,13 @@ impl Resolver {
             .client_keys
             .keys_of(&record, true)
             .await
-            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(Box::new(e))))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|source| Error::InvalidClient {
                 client_id: iss.to_string(),
                 reason: RequestError::Signature {
                     what: "client assertion".into(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         self.use_jti(replay, iss, &jti, exp).await?;
