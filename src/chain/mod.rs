@@ -52,7 +52,7 @@ impl TrustAnchor {
         let keys = KeySet::from_json(jwks).map_err(|source| {
             crate::error::ConfigError::InvalidAnchorJwks {
                 anchor: id.to_string(),
-                source,
+                source: Box::new(source),
             }
         })?;
         // A configured key refused for its material (a degenerate key) is a configuration

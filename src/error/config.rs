@@ -32,7 +32,7 @@ pub enum ConfigError {
         /// The anchor.
         anchor: String,
         /// Why.
-        source: JoseError,
+        source: Box<JoseError>,
     },
     /// None of a trust anchor's configured keys is usable.
     #[error("trust anchor {anchor} has no usable key")]
@@ -61,7 +61,7 @@ pub enum ConfigError {
     },
     /// A remote resolver's keys are not a usable JWK Set.
     #[error("resolver keys: {0}")]
-    ResolverKeys(JoseError),
+    ResolverKeys(Box<JoseError>),
     /// The server's signer failed.
     #[error("signing {what}: {source}")]
     Signing {

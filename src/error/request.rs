@@ -22,7 +22,7 @@ use super::{Error, ErrorCode};
 pub enum RequestError {
     /// The JWT is not a compact JWS within the size limit.
     #[error("{0}")]
-    Jws(JoseError),
+    Jws(Box<JoseError>),
     /// The JWT's payload is not a JSON object.
     #[error("{0}")]
     Payload(JsonError),
@@ -119,14 +119,14 @@ pub enum RequestError {
     AnchorMismatch,
     /// The client's keys cannot be read.
     #[error("the client's keys: {0}")]
-    ClientKeys(JoseError),
+    ClientKeys(Box<JoseError>),
     /// The signature does not verify with the client's keys (`invalid_client`).
     #[error("{what}: {source}")]
     Signature {
         /// What was verified (`request object`, `client assertion`…).
         what: String,
         /// Why.
-        source: JoseError,
+        source: Box<JoseError>,
     },
     /// The `jti` was used before (`invalid_client`).
     #[error("jti {jti:?} was already used")]
@@ -176,7 +176,7 @@ pub enum ResponseProblem {
     NotUtf8,
     /// The answer is not a JWS, its header is refused, or it does not verify.
     #[error("{0}")]
-    Jws(JoseError),
+    Jws(Box<JoseError>),
     /// The payload is not a JSON object.
     #[error("{0}")]
     Payload(JsonError),

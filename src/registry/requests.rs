@@ -193,7 +193,7 @@ impl Registry {
                 || jwks.unwrap_or_else(|| client.keys()),
             )
             .await
-            .map_err(|e| invalid(crate::error::RequestError::ClientKeys(e)))
+            .map_err(|e| invalid(crate::error::RequestError::ClientKeys(Box::new(e))))
     }
 
     /// The protocol keys (a JWK Set) the registry holds for `client_id`, whatever its
@@ -296,7 +296,7 @@ fn verify_with(
             client_id: client.client_id.clone(),
             reason: crate::error::RequestError::Signature {
                 what: what.to_string(),
-                source,
+                source: Box::new(source),
             },
         })
 }

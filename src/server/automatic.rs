@@ -169,8 +169,8 @@ pub(crate) fn decode(
     algs: &[Alg],
     typ_rule: TypRule<'_>,
 ) -> Result<(CompactJws, Alg, String, Map<String, Value>), Error> {
-    let jws =
-        CompactJws::parse_with_limit(jwt, max_len).map_err(|e| invalid(RequestError::Jws(e)))?;
+    let jws = CompactJws::parse_with_limit(jwt, max_len)
+        .map_err(|e| invalid(RequestError::Jws(Box::new(e))))?;
     let (alg, kid) =
         jose::check_header_with(&jws, typ_rule, algs).map_err(|e| invalid(header_problem(e)))?;
     let kid = kid.to_string();
@@ -187,13 +187,13 @@ fn header_problem(e: JoseError) -> RequestError {
         JoseError::KeyInHeader(h) => {
             match ["jwk", "jku", "x5u", "x5c"].into_iter().find(|k| *k == h) {
                 Some(header) => RequestError::HeaderNotAccepted { header },
-                None => RequestError::Jws(JoseError::KeyInHeader(h)),
+                None => RequestError::Jws(Box::new(JoseError::KeyInHeader(h))),
             }
         }
         JoseError::CritHeader(_) => RequestError::HeaderNotAccepted { header: "crit" },
         JoseError::MissingKid => RequestError::Missing { name: "kid" },
         JoseError::WrongTyp { found, .. } => RequestError::WrongTyp { typ: found },
-        other => RequestError::Jws(other),
+        other => RequestError::Jws(Box::new(other)),
     }
 }
 
@@ -270,13 +270,13 @@ impl Resolver {
             .client_keys
             .keys_of(&record, chain_source == ChainSource::Resolved)
             .await
-            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(Box::new(e))))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|source| Error::InvalidClient {
                 client_id: client_id.to_string(),
                 reason: RequestError::Signature {
                     what: "request object".into(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         self.use_jti(replay, client_id, &jti, exp).await?;
@@ -314,13 +314,13 @@ impl Resolver {
             .client_keys
             .keys_of(&record, true)
             .await
-            .map_err(|e| invalid(RequestError::ClientKeys(e)))?;
+            .map_err(|e| invalid(RequestError::ClientKeys(Box::new(e))))?;
         keys.verify(&jws, alg, &kid, "the client's protocol keys")
             .map_err(|source| Error::InvalidClient {
                 client_id: iss.to_string(),
                 reason: RequestError::Signature {
                     what: "client assertion".into(),
-                    source,
+                    source: Box::new(source),
                 },
             })?;
         self.use_jti(replay, iss, &jti, exp).await?;

@@ -84,7 +84,7 @@ impl RemoteResolver {
         fetcher: impl Fetcher,
         clock: impl crate::Clock,
     ) -> Result<Self, Error> {
-        let keys = KeySet::from_json(jwks).map_err(ConfigError::ResolverKeys)?;
+        let keys = KeySet::from_json(jwks).map_err(|e| ConfigError::ResolverKeys(Box::new(e)))?;
         Ok(Self {
             endpoint,
             resolver_id,
@@ -119,17 +119,17 @@ impl RemoteResolver {
             .map_err(wrap)?;
         let body = response.into_body(&url).map_err(wrap)?;
         let text = String::from_utf8(body).map_err(|_| bad(ResponseProblem::NotUtf8))?;
-        let jws = CompactJws::parse(&text).map_err(|e| bad(ResponseProblem::Jws(e)))?;
+        let jws = CompactJws::parse(&text).map_err(|e| bad(ResponseProblem::Jws(Box::new(e))))?;
         let rules = HeaderRules {
             typ: RESOLVE_RESPONSE_TYP,
             lenient_typ: false,
             algs: &Alg::ALL,
         };
         let (alg, kid) =
-            jose::check_header(&jws, &rules).map_err(|e| bad(ResponseProblem::Jws(e)))?;
+            jose::check_header(&jws, &rules).map_err(|e| bad(ResponseProblem::Jws(Box::new(e))))?;
         self.keys
             .verify(&jws, alg, kid, &format!("resolver {}", self.resolver_id))
-            .map_err(|e| bad(ResponseProblem::Jws(e)))?;
+            .map_err(|e| bad(ResponseProblem::Jws(Box::new(e))))?;
         let claims = parse_object(jws.payload()).map_err(|e| bad(ResponseProblem::Payload(e)))?;
         if let Some(header_chain) = jws.header().get("trust_chain") {
             self.check_header_chain(header_chain, trust_anchor)?;
