@@ -14,6 +14,7 @@ pub mod clock;
 mod constraints;
 mod discovery;
 pub mod entity_id;
+mod entity_type;
 pub mod error;
 pub mod fetch;
 pub mod historical;

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::chain::TrustChain;
 use crate::entity_id::EntityId;
+use crate::entity_type::EntityType;
 use crate::profile::Deviation;
-use crate::resolver::EntityType;
 
 /// Where the client's protocol keys came from: `jwks`, `signed_jwks_uri` or `jwks_uri`
 /// (OpenID Federation 1.0 §5.2).

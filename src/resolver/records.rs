@@ -344,7 +344,11 @@ impl Resolver {
     ) -> Result<ClientRecord, Error> {
         let chain = resolved.chain();
         let (keys, key_source) = self.protocol_keys(resolved, deadline).await?;
-        let organization = self.organization(resolved)?;
+        let organization = organization_binding(
+            resolved,
+            &self.inner.organization_rule,
+            self.inner.require_asserted_organization,
+        )?;
         Ok(ClientRecord {
             client_id: resolved.entity_id().clone(),
             entity_type: resolved.entity_type().clone(),
@@ -370,60 +374,6 @@ impl Resolver {
             organization,
             deviations: resolved.deviations(),
         })
-    }
-
-    fn organization(
-        &self,
-        resolved: &ResolvedEntity,
-    ) -> Result<Option<OrganizationBinding>, Error> {
-        let chain = resolved.chain();
-        let strict = self.inner.require_asserted_organization;
-        let refuse = |reason: String| Error::OrganizationNotBound {
-            client_id: resolved.entity_id().clone(),
-            reason,
-        };
-        let Some(org) = self.inner.organization_rule.pick(chain) else {
-            if strict {
-                return Err(refuse(format!(
-                    "the organization rule {:?} finds no organization in the chain",
-                    self.inner.organization_rule
-                )));
-            }
-            return Ok(None);
-        };
-        let evidence = binding_evidence(chain, resolved.entity_type().as_str());
-        if strict && !evidence.is_asserted() {
-            return Err(refuse(format!(
-                "no superior asserts the organization ({evidence:?})"
-            )));
-        }
-        let (asserted_name, asserted_uri) = org_details(
-            Some(resolved.all_metadata()),
-            resolved.entity_type().as_str(),
-        );
-        let (own_name, own_uri) = resolved
-            .superior_configuration(&org)
-            .map(|ec| org_details(ec.metadata(), "federation_entity"))
-            .unwrap_or_default();
-        let (name, uri) = match evidence {
-            BindingEvidence::SuperiorPolicy { .. } | BindingEvidence::SuperiorMetadata { .. } => {
-                (asserted_name.or(own_name), asserted_uri.or(own_uri))
-            }
-            _ => (own_name.or(asserted_name), own_uri.or(asserted_uri)),
-        };
-        let path = chain.path();
-        let authority_path = path
-            .iter()
-            .position(|e| *e == org)
-            .map(|i| path[i..].to_vec())
-            .unwrap_or_default();
-        Ok(Some(OrganizationBinding {
-            entity_id: org,
-            name,
-            uri,
-            authority_path,
-            evidence,
-        }))
     }
 
     async fn protocol_keys(
@@ -610,4 +560,61 @@ fn audit_err(
             "client not trusted"
         );
     }
+}
+
+/// The organization a resolved client is bound to: a pure function of its chain, the
+/// metadata its superiors assert and the configured rule (`strict`: refuse a binding that
+/// no superior asserts).
+fn organization_binding(
+    resolved: &ResolvedEntity,
+    rule: &crate::record::OrganizationRule,
+    strict: bool,
+) -> Result<Option<OrganizationBinding>, Error> {
+    let chain = resolved.chain();
+    let refuse = |reason: String| Error::OrganizationNotBound {
+        client_id: resolved.entity_id().clone(),
+        reason,
+    };
+    let Some(org) = rule.pick(chain) else {
+        if strict {
+            return Err(refuse(format!(
+                "the organization rule {:?} finds no organization in the chain",
+                rule
+            )));
+        }
+        return Ok(None);
+    };
+    let evidence = binding_evidence(chain, resolved.entity_type().as_str());
+    if strict && !evidence.is_asserted() {
+        return Err(refuse(format!(
+            "no superior asserts the organization ({evidence:?})"
+        )));
+    }
+    let (asserted_name, asserted_uri) = org_details(
+        Some(resolved.all_metadata()),
+        resolved.entity_type().as_str(),
+    );
+    let (own_name, own_uri) = resolved
+        .superior_configuration(&org)
+        .map(|ec| org_details(ec.metadata(), "federation_entity"))
+        .unwrap_or_default();
+    let (name, uri) = match evidence {
+        BindingEvidence::SuperiorPolicy { .. } | BindingEvidence::SuperiorMetadata { .. } => {
+            (asserted_name.or(own_name), asserted_uri.or(own_uri))
+        }
+        _ => (own_name.or(asserted_name), own_uri.or(asserted_uri)),
+    };
+    let path = chain.path();
+    let authority_path = path
+        .iter()
+        .position(|e| *e == org)
+        .map(|i| path[i..].to_vec())
+        .unwrap_or_default();
+    Ok(Some(OrganizationBinding {
+        entity_id: org,
+        name,
+        uri,
+        authority_path,
+        evidence,
+    }))
 }
