@@ -328,6 +328,28 @@ impl FetchError {
     }
 }
 
+/// Fetches `request` and reads its `200` body as text, giving up at `deadline`:
+/// [`FetchError::Timeout`] (naming `limit`, the configured bound, in milliseconds) when
+/// the answer has not arrived by then. `request.time_left` is set to the time remaining.
+pub(crate) async fn fetch_text_before(
+    fetcher: &dyn Fetcher,
+    mut request: FetchRequest,
+    deadline: tokio::time::Instant,
+    limit: std::time::Duration,
+) -> Result<String, FetchError> {
+    let url = request.url.clone();
+    request.time_left = Some(deadline.saturating_duration_since(tokio::time::Instant::now()));
+    tokio::time::timeout_at(deadline, fetcher.fetch(request))
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Timeout {
+                url: url.to_string(),
+                limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            })
+        })?
+        .into_text(&url)
+}
+
 /// Fetches federation documents. Implementations must bound time and memory: a fetcher is
 /// handed URLs chosen by federation members, some of them hostile.
 ///

@@ -341,23 +341,15 @@ pub(crate) async fn fetch(
     let mut url = url?;
     url.query_pairs_mut().append_pair("sub", subject.as_str());
     let timeout = inner.limits.resolution_timeout;
-    let mut req = FetchRequest::get(url.clone(), FetchKind::Other);
-    req.time_left = Some(timeout);
-    let wrap = |source: FetchError| SubordinateEventsError::Fetch {
-        issuer: issuer.to_string(),
-        subject: subject.to_string(),
-        source: Box::new(source),
-    };
-    let response = tokio::time::timeout(timeout, inner.fetcher.fetch(req))
+    let req = FetchRequest::get(url.clone(), FetchKind::Other);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let text = crate::fetch::fetch_text_before(&*inner.fetcher, req, deadline, timeout)
         .await
-        .unwrap_or_else(|_| {
-            Err(FetchError::Timeout {
-                url: url.to_string(),
-                limit_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            })
-        })
-        .map_err(wrap)?;
-    let text = response.into_text(&url).map_err(wrap)?;
+        .map_err(|source| SubordinateEventsError::Fetch {
+            issuer: issuer.to_string(),
+            subject: subject.to_string(),
+            source: Box::new(source),
+        })?;
     verify(
         &text,
         &Expect {

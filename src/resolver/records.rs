@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{EntityType, ResolvedEntity, Resolver};
 use crate::entity_id::EntityId;
 use crate::error::Error;
-use crate::fetch::{FetchError, FetchKind, FetchRequest};
+use crate::fetch::{FetchKind, FetchRequest};
 use crate::jose::{self, CompactJws, HeaderRules, JoseError, KeySet};
 use crate::json::{parse_object, parse_strict};
 use crate::record::{
@@ -498,23 +498,14 @@ impl Resolver {
         deadline: tokio::time::Instant,
     ) -> Result<String, Error> {
         let timeout = self.inner.limits.resolution_timeout;
-        let mut req = FetchRequest::get(url.clone(), FetchKind::JwkSet);
-        req.time_left = Some(deadline.saturating_duration_since(tokio::time::Instant::now()));
-        let wrap = |source: FetchError| Error::Fetch {
-            entity: entity.clone(),
-            what,
-            source,
-        };
-        let response = tokio::time::timeout_at(deadline, self.inner.fetcher.fetch(req))
+        let req = FetchRequest::get(url.clone(), FetchKind::JwkSet);
+        crate::fetch::fetch_text_before(&*self.inner.fetcher, req, deadline, timeout)
             .await
-            .unwrap_or_else(|_| {
-                Err(FetchError::Timeout {
-                    url: url.to_string(),
-                    limit_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                })
+            .map_err(|source| Error::Fetch {
+                entity: entity.clone(),
+                what,
+                source,
             })
-            .map_err(wrap)?;
-        response.into_text(url).map_err(wrap)
     }
 }
 
