@@ -361,9 +361,9 @@ impl Resolver {
     /// let jwt = request_object("j1");
     /// let verified = resolver.verify_request_object(&jwt, &policy, &guard).await.unwrap();
     /// assert_eq!(verified.client.client_id, rp);
-    /// // The same `jti` again is a replay.
+    /// // The same `jti` again is a replay: the client is refused.
     /// let e = resolver.verify_request_object(&jwt, &policy, &guard).await.unwrap_err();
-    /// assert_eq!(e.spec_code(), "invalid_request");
+    /// assert!(matches!(e, oidfed::Error::InvalidClient { .. }), "{e}");
     /// # });
     /// ```
     pub async fn verify_request_object(
@@ -432,7 +432,8 @@ impl Resolver {
     ///     "aud": "https://op.example/token", "jti": "a1", "exp": now + 60}));
     /// let client = resolver.verify_client_assertion(&assertion, &policy, &guard).await.unwrap();
     /// assert_eq!(client.client_id, rp);
-    /// assert!(resolver.verify_client_assertion(&assertion, &policy, &guard).await.is_err());
+    /// let replay = resolver.verify_client_assertion(&assertion, &policy, &guard).await;
+/// assert!(matches!(replay, Err(oidfed::Error::InvalidClient { .. })));
     /// # });
     /// ```
     pub async fn verify_client_assertion(
