@@ -667,6 +667,33 @@ pub(crate) fn manual_evidence(m: &ManualRegistration) -> Value {
 
 /// A line of the access review for a client whose binding rests on something else than a
 /// chain: the common columns, and (manual clients) the expiry and review date.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-model_review_row.db", std::process::id()));
+/// # std::fs::remove_file(&db).ok();
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+/// let req = ManualOnboarding::new("portal-1")
+///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+///     .approved_by("alice@as.example", "TICKET-1")
+///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// registry.register_manual(&resolver, &models, req).await.unwrap();
+/// let row = &registry.access_review_by_model().await.unwrap().manual[0];
+/// assert_eq!((row.expires_at, row.review_at), (Some(now + 90 * 86_400), Some(now + 30 * 86_400)));
+/// # std::fs::remove_file(&db).ok();
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ModelReviewRow {

@@ -576,6 +576,25 @@ impl Monitor {
 /// A running monitor; [`MonitorHandle::stop`] ends it cleanly.
 ///
 /// See the [`Monitor::start`] example.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_handle.db", std::process::id()));
+/// # std::fs::remove_file(&db).ok();
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// let handle = registry.monitor(&resolver).start().await.unwrap();
+/// let _events = handle.subscribe();
+/// assert!(!handle.monitor().holder().is_empty());
+/// handle.stop().await;
+/// # std::fs::remove_file(&db).ok();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct MonitorHandle {
     monitor: Monitor,
