@@ -81,18 +81,24 @@ impl KeySet {
     }
 
     /// The usable keys.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn keys(&self) -> &[Arc<Key>] {
         &self.keys
     }
 
     /// Keys that could not be read: (index in the set, reason). Following RFC 7517 §5 they
     /// are ignored, not fatal to the set.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn rejected(&self) -> &[(usize, JoseError)] {
         &self.rejected
     }
 
     /// Why the key with this `kid` was refused for its material, if it was: verifying with
     /// that `kid` fails with [`JoseError::InvalidKey`].
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn refusal(&self, kid: &str) -> Option<&KeyError> {
         self.rejected.iter().find_map(|(_, e)| match e {
             JoseError::InvalidKey { kid: k, reason } if k == kid => Some(reason),
@@ -108,21 +114,29 @@ impl KeySet {
     }
 
     /// Number of usable keys.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether no key is usable.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
     /// The key with exactly this `kid`.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn get(&self, kid: &str) -> Option<&Arc<Key>> {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
     /// The set as JSON (usable keys only).
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn to_json(&self) -> Value {
         Value::Object(Map::from_iter([(
             "keys".to_string(),
