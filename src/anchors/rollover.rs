@@ -115,7 +115,7 @@ pub struct IndependentCheck {
 
 impl Resolver {
     /// The run-time anchor configuration, to change it without rebuilding the resolver; see
-    /// [`TrustAnchorsHandle`](crate::anchors::TrustAnchorsHandle).
+    /// [`TrustAnchorsHandle`].
     pub fn trust_anchors_handle(&self) -> TrustAnchorsHandle {
         self.inner.anchors.clone()
     }

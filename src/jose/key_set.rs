@@ -9,6 +9,18 @@ use super::{Alg, CompactJws, JoseError, Key, KeyError, MAX_KEYS_PER_SET, cost};
 /// A JWK Set: the keys that could be read, and the ones that could not (with the reason).
 /// One malformed key does not poison the others; two keys sharing a `kid` make the whole
 /// set invalid (§3.1.1: `kid` values are unique within a set).
+///
+/// ```
+/// use oidfed::jose::KeySet;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let (a, b) = (JwkSigner::generate_es256("a").unwrap(), JwkSigner::generate_es256("b").unwrap());
+/// let set = KeySet::from_json(&serde_json::json!({"keys": [a.public_jwk(), b.public_jwk()]})).unwrap();
+/// assert_eq!((set.len(), set.is_empty()), (2, false));
+/// assert_eq!(set.get("b").unwrap().kid(), "b");
+/// assert!(set.get("c").is_none());
+/// // Serialises back as a JWK Set of the usable keys.
+/// assert_eq!(KeySet::from_json(&set.to_json()).unwrap().len(), 2);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<Arc<Key>>,

@@ -433,7 +433,7 @@ impl Resolver {
     /// let client = resolver.verify_client_assertion(&assertion, &policy, &guard).await.unwrap();
     /// assert_eq!(client.client_id, rp);
     /// let replay = resolver.verify_client_assertion(&assertion, &policy, &guard).await;
-/// assert!(matches!(replay, Err(oidfed::Error::InvalidClient { .. })));
+    /// assert!(matches!(replay, Err(oidfed::Error::InvalidClient { .. })));
     /// # });
     /// ```
     pub async fn verify_client_assertion(
