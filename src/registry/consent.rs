@@ -256,7 +256,27 @@ impl Registry {
     }
 
     /// The live grant of `user` to `client_id`: its scopes and the organization recorded
-    /// at grant time; see [`Registry::grant`] for an example.
+    /// at grant time.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-consent_of.db", std::process::id()));
+    /// # std::fs::remove_file(&db).ok();
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// assert_eq!(registry.consent_of("alice", &fed.id("rp")).await.unwrap(), None);
+    /// registry.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// let (scopes, _org) = registry.consent_of("alice", &fed.id("rp")).await.unwrap().unwrap();
+    /// assert_eq!(scopes, ["openid"]);
+    /// # std::fs::remove_file(&db).ok();
+    /// # });
+    /// ```
     pub async fn consent_of(
         &self,
         user: &str,

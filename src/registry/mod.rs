@@ -283,7 +283,25 @@ mod handle {
             Self::open_with(url, RegistryOptions::default()).await
         }
 
-        /// [`Registry::open`] with options; see [`RegistryOptions`] for an example.
+        /// [`Registry::open`] with options.
+        ///
+        /// ```
+        /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-open_with.db", std::process::id()));
+        /// # std::fs::remove_file(&db).ok();
+        /// use oidfed::registry::{Registry, RegistryOptions};
+        /// let mut options = RegistryOptions::default();
+        /// options.sweep_concurrency = 2;
+        /// let url = format!("sqlite://{}", db.display());
+        /// let tuned = Registry::open_with(&url, options).await.unwrap();
+        /// let plain = Registry::open(&url).await.unwrap();
+        /// // Options belong to the handle; the data to the database both handles share.
+        /// assert_eq!((tuned.options().sweep_concurrency, plain.options().sweep_concurrency), (2, 8));
+        /// tuned.first_use("https://rp.example", "j1", 200, 100).await.unwrap();
+        /// assert!(!plain.first_use("https://rp.example", "j1", 200, 150).await.unwrap());
+        /// # std::fs::remove_file(&db).ok();
+        /// # });
+        /// ```
         pub async fn open_with(url: &str, options: RegistryOptions) -> Result<Registry, Error> {
             let store = Store::open(url).await?;
             Ok(Registry {
