@@ -24,14 +24,14 @@ use crate::resolver::{EntityType, Resolver};
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_report.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
 /// let report = registry.offboard_organization(&fed.id("org"), "contract ended").await.unwrap();
 /// assert_eq!(report.revoked, vec![fed.id("rp").to_string()]);
 /// assert!(report.already_revoked.is_empty());
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-admit.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::{EntityType, registry::{Actor, RegistrationModel}};
@@ -77,7 +77,7 @@ impl Registry {
     /// assert_eq!(client.registration_model(), RegistrationModel::Federation);
     /// assert!(client.status().is_active());
     /// assert_eq!(registry.audit_of_client(&fed.id("rp")).await.unwrap()[0].actor, Actor::Operator);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn admit(
@@ -107,7 +107,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-admit_by.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::{EntityType, registry::Actor};
@@ -117,7 +117,7 @@ impl Registry {
     ///     .await
     ///     .unwrap();
     /// assert_eq!(registry.audit_of_client(&rp).await.unwrap()[0].actor, Actor::Request);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn admit_by(
@@ -143,7 +143,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-readmit.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -158,7 +158,7 @@ impl Registry {
     /// assert!(client.status().is_active());
     /// let trail = registry.audit_of_client(&fed.id("rp")).await.unwrap();
     /// assert!(trail.iter().any(|e| e.event == AuditEvent::Readmitted));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn readmit(
@@ -276,7 +276,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_org.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -286,7 +286,7 @@ impl Registry {
     /// let status = registry.status(&fed.id("rp")).await.unwrap().unwrap();
     /// assert_eq!(status.kind, StatusKind::Revoked);
     /// assert!(registry.organizations().await.unwrap()[0].offboarded_at.is_some());
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn offboard_organization(
@@ -349,14 +349,14 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_client.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
     /// let status = registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
     /// assert!(status.is_revoked());
     /// assert_eq!(status.reason, "contract ended");
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn offboard_client(

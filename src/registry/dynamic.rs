@@ -45,7 +45,7 @@ use crate::server::dcr::{
 /// let gate = DcrGate::new(resolver, DcrConfig::default());
 /// let guard = MemoryReplayGuard::default();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dyn_reg.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// let response = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
@@ -54,7 +54,7 @@ use crate::server::dcr::{
 /// assert_eq!(reg.client_id_issued_at, now);
 /// let stored = registry.dynamic_registration(&reg.client_id).await.unwrap().unwrap();
 /// assert_eq!(stored.metadata, reg.metadata);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ pub struct DynamicRegistration {
 /// let gate = DcrGate::new(resolver, DcrConfig::default());
 /// let guard = MemoryReplayGuard::default();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dup_report.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// use oidfed::server::dcr::DuplicateSoftware;
@@ -106,7 +106,7 @@ pub struct DynamicRegistration {
 /// let report = second.duplicate.unwrap();
 /// assert_eq!((report.software_id.as_str(), report.handled), ("sw-1", DuplicateSoftware::Update));
 /// assert_eq!(report.existing, [first.registration.client_id.clone()]);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,7 +145,7 @@ pub struct DuplicateSoftwareReport {
 /// let gate = DcrGate::new(resolver, DcrConfig::default());
 /// let guard = MemoryReplayGuard::default();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dcr_response.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// let response = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
@@ -154,7 +154,7 @@ pub struct DuplicateSoftwareReport {
 /// assert_eq!(json["client_id"], client_id);
 /// assert_eq!(json["registration_client_uri"], format!("https://op.example/register/{client_id}"));
 /// assert_eq!(json["registration_access_token"], response.registration_access_token.value());
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone)]
@@ -248,7 +248,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-register_dynamic.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::RegistrationModel;
@@ -256,7 +256,7 @@ impl Registry {
     /// let client = registry.client(&response.registration.client_id).await.unwrap().unwrap();
     /// assert_eq!(client.registration_model(), RegistrationModel::Dynamic);
     /// assert_eq!(client.organization_id(), Some(fed.id("org").as_str()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn register_dynamic(

@@ -76,7 +76,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-read_dynamic.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
@@ -87,7 +87,7 @@ impl Registry {
     /// // The token rotated: the old one no longer authenticates.
     /// let e = registry.read_dynamic(id, old).await.unwrap_err();
     /// assert_eq!(e.http_status(), 401);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn read_dynamic(
@@ -135,7 +135,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-update_dynamic.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
@@ -148,7 +148,7 @@ impl Registry {
     ///     .await
     ///     .unwrap();
     /// assert_eq!(updated.registration.metadata["redirect_uris"][0], "https://app.example/new");
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn update_dynamic(
@@ -315,7 +315,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-delete_dynamic.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::StatusKind;
@@ -323,7 +323,7 @@ impl Registry {
     /// let id = registered.registration.client_id.as_str();
     /// registry.delete_dynamic(id, registered.registration_access_token.value()).await.unwrap();
     /// assert_eq!(registry.status(id).await.unwrap().unwrap().kind, StatusKind::Revoked);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn delete_dynamic(&self, client_id: &str, token: &str) -> Result<(), DcrError> {
@@ -363,7 +363,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-revoke_token.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
@@ -371,7 +371,7 @@ impl Registry {
     /// assert!(registry.revoke_registration_token(id).await.unwrap());
     /// let e = registry.read_dynamic(id, registered.registration_access_token.value()).await.unwrap_err();
     /// assert_eq!(e.http_status(), 401);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn revoke_registration_token(&self, client_id: &str) -> Result<bool, Error> {

@@ -57,7 +57,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_registrations.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::SweepOutcome;
@@ -69,7 +69,7 @@ impl Registry {
     /// let outcomes = registry.sweep_registrations(gate.resolver()).await.unwrap();
     /// assert_eq!(outcomes[0].client_id, registered.registration.client_id);
     /// assert!(matches!(outcomes[0].outcome, SweepOutcome::Revoked { .. }));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn sweep_registrations(
@@ -104,7 +104,7 @@ impl Registry {
     /// let gate = DcrGate::new(resolver, DcrConfig::default());
     /// let guard = MemoryReplayGuard::default();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_registrations_with.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::{SweepMemo, SweepOutcome};
@@ -112,7 +112,7 @@ impl Registry {
     /// let memo = SweepMemo::new();
     /// let outcomes = registry.sweep_registrations_with(gate.resolver(), &memo).await.unwrap();
     /// assert!(matches!(outcomes[0].outcome, SweepOutcome::Unchanged));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn sweep_registrations_with(

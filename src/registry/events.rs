@@ -29,7 +29,7 @@ use crate::registry::subordinate_events::SubordinateEvent;
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-client_event_kind.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -49,7 +49,7 @@ use crate::registry::subordinate_events::SubordinateEvent;
 /// }
 /// assert_eq!(kinds, [ClientEventKind::Revoked, ClientEventKind::Admitted { readmitted: true }]);
 /// handle.stop().await;
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +132,7 @@ pub enum ClientEventKind {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-client_event.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -151,7 +151,7 @@ pub enum ClientEventKind {
 /// assert_eq!(event.actor, Actor::Operator);
 /// assert_eq!(event.audit.client_id.as_deref(), Some(event.client_id.as_str()));
 /// handle.stop().await;
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -183,7 +183,7 @@ pub struct ClientEvent {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_event.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -199,7 +199,7 @@ pub struct ClientEvent {
 ///     }
 /// }
 /// assert_eq!(passes, 1);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone)]

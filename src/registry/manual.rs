@@ -26,7 +26,7 @@ use crate::server::dcr::ModelPolicy;
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_org.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -48,7 +48,7 @@ use crate::server::dcr::ModelPolicy;
 ///     let client = registry.register_manual(&resolver, &models, req).await.unwrap();
 ///     assert_eq!(client.organization_id(), Some(org.id()));
 /// }
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +94,7 @@ impl ManualOrganization {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_onboarding.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -111,7 +111,7 @@ impl ManualOrganization {
 /// assert_eq!((req.approver.as_str(), req.reference.as_str()), ("alice@as.example", "TICKET-1"));
 /// let client = registry.register_manual(&resolver, &models, req).await.unwrap();
 /// assert_eq!(client.client_id(), "portal-1");
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +187,7 @@ impl ManualOnboarding {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_registration.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -204,7 +204,7 @@ impl ManualOnboarding {
 /// let stored = registry.manual_registration("portal-1").await.unwrap().unwrap();
 /// assert_eq!(stored.reference, "TICKET-1");
 /// assert_eq!(stored.trust_anchor.as_deref(), Some(fed.id("ta").as_str()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,7 +242,7 @@ pub struct ManualRegistration {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_rule.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -258,7 +258,7 @@ pub struct ManualRegistration {
 ///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
 /// let e = registry.register_manual(&resolver, &models, no_ticket).await.unwrap_err();
 /// assert_eq!(e.rule(), Some(ManualRule::NoReference));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,7 +292,7 @@ pub enum ManualRule {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_error.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -307,7 +307,7 @@ pub enum ManualRule {
 ///     Err(ManualError::Refused { rule, .. }) => assert_eq!(rule, ManualRule::NoOrganization),
 ///     other => panic!("expected a refusal, got {other:?}"),
 /// }
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
@@ -359,14 +359,14 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-create_org.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::ManualRule;
     /// registry.create_organization("partner-gmbh", "Partner GmbH", "bob@as.example", "T-2").await.unwrap();
     /// let again = registry.create_organization("partner-gmbh", "Again", "bob@as.example", "T-3").await;
     /// assert_eq!(again.unwrap_err().rule(), Some(ManualRule::AlreadyRegistered));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn create_organization(
@@ -442,7 +442,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-register_manual.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # use oidfed::Clock;
@@ -461,7 +461,7 @@ impl Registry {
     /// assert_eq!(e.rule(), Some(ManualRule::ModelNotAccepted));
     /// let client = registry.register_manual(&resolver, &models, req()).await.unwrap();
     /// assert_eq!(client.registration_model(), RegistrationModel::Manual);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn register_manual(
@@ -676,7 +676,7 @@ pub(crate) fn manual_evidence(m: &ManualRegistration) -> Value {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-model_review_row.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -691,7 +691,7 @@ pub(crate) fn manual_evidence(m: &ManualRegistration) -> Value {
 /// registry.register_manual(&resolver, &models, req).await.unwrap();
 /// let row = &registry.access_review_by_model().await.unwrap().manual[0];
 /// assert_eq!((row.expires_at, row.review_at), (Some(now + 90 * 86_400), Some(now + 30 * 86_400)));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

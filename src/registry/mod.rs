@@ -195,7 +195,7 @@ mod handle {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-registry.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// use oidfed::{EntityType, registry::Registry};
     /// let url = format!("sqlite://{}", db.display());
     /// let registry = Registry::open(&url).await.unwrap();
@@ -210,7 +210,7 @@ mod handle {
     /// assert_eq!((orgs[0].organization_id.as_str(), orgs[0].clients), (fed.id("org").as_str(), 1));
     /// other.close().await;
     /// registry.close().await;
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     #[derive(Clone)]
@@ -269,14 +269,14 @@ mod handle {
         /// ```
         /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-open.db", std::process::id()));
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// use oidfed::registry::Registry;
         /// let registry = Registry::open(&format!("sqlite://{}", db.display())).await.unwrap();
         /// assert!(db.exists());
         /// assert!(registry.clients().await.unwrap().is_empty());
         /// // Not a database URL: a typed error, no panic.
         /// assert!(Registry::open("mysql://nowhere").await.is_err());
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # });
         /// ```
         pub async fn open(url: &str) -> Result<Registry, Error> {
@@ -288,7 +288,7 @@ mod handle {
         /// ```
         /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-open_with.db", std::process::id()));
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// use oidfed::registry::{Registry, RegistryOptions};
         /// let mut options = RegistryOptions::default();
         /// options.sweep_concurrency = 2;
@@ -299,7 +299,7 @@ mod handle {
         /// assert_eq!((tuned.options().sweep_concurrency, plain.options().sweep_concurrency), (2, 8));
         /// tuned.first_use("https://rp.example", "j1", 200, 100).await.unwrap();
         /// assert!(!plain.first_use("https://rp.example", "j1", 200, 150).await.unwrap());
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # });
         /// ```
         pub async fn open_with(url: &str, options: RegistryOptions) -> Result<Registry, Error> {
@@ -323,7 +323,7 @@ mod handle {
         /// #     .build();
         /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
         /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-with_clock.db", std::process::id()));
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
         /// #     .await.unwrap().with_clock(fed.clock());
         /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -332,7 +332,7 @@ mod handle {
         /// registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
         /// let trail = registry.audit_of_client(&fed.id("rp")).await.unwrap();
         /// assert_eq!(trail.last().unwrap().at, 1_900_000_000);
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # });
         /// ```
         pub fn with_clock(mut self, clock: impl Clock) -> Self {
@@ -366,7 +366,7 @@ mod handle {
         /// #     .build();
         /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
         /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-status.db", std::process::id()));
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
         /// #     .await.unwrap().with_clock(fed.clock());
         /// use oidfed::{EntityType, registry::StatusKind};
@@ -374,7 +374,7 @@ mod handle {
         /// registry.admit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
         /// let status = registry.status(&fed.id("rp")).await.unwrap().unwrap();
         /// assert_eq!(status.kind, StatusKind::Active);
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # });
         /// ```
         pub async fn status(
@@ -407,7 +407,7 @@ mod handle {
         /// #     .build();
         /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
         /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-clients_of.db", std::process::id()));
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
         /// #     .await.unwrap().with_clock(fed.clock());
         /// use oidfed::EntityType;
@@ -415,7 +415,7 @@ mod handle {
         /// registry.admit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
         /// let clients = registry.clients_of(&fed.id("org")).await.unwrap();
         /// assert_eq!(clients[0].client_id(), fed.id("rp").as_str());
-        /// # std::fs::remove_file(&db).ok();
+        /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
         /// # });
         /// ```
         pub async fn clients_of(

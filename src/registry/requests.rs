@@ -55,7 +55,7 @@ use crate::server::automatic::{CheckedRequest, invalid};
 /// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
 /// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-registry_request.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// use oidfed::server::{MemoryReplayGuard, RequestPolicy};
@@ -66,7 +66,7 @@ use crate::server::automatic::{CheckedRequest, invalid};
 /// assert_eq!(req.claims["scope"], "openid");
 /// assert!(req.client.status().is_active());
 /// assert_eq!(registry.clients().await.unwrap().len(), 1);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ impl Registry {
     /// # let now = oidfed::Clock::now(&fed.clock());
     /// # let rp = fed.id("rp");
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-verify_assertion.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::server::RequestPolicy;
@@ -114,7 +114,7 @@ impl Registry {
     /// #     "aud": "https://op.example/token", "jti": "a2", "exp": now + 60}));
     /// let e = registry.verify_client_assertion(&resolver, &assertion, &policy, &registry).await.unwrap_err();
     /// assert_eq!(e.spec_code(), "invalid_client");
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn verify_client_assertion(
@@ -168,7 +168,7 @@ impl Registry {
     /// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
     /// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-verify_ro.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use oidfed::registry::RegistryOptions;
@@ -182,7 +182,7 @@ impl Registry {
     /// registry.admit(&resolver, &rp, &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
     /// let req = registry.verify_request_object(&resolver, &request_object("j2"), &policy, &registry).await.unwrap();
     /// assert_eq!(req.client.client_id(), rp.as_str());
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn verify_request_object(
@@ -320,14 +320,14 @@ impl Registry {
     /// # let now = oidfed::Clock::now(&fed.clock());
     /// # let rp = fed.id("rp");
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-protocol_keys.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// registry.admit(&resolver, &rp, &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
     /// let keys = registry.protocol_keys(&resolver, rp.as_str()).await.unwrap();
     /// assert_eq!(keys["keys"][0]["kid"], key.kid());
     /// assert!(registry.protocol_keys(&resolver, "https://nobody.example").await.is_err());
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn protocol_keys(

@@ -24,7 +24,7 @@ use crate::resolver::Resolver;
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-model_review.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -33,7 +33,7 @@ use crate::resolver::Resolver;
 /// assert_eq!(review.to_json()["federation"][0]["client_id"], fed.id("rp").as_str());
 /// let sections: Vec<_> = review.to_csv().lines().filter(|l| l.starts_with("# ")).map(String::from).collect();
 /// assert_eq!(sections, ["# federation", "# dynamic", "# manual"]);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -93,7 +93,7 @@ impl ModelReview {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-fed_candidate.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -113,7 +113,7 @@ impl ModelReview {
 /// assert_eq!(candidate.client_id, fed.id("rp").as_str());
 /// assert_eq!(candidate.trust_anchor, fed.id("ta").as_str());
 /// assert_eq!(candidate.organization_id.as_deref(), Some(fed.id("org").as_str()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,7 +137,7 @@ pub struct FederationCandidate {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_review_s.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # use oidfed::Clock;
@@ -157,7 +157,7 @@ pub struct FederationCandidate {
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// let review = registry.manual_review(&resolver).await.unwrap();
 /// assert_eq!(review.review_due, [fed.id("rp").to_string()]);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -182,7 +182,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-by_model.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # use oidfed::Clock;
@@ -200,7 +200,7 @@ impl Registry {
     /// let review = registry.access_review_by_model().await.unwrap();
     /// assert_eq!(review.manual[0].row.client_id, fed.id("rp").as_str());
     /// assert!(review.manual[0].row.binding_evidence.contains("TICKET-1"));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn access_review_by_model(&self) -> Result<ModelReview, Error> {
@@ -246,7 +246,7 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_review.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # use oidfed::Clock;
@@ -263,7 +263,7 @@ impl Registry {
     ///
     /// let review = registry.manual_review(&resolver).await.unwrap();
     /// assert_eq!(review.in_federation.len(), 1);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn manual_review(&self, resolver: &Resolver) -> Result<ManualReview, Error> {

@@ -85,7 +85,7 @@ impl LeaseSettings {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-lease_info.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// use std::time::Duration;
@@ -97,7 +97,7 @@ impl LeaseSettings {
 /// let info = monitor.lease_holder().await.unwrap().unwrap();
 /// assert_eq!((info.holder.as_str(), info.epoch), ("replica-1", 1));
 /// assert!(info.expires_at > oidfed::Clock::now(&fed.clock()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl Monitor {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-acquire.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// use std::time::Duration;
@@ -147,7 +147,7 @@ impl Monitor {
     /// monitor.acquire_lease().await.unwrap();
     /// monitor.acquire_lease().await.unwrap(); // renewing is acquiring again
     /// assert!(monitor.holds_lease());
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn acquire_lease(&self) -> Result<(), MonitorError> {

@@ -53,7 +53,7 @@ use crate::resolver::Resolver;
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_error.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// use std::time::Duration;
@@ -65,7 +65,7 @@ use crate::resolver::Resolver;
 /// let e = b.acquire_lease().await.unwrap_err();
 /// assert!(matches!(e, MonitorError::NotLeader { .. }));
 /// assert_eq!(b.lease_holder().await.unwrap().unwrap().holder, "replica-a");
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
@@ -125,7 +125,7 @@ pub enum MonitorError {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_builder.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -147,7 +147,7 @@ pub enum MonitorError {
 ///     .build();
 /// assert_eq!(monitor.holder(), "replica-1");
 /// assert_eq!(monitor.pass().await.unwrap().clients, 1);
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[must_use]
@@ -193,14 +193,14 @@ impl Registry {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
     /// let monitor = registry.monitor(&resolver).build();
     /// let report = monitor.pass().await.unwrap();
     /// assert_eq!((report.clients, report.revoked), (1, 0));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub fn monitor(&self, resolver: &Resolver) -> MonitorBuilder {
@@ -418,7 +418,7 @@ impl Shared {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_struct.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -429,7 +429,7 @@ impl Shared {
 /// let report = monitor.pass().await.unwrap();
 /// assert_eq!(report.revoked, 1);
 /// assert!(events.try_recv().is_ok()); // the pass published what it did
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Clone)]
@@ -470,7 +470,7 @@ impl Monitor {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_start.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -489,7 +489,7 @@ impl Monitor {
     /// };
     /// assert_eq!((revoked.kind, revoked.client_id.as_str()), (ClientEventKind::Revoked, fed.id("rp").as_str()));
     /// handle.stop().await;
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn start(self) -> Result<MonitorHandle, MonitorError> {
@@ -585,14 +585,14 @@ impl Monitor {
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_handle.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// let handle = registry.monitor(&resolver).start().await.unwrap();
 /// let _events = handle.subscribe();
 /// assert!(!handle.monitor().holder().is_empty());
 /// handle.stop().await;
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug)]
@@ -624,7 +624,7 @@ impl MonitorHandle {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_stop.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// let handle = registry.monitor(&resolver).start().await.unwrap();
@@ -632,7 +632,7 @@ impl MonitorHandle {
     /// handle.stop().await;
     /// // The lease is given up at once: no one holds it.
     /// assert!(monitor.lease_holder().await.unwrap().is_none());
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn stop(self) {

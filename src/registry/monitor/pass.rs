@@ -40,7 +40,7 @@ const DATABASE_DOWN_AFTER: usize = 3;
 /// #     .build();
 /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-pass_report.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -49,7 +49,7 @@ const DATABASE_DOWN_AFTER: usize = 3;
 /// let first = monitor.pass().await.unwrap();
 /// assert_eq!((first.clients, first.interrupted), (1, false));
 /// assert!(first.next_due.is_some());
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, Default, Serialize)]
@@ -120,7 +120,7 @@ impl Monitor {
     /// #     .build();
     /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
     /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-pass.db", std::process::id()));
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
     /// #     .await.unwrap().with_clock(fed.clock());
     /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
@@ -130,7 +130,7 @@ impl Monitor {
     /// let report = monitor.pass().await.unwrap();
     /// assert_eq!((report.revalidated, report.revoked), (1, 1));
     /// assert!(report.fetches >= 1);
-    /// # std::fs::remove_file(&db).ok();
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
     /// # });
     /// ```
     pub async fn pass(&self) -> Result<PassReport, MonitorError> {

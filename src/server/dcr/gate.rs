@@ -121,7 +121,7 @@ impl ModelPolicy {
 /// let gate = DcrGate::new(resolver, DcrConfig::default());
 /// let guard = MemoryReplayGuard::default();
 /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dup_software.db", std::process::id()));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
 /// #     .await.unwrap().with_clock(fed.clock());
 /// use oidfed::server::dcr::{DcrError, DcrRule, DuplicateSoftware};
@@ -132,7 +132,7 @@ impl ModelPolicy {
 /// registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
 /// let again = registry.register_dynamic(&gate, &body(&statement("j2")), &guard).await;
 /// assert_eq!(again.unwrap_err().rule(), Some(DcrRule::DuplicateSoftware));
-/// # std::fs::remove_file(&db).ok();
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
