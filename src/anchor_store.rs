@@ -53,6 +53,17 @@ use crate::json::parse_object;
 pub const MAX_ANCHOR_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Why the anchor configuration could not be stored or loaded.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use oidfed::anchor_store::{AnchorStore, AnchorStoreError, FileAnchorStore};
+/// let path = std::env::temp_dir().join(format!("oidfed-doc-{}-bad-anchors.json", std::process::id()));
+/// std::fs::write(&path, b"{\"generation\": 1}").unwrap(); // no trust_anchors
+/// let e = FileAnchorStore::new(&path).load().await.unwrap_err();
+/// assert!(matches!(e, AnchorStoreError::Format { .. }));
+/// # std::fs::remove_file(&path).ok();
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnchorStoreError {
@@ -78,6 +89,34 @@ pub enum AnchorStoreError {
 }
 
 /// Where the pinned anchors are kept (see the module documentation for the contract).
+///
+/// A store that refuses every write makes every anchor change fail, and the old set stay:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+///
+/// use oidfed::anchor_store::{AnchorStore, AnchorStoreError};
+/// use oidfed::anchors::{AnchorError, AnchorSet};
+/// use oidfed::fetch::BoxFuture;
+/// use oidfed::TrustAnchor;
+/// struct ReadOnly;
+/// impl AnchorStore for ReadOnly {
+///     fn save<'a>(&'a self, _set: &'a AnchorSet) -> BoxFuture<'a, Result<(), AnchorStoreError>> {
+///         Box::pin(async { Err(AnchorStoreError::Backend("read-only".into())) })
+///     }
+///     fn load(&self) -> BoxFuture<'_, Result<Option<Vec<TrustAnchor>>, AnchorStoreError>> {
+///         Box::pin(async { Ok(None) })
+///     }
+/// }
+/// let anchors = resolver.trust_anchors_handle();
+/// anchors.set_store(Some(std::sync::Arc::new(ReadOnly)));
+/// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+/// assert!(matches!(anchors.add(ta2).await, Err(AnchorError::Store(_))));
+/// assert_eq!(anchors.generation(), 0);
+/// # });
+/// ```
 pub trait AnchorStore: Send + Sync + 'static {
     /// Stores `set` as the complete configuration. Called before the set takes effect.
     fn save<'a>(&'a self, set: &'a AnchorSet) -> BoxFuture<'a, Result<(), AnchorStoreError>>;
@@ -122,6 +161,24 @@ fn from_document(doc: &[u8], path: &str) -> Result<Vec<TrustAnchor>, AnchorStore
 }
 
 /// Keeps the configuration in memory (tests, or a process that persists it elsewhere).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+///
+/// use std::sync::Arc;
+/// use oidfed::anchor_store::{AnchorStore, MemoryAnchorStore};
+/// use oidfed::TrustAnchor;
+/// let store = Arc::new(MemoryAnchorStore::new());
+/// assert!(store.load().await.unwrap().is_none());
+/// resolver.trust_anchors_handle().set_store(Some(store.clone()));
+/// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+/// resolver.trust_anchors_handle().add(ta2).await.unwrap();
+/// assert_eq!((store.saves(), store.saved_generation()), (1, Some(1)));
+/// assert_eq!(store.load().await.unwrap().unwrap().len(), 2);
+/// # });
+/// ```
 #[derive(Debug, Default)]
 pub struct MemoryAnchorStore {
     saved: Mutex<Option<(u64, Vec<u8>)>>,
@@ -129,12 +186,12 @@ pub struct MemoryAnchorStore {
 }
 
 impl MemoryAnchorStore {
-    /// An empty store.
+    /// An empty store. See the [`MemoryAnchorStore`] example.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The generation last saved, if any.
+    /// The generation last saved, if any. See the [`MemoryAnchorStore`] example.
     pub fn saved_generation(&self) -> Option<u64> {
         self.saved
             .lock()
@@ -143,7 +200,7 @@ impl MemoryAnchorStore {
             .map(|(g, _)| *g)
     }
 
-    /// How many times `save` was called.
+    /// How many times `save` was called. See the [`MemoryAnchorStore`] example.
     pub fn saves(&self) -> usize {
         *self.saves.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -176,13 +233,34 @@ impl AnchorStore for MemoryAnchorStore {
 
 /// Keeps the configuration in a JSON file, replaced atomically (written to `<file>.tmp`,
 /// then renamed).
+///
+/// See also the module example (a restart).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+///
+/// use std::sync::Arc;
+/// use oidfed::anchor_store::{AnchorStore, FileAnchorStore};
+/// let path = std::env::temp_dir().join(format!("oidfed-doc-{}-file-anchors.json", std::process::id()));
+/// # std::fs::remove_file(&path).ok();
+/// let store = Arc::new(FileAnchorStore::new(&path));
+/// assert!(store.load().await.unwrap().is_none()); // no file yet
+/// resolver.trust_anchors_handle().set_store(Some(store.clone()));
+/// resolver.trust_anchors_handle().replace_keys(&fed.id("ta"), &fed.public_jwks("ta2")).await.unwrap();
+/// let loaded = FileAnchorStore::new(&path).load().await.unwrap().unwrap();
+/// assert_eq!(loaded[0].keys().keys()[0].kid(), fed.key("ta2").kid());
+/// # std::fs::remove_file(&path).ok();
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileAnchorStore {
     path: PathBuf,
 }
 
 impl FileAnchorStore {
-    /// A store at `path`.
+    /// A store at `path`; see the [`FileAnchorStore`] example.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }

@@ -65,6 +65,13 @@ pub const NOT_TRUSTED: &str = "not_trusted";
 pub const TRANSIENT: &str = "transient";
 
 /// The `outcome` label of a result: [`TRUSTED`], [`TRANSIENT`] or [`NOT_TRUSTED`].
+///
+/// ```
+/// use oidfed::metrics::{NOT_TRUSTED, TRUSTED, outcome_of};
+/// assert_eq!(outcome_of(&Ok::<(), oidfed::Error>(())), TRUSTED);
+/// let refused: Result<(), oidfed::Error> = Err(oidfed::Error::Config("no anchor".into()));
+/// assert_eq!(outcome_of(&refused), NOT_TRUSTED);
+/// ```
 pub fn outcome_of<T>(result: &Result<T, Error>) -> &'static str {
     match result {
         Ok(_) => TRUSTED,
@@ -215,6 +222,20 @@ pub fn registry_span(operation: &'static str, entity: Option<&str>) -> tracing::
 /// Records the end of a registry operation begun at `started`: `outcome` (`ok`/`error`) and
 /// `duration_ms` on its span, [`REGISTRY_OPERATIONS_TOTAL`] and
 /// [`REGISTRY_OPERATION_DURATION_SECONDS`].
+///
+/// ```
+/// use metrics_exporter_prometheus::PrometheusBuilder;
+/// let recorder = PrometheusBuilder::new().build_recorder();
+/// let handle = recorder.handle();
+///
+/// use oidfed::metrics::{REGISTRY_OPERATIONS_TOTAL, registry_operation_finished, registry_span};
+/// let span = registry_span("offboard", None);
+/// let result: Result<(), oidfed::Error> = Ok(());
+/// metrics::with_local_recorder(&recorder, || {
+///     registry_operation_finished(&span, "offboard", &result, std::time::Instant::now())
+/// });
+/// assert!(handle.render().contains(REGISTRY_OPERATIONS_TOTAL));
+/// ```
 pub fn registry_operation_finished<T, E>(
     span: &tracing::Span,
     operation: &'static str,
@@ -232,17 +253,49 @@ pub fn registry_operation_finished<T, E>(
 }
 
 /// A monitor sweep over the registry took `duration`.
+///
+/// ```
+/// use metrics_exporter_prometheus::PrometheusBuilder;
+/// let recorder = PrometheusBuilder::new().build_recorder();
+/// let handle = recorder.handle();
+///
+/// use oidfed::metrics::{SWEEP_DURATION_SECONDS, sweep_finished};
+/// metrics::with_local_recorder(&recorder, || sweep_finished(std::time::Duration::from_millis(250)));
+/// assert!(handle.render().contains(SWEEP_DURATION_SECONDS));
+/// ```
 pub fn sweep_finished(duration: Duration) {
     ::metrics::histogram!(SWEEP_DURATION_SECONDS).record(duration.as_secs_f64());
 }
 
 /// The registry now holds `count` clients of `status`.
+///
+/// ```
+/// use metrics_exporter_prometheus::PrometheusBuilder;
+/// let recorder = PrometheusBuilder::new().build_recorder();
+/// let handle = recorder.handle();
+///
+/// use oidfed::metrics::{REGISTRY_CLIENTS, clients_by_status};
+/// metrics::with_local_recorder(&recorder, || clients_by_status("active", 42));
+/// let text = handle.render();
+/// assert!(text.lines().any(|l| l.starts_with(REGISTRY_CLIENTS) && l.contains("active") && l.ends_with(" 42")));
+/// ```
 pub fn clients_by_status(status: &'static str, count: u64) {
     // Gauges are f64 in the facade; client counts stay far below 2^53.
     ::metrics::gauge!(REGISTRY_CLIENTS, "status" => status).set(count as f64);
 }
 
 /// A client was revoked for `reason` (a bounded word: a spec error code, `offboarded`…).
+///
+/// ```
+/// use metrics_exporter_prometheus::PrometheusBuilder;
+/// let recorder = PrometheusBuilder::new().build_recorder();
+/// let handle = recorder.handle();
+///
+/// use oidfed::metrics::{REVOCATIONS_TOTAL, revoked};
+/// metrics::with_local_recorder(&recorder, || { revoked("offboarded"); revoked("offboarded"); });
+/// let text = handle.render();
+/// assert!(text.lines().any(|l| l.starts_with(REVOCATIONS_TOTAL) && l.contains("offboarded") && l.ends_with(" 2")));
+/// ```
 pub fn revoked(reason: &'static str) {
     ::metrics::counter!(REVOCATIONS_TOTAL, "reason" => reason).increment(1);
 }

@@ -11,6 +11,28 @@ use serde_json::{Map, Value};
 use crate::jose::{Alg, b64url};
 
 /// Signs with one of the server's Federation Entity Keys.
+///
+/// A server whose keys live elsewhere (an HSM, a KMS) implements it; here, a wrapper
+/// that counts signatures:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use oidfed::jose::Alg;
+/// use oidfed::signer::{JwkSigner, Signer, sign_jwt};
+/// struct Counting(JwkSigner, AtomicUsize);
+/// impl Signer for Counting {
+///     fn alg(&self) -> Alg { self.0.alg() }
+///     fn kid(&self) -> &str { self.0.kid() }
+///     fn public_jwk(&self) -> serde_json::Value { self.0.public_jwk() }
+///     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+///         self.1.fetch_add(1, Ordering::Relaxed);
+///         self.0.sign(message)
+///     }
+/// }
+/// let signer = Counting(JwkSigner::generate_es256("k1").unwrap(), AtomicUsize::new(0));
+/// sign_jwt(&signer, "JWT", &serde_json::json!({}), None).unwrap();
+/// assert_eq!(signer.1.load(Ordering::Relaxed), 1);
+/// ```
 pub trait Signer: Send + Sync {
     /// The algorithm.
     fn alg(&self) -> Alg;
@@ -98,6 +120,17 @@ pub fn sign_jwt(
 }
 
 /// A [`Signer`] over a private JWK, through josekit.
+///
+/// ```
+/// use oidfed::jose::{Alg, Key};
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("fed-1").unwrap();
+/// assert_eq!((signer.alg(), signer.kid()), (Alg::ES256, "fed-1"));
+/// let public = signer.public_jwk();
+/// assert!(public.get("d").is_none()); // only the public members are published
+/// let sig = signer.sign(b"input").unwrap();
+/// assert!(Key::from_json(&public).unwrap().verifier(Alg::ES256).unwrap().verify(b"input", &sig));
+/// ```
 pub struct JwkSigner {
     alg: Alg,
     kid: String,
@@ -116,6 +149,21 @@ impl fmt::Debug for JwkSigner {
 
 impl JwkSigner {
     /// A signer for `alg` from a private JWK (which must carry a `kid`).
+    ///
+    /// ```
+    /// use oidfed::jose::Alg;
+    /// use oidfed::signer::{JwkSigner, Signer};
+    /// // The P-256 key of RFC 7515 Appendix A.3, with a kid.
+    /// let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "a3",
+    ///     "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    ///     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    ///     "d": "jpsQnnGQmL-YBIffH1136cLSG3ryXHWsQpqdKKY0Ebs"});
+    /// let signer = JwkSigner::from_jwk(Alg::ES256, &jwk).unwrap();
+    /// assert_eq!(signer.kid(), "a3");
+    /// let mut no_kid = jwk.clone();
+    /// no_kid.as_object_mut().unwrap().remove("kid");
+    /// assert!(JwkSigner::from_jwk(Alg::ES256, &no_kid).is_err());
+    /// ```
     pub fn from_jwk(alg: Alg, private_jwk: &Value) -> Result<Self, SignerError> {
         let invalid = |e: josekit::JoseError| SignerError::InvalidKey {
             alg,
@@ -159,7 +207,7 @@ impl JwkSigner {
         })
     }
 
-    /// A fresh ES256 key pair, for tests and examples.
+    /// A fresh ES256 key pair, for tests and examples; see the [`JwkSigner`] example.
     pub fn generate_es256(kid: &str) -> Result<Self, SignerError> {
         let pair =
             josekit::jws::ES256

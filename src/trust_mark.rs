@@ -23,6 +23,27 @@ pub const DELEGATION_TYP: &str = "trust-mark-delegation+jwt";
 pub const STATUS_TYP: &str = "trust-mark-status-response+jwt";
 
 /// When to ask the issuer's status endpoint whether a mark is still active (§8.4).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # const CERTIFIED: &str = "https://tm.example/certified";
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+/// #     .trust_mark("ta", "rp", CERTIFIED)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+///
+/// use oidfed::trust_mark::StatusCheck;
+/// assert_eq!(StatusCheck::default(), StatusCheck::Never); // no status calls unless asked
+/// let mark = &rp.trust_marks()[0];
+/// assert!(!mark.status_checked);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum StatusCheck {
@@ -36,6 +57,26 @@ pub enum StatusCheck {
 }
 
 /// How a valid mark was established.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # const CERTIFIED: &str = "https://tm.example/certified";
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+/// #     .trust_mark("ta", "rp", CERTIFIED)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+///
+/// use oidfed::trust_mark::MarkValidation;
+/// let mark = &rp.trust_marks()[0];
+/// assert_eq!(mark.validation, MarkValidation::Signature); // no delegation involved
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -47,6 +88,26 @@ pub enum MarkValidation {
 }
 
 /// A Trust Mark that passed every check.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # const CERTIFIED: &str = "https://tm.example/certified";
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+/// #     .trust_mark("ta", "rp", CERTIFIED)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+///
+/// let mark = &rp.trust_marks()[0];
+/// assert_eq!((mark.trust_mark_type.as_str(), &mark.issuer), (CERTIFIED, &fed.id("ta")));
+/// assert!(mark.expires_at.unwrap() > now);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ValidTrustMark {
@@ -65,6 +126,24 @@ pub struct ValidTrustMark {
 }
 
 /// A Trust Mark that was refused, and why.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// // `org` issues a mark the anchor does not recognise: the mark is refused, the entity is not.
+/// let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+///     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+///     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+///     .trust_mark("org", "rp", "https://tm.example/self-declared")
+///     .build();
+/// let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// assert!(rp.trust_marks().is_empty());
+/// let rejected = &rp.rejected_trust_marks()[0];
+/// assert_eq!(rejected.trust_mark_type, "https://tm.example/self-declared");
+/// assert!(!rejected.reason.is_empty());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RejectedTrustMark {
@@ -78,6 +157,34 @@ pub struct RejectedTrustMark {
 
 /// A Trust Mark read and checked for everything that needs no keys: header, `iss`, `sub`,
 /// `trust_mark_type`, `iat`, `exp`, and that `ref`/`logo_uri` are URLs (§7.1, §7.3 steps 1–6).
+///
+/// One example serves the accessors:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # const CERTIFIED: &str = "https://tm.example/certified";
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+/// #     .trust_mark("ta", "rp", CERTIFIED)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::jose::{Alg, KeySet};
+/// use oidfed::trust_mark::TrustMark;
+/// let jwt = &rp.trust_marks()[0].jwt;
+/// let mark = TrustMark::parse(jwt, CERTIFIED, &fed.id("rp"), &Alg::ALL, now, 60, false).unwrap();
+///
+/// assert_eq!((mark.issuer(), mark.trust_mark_type(), mark.jwt()), (&fed.id("ta"), CERTIFIED, jwt.as_str()));
+/// assert!(mark.expires_at().is_some() && mark.delegation().is_none());
+/// mark.verify(&KeySet::from_json(&fed.public_jwks("ta")).unwrap()).unwrap();
+/// // Keys of another entity do not verify it.
+/// assert!(mark.verify(&KeySet::from_json(&fed.public_jwks("rp")).unwrap()).is_err());
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct TrustMark {
     jws: CompactJws,
@@ -90,6 +197,30 @@ pub struct TrustMark {
 }
 
 /// What a Trust Mark is read with, besides its JWT (see [`TrustMark::parse_with`]).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # const CERTIFIED: &str = "https://tm.example/certified";
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+/// #     .trust_mark("ta", "rp", CERTIFIED)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+///
+/// use oidfed::Tolerances;
+/// use oidfed::jose::Alg;
+/// use oidfed::trust_mark::{MarkRules, TrustMark};
+/// let rules = MarkRules { algs: &Alg::ALL, now, skew: 60, allow_http: false, tolerances: Tolerances::none() };
+/// let (mark, deviations) = TrustMark::parse_with(&rp.trust_marks()[0].jwt, CERTIFIED, &fed.id("rp"), &rules).unwrap();
+/// assert_eq!(mark.trust_mark_type(), CERTIFIED);
+/// assert!(deviations.is_empty());
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct MarkRules<'a> {
     /// Accepted algorithms.
@@ -110,6 +241,32 @@ const URL_CLAIMS: [&str; 2] = ["ref", "logo_uri"];
 
 impl TrustMark {
     /// Reads `jwt` as a mark of type `declared_type` about `subject`, strictly.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # const CERTIFIED: &str = "https://tm.example/certified";
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .ec_claim("ta", "trust_mark_issuers", json!({CERTIFIED: []})) // anyone may issue it
+    /// #     .trust_mark("ta", "rp", CERTIFIED)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// let rp = resolver.resolve(&fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::jose::{Alg, KeySet};
+    /// use oidfed::trust_mark::TrustMark;
+    /// let jwt = &rp.trust_marks()[0].jwt;
+    /// let mark = TrustMark::parse(jwt, CERTIFIED, &fed.id("rp"), &Alg::ALL, now, 60, false).unwrap();
+    ///
+    /// assert_eq!(mark.issuer(), &fed.id("ta"));
+    /// // The same mark read as being about someone else is refused.
+    /// assert!(TrustMark::parse(jwt, CERTIFIED, &fed.id("ta"), &Alg::ALL, now, 60, false).is_err());
+    /// // ...and so is it once it has expired.
+    /// assert!(TrustMark::parse(jwt, CERTIFIED, &fed.id("rp"), &Alg::ALL, now + 10 * 86_400, 60, false).is_err());
+    /// # });
+    /// ```
     pub fn parse(
         jwt: &str,
         declared_type: &str,
@@ -131,7 +288,7 @@ impl TrustMark {
 
     /// Reads `jwt` as a mark of type `declared_type` about `subject` under `rules`, and
     /// returns the deviations its tolerances accepted. The signature is verified later, on
-    /// the JWT as received ([`TrustMark::verify`]).
+    /// the JWT as received ([`TrustMark::verify`]). See the [`MarkRules`] example.
     pub fn parse_with(
         jwt: &str,
         declared_type: &str,
@@ -223,32 +380,43 @@ impl TrustMark {
     }
 
     /// `iss`.
+    ///
+    /// See the [`TrustMark`] example.
     pub fn issuer(&self) -> &EntityId {
         &self.issuer
     }
 
     /// `exp`, if any.
+    ///
+    /// See the [`TrustMark`] example.
     pub fn expires_at(&self) -> Option<i64> {
         self.expires_at
     }
 
     /// `delegation`, if any.
+    ///
+    /// See the [`TrustMark`] example.
     pub fn delegation(&self) -> Option<&str> {
         self.claims.get("delegation").and_then(Value::as_str)
     }
 
     /// `trust_mark_type`.
+    ///
+    /// See the [`TrustMark`] example.
     pub fn trust_mark_type(&self) -> &str {
         &self.trust_mark_type
     }
 
     /// The JWT.
+    ///
+    /// See the [`TrustMark`] example.
     pub fn jwt(&self) -> &str {
         self.jws.raw()
     }
 
     /// §7.3 step 7: the signature verifies with the issuer's Federation Entity Keys.
-    /// A key of the issuer refused for its material gives [`JoseError::InvalidKey`].
+    /// A key of the issuer refused for its material gives [`JoseError::InvalidKey`]. See the
+    /// [`TrustMark`] example.
     pub fn verify(&self, issuer_keys: &KeySet) -> Result<(), JoseError> {
         issuer_keys.verify(
             &self.jws,
@@ -355,6 +523,21 @@ fn check_times(
 
 /// The anchor's recognition of a mark type (§3.1.2, §7.3): `Ok` when the type is listed in
 /// its `trust_mark_issuers` and the issuer is in that list (an empty list means anyone).
+///
+/// ```
+/// use oidfed::trust_mark::recognised;
+/// let ta = serde_json::json!({"trust_mark_issuers": {
+///     "https://tm.example/certified": ["https://issuer.example"],
+///     "https://tm.example/open": []
+/// }});
+/// let ta = ta.as_object().unwrap();
+/// let issuer = oidfed::EntityId::parse("https://issuer.example").unwrap();
+/// let other = oidfed::EntityId::parse("https://other.example").unwrap();
+/// assert!(recognised(ta, "https://tm.example/certified", &issuer).is_ok());
+/// assert!(recognised(ta, "https://tm.example/certified", &other).is_err());
+/// assert!(recognised(ta, "https://tm.example/open", &other).is_ok());
+/// assert!(recognised(ta, "https://tm.example/unknown", &issuer).is_err());
+/// ```
 pub fn recognised(
     anchor_configuration: &Map<String, Value>,
     trust_mark_type: &str,
@@ -378,6 +561,17 @@ pub fn recognised(
 }
 
 /// The owner of a mark type in the anchor's `trust_mark_owners`: its `sub` and keys.
+///
+/// ```
+/// use oidfed::signer::{JwkSigner, Signer};
+/// use oidfed::trust_mark::owner;
+/// let key = JwkSigner::generate_es256("owner-1").unwrap();
+/// let ta = serde_json::json!({"trust_mark_owners": {"https://tm.example/certified": {
+///     "sub": "https://owner.example", "jwks": {"keys": [key.public_jwk()]}}}});
+/// let (sub, keys) = owner(ta.as_object().unwrap(), "https://tm.example/certified").unwrap().unwrap();
+/// assert_eq!((sub.as_str(), keys.len()), ("https://owner.example", 1));
+/// assert!(owner(ta.as_object().unwrap(), "https://tm.example/other").is_none());
+/// ```
 pub fn owner(
     anchor_configuration: &Map<String, Value>,
     trust_mark_type: &str,

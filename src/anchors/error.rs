@@ -6,6 +6,20 @@ use crate::fetch::FetchError;
 use crate::statement::StatementError;
 
 /// Why a change of the anchor configuration was refused.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// use oidfed::anchors::AnchorError;
+/// let stranger = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+/// // A key the anchor does not announce is never pinned by a rollover.
+/// let e = resolver.accept_anchor_key(&ta, &stranger.public_jwk()).await.unwrap_err();
+/// assert!(matches!(e, AnchorError::KeyNotAnnounced { .. }));
+/// # });
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnchorError {

@@ -43,6 +43,26 @@ use crate::jose::{Key, KeySet};
 
 /// The Trust Anchors in force at one moment, in order of preference, and the generation
 /// that names this set (it grows with every change).
+///
+/// One example serves the accessors:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// use oidfed::TrustAnchor;
+/// let set = resolver.trust_anchors_handle().snapshot();
+/// assert_eq!((set.generation(), set.ids()), (0, vec![&ta]));
+/// assert_eq!(set.get(&ta).unwrap().id(), &ta);
+/// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+/// resolver.trust_anchors_handle().add(ta2).await.unwrap();
+/// let now = resolver.trust_anchors_handle().snapshot();
+/// assert_eq!((now.generation(), now.anchors().len()), (1, 2));
+/// assert_eq!(set.anchors().len(), 1); // an older snapshot does not change
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct AnchorSet {
     anchors: Arc<[TrustAnchor]>,
@@ -51,6 +71,8 @@ pub struct AnchorSet {
 
 impl AnchorSet {
     /// The anchors, preferred first.
+    ///
+    /// See the [`AnchorSet`] example.
     pub fn anchors(&self) -> &[TrustAnchor] {
         &self.anchors
     }
@@ -62,22 +84,40 @@ impl AnchorSet {
 
     /// Which version of the configuration this is (0 for the one the resolver was built
     /// with).
+    ///
+    /// See the [`AnchorSet`] example.
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
     /// The anchor `id`, if configured.
+    ///
+    /// See the [`AnchorSet`] example.
     pub fn get(&self, id: &EntityId) -> Option<&TrustAnchor> {
         self.anchors.iter().find(|a| a.id() == id)
     }
 
     /// The anchors' identifiers, preferred first.
+    ///
+    /// See the [`AnchorSet`] example.
     pub fn ids(&self) -> Vec<&EntityId> {
         self.anchors.iter().map(TrustAnchor::id).collect()
     }
 }
 
 /// Why the anchor configuration changed.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// use oidfed::anchors::ChangeReason;
+/// let change = resolver.trust_anchors_handle().replace_keys(&ta, &fed.public_jwks("ta2")).await.unwrap();
+/// assert_eq!(change.reason, ChangeReason::KeysReplaced);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChangeReason {
@@ -94,6 +134,20 @@ pub enum ChangeReason {
 }
 
 /// What one change did: the typed audit record of it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// let change = resolver.trust_anchors_handle().replace_keys(&ta, &fed.public_jwks("ta2")).await.unwrap();
+/// assert_eq!(change.generation, 1);
+/// assert_eq!(change.added_keys, vec![(ta.clone(), fed.key("ta2").kid())]);
+/// assert_eq!(change.removed_keys, vec![(ta.clone(), fed.key("ta").kid())]);
+/// assert!(change.added_anchors.is_empty() && !change.persisted && !change.is_empty());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AnchorChange {
@@ -119,7 +173,7 @@ pub struct AnchorChange {
 }
 
 impl AnchorChange {
-    /// Whether nothing changed.
+    /// Whether nothing changed; see the [`AnchorChange`] example.
     pub fn is_empty(&self) -> bool {
         self.added_anchors.is_empty()
             && self.removed_anchors.is_empty()
@@ -191,7 +245,8 @@ impl TrustAnchorsHandle {
         }
     }
 
-    /// The set in force now. A resolution keeps the snapshot it started with.
+    /// The set in force now. A resolution keeps the snapshot it started with. See the
+    /// [`AnchorSet`] example.
     pub fn snapshot(&self) -> Arc<AnchorSet> {
         self.state
             .current
@@ -201,11 +256,31 @@ impl TrustAnchorsHandle {
     }
 
     /// The generation in force now.
+    ///
+    /// See the [`TrustAnchorsHandle::replace`] example.
     pub fn generation(&self) -> u64 {
         self.snapshot().generation
     }
 
     /// Persists every later change to `store` before it takes effect (`None`: stop).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use std::sync::Arc;
+    /// use oidfed::TrustAnchor;
+    /// use oidfed::anchor_store::MemoryAnchorStore;
+    /// let store = Arc::new(MemoryAnchorStore::new());
+    /// let anchors = resolver.trust_anchors_handle();
+    /// anchors.set_store(Some(store.clone()));
+    /// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+    /// assert!(anchors.add(ta2).await.unwrap().persisted);
+    /// assert_eq!((store.saves(), store.saved_generation()), (1, Some(1)));
+    /// # });
+    /// ```
     pub fn set_store(&self, store: Option<Arc<dyn AnchorStore>>) {
         *self
             .state
@@ -238,11 +313,41 @@ impl TrustAnchorsHandle {
     }
 
     /// Replaces the whole set (order = preference).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use oidfed::{TrustAnchor, anchors::AnchorError};
+    /// let anchors = resolver.trust_anchors_handle();
+    /// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+    /// let change = anchors.replace(vec![ta2]).await.unwrap();
+    /// assert_eq!((change.added_anchors, change.removed_anchors), (vec![fed.id("ta2")], vec![ta.clone()]));
+    /// assert_eq!(anchors.generation(), 1);
+    /// // A change that would leave no anchor is refused; the set stays.
+    /// assert!(matches!(anchors.replace(vec![]).await, Err(AnchorError::NoAnchorLeft)));
+    /// # });
+    /// ```
     pub async fn replace(&self, anchors: Vec<TrustAnchor>) -> Result<AnchorChange, AnchorError> {
         self.apply(ChangeReason::Replaced, |_| Ok(anchors)).await
     }
 
     /// Trusts one more anchor (least preferred).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use oidfed::{TrustAnchor, anchors::AnchorError};
+    /// let again = TrustAnchor::new(ta.as_str(), &fed.public_jwks("ta")).unwrap();
+    /// let e = resolver.trust_anchors_handle().add(again).await.unwrap_err();
+    /// assert!(matches!(e, AnchorError::AlreadyConfigured { .. }));
+    /// # });
+    /// ```
     pub async fn add(&self, anchor: TrustAnchor) -> Result<AnchorChange, AnchorError> {
         self.apply(ChangeReason::Added, |old| {
             if old.iter().any(|a| a.id() == anchor.id()) {
@@ -258,6 +363,20 @@ impl TrustAnchorsHandle {
     }
 
     /// Stops trusting `anchor`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use oidfed::{TrustAnchor, anchors::AnchorError};
+    /// let anchors = resolver.trust_anchors_handle();
+    /// anchors.add(TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap()).await.unwrap();
+    /// assert_eq!(anchors.remove(&ta).await.unwrap().removed_anchors, vec![ta.clone()]);
+    /// assert!(matches!(anchors.remove(&ta).await, Err(AnchorError::NotConfigured { .. })));
+    /// # });
+    /// ```
     pub async fn remove(&self, anchor: &EntityId) -> Result<AnchorChange, AnchorError> {
         self.apply(ChangeReason::Removed, |old| {
             if !old.iter().any(|a| a.id() == anchor) {
@@ -271,6 +390,21 @@ impl TrustAnchorsHandle {
     }
 
     /// Re-pins `anchor` to exactly `jwks` (an operator's decision, out of band).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use oidfed::anchors::AnchorError;
+    /// let anchors = resolver.trust_anchors_handle();
+    /// let change = anchors.replace_keys(&ta, &fed.public_jwks("ta2")).await.unwrap();
+    /// assert_eq!(change.added_keys.len(), 1);
+    /// let broken = anchors.replace_keys(&ta, &serde_json::json!({"keys": []})).await;
+    /// assert!(matches!(broken, Err(AnchorError::InvalidKeys { .. })));
+    /// # });
+    /// ```
     pub async fn replace_keys(
         &self,
         anchor: &EntityId,

@@ -20,6 +20,25 @@ use crate::statement::EntityStatement;
 
 /// Where an anchor's keys can be retrieved independently of the federation (§11.3): a URL
 /// that answers its JWK Set (`{"keys": [...]}`), fetched with a fetcher of its own.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// use oidfed::anchors::IndependentCopy;
+/// use oidfed::fetch::{FetchResponse, MemoryFetcher};
+/// // The anchor's keys, as published out of band (say, on the operator's web site).
+/// let copy = MemoryFetcher::new();
+/// let url = "https://keys.example/ta.json";
+/// copy.insert(url, FetchResponse::ok("application/json", fed.public_jwks("ta").to_string()));
+/// let anchors = resolver.trust_anchors_handle();
+/// anchors.set_independent_copy(&ta, Some(IndependentCopy::new(copy, url.parse().unwrap())));
+/// let check = resolver.check_anchor_independently(&ta).await.unwrap();
+/// assert_eq!(check.keys, vec![fed.key("ta").kid()]);
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct IndependentCopy {
     fetcher: Arc<dyn Fetcher>,
@@ -34,6 +53,8 @@ impl std::fmt::Debug for IndependentCopy {
 
 impl IndependentCopy {
     /// The JWK Set at `url`, fetched with `fetcher`.
+    ///
+    /// See the [`IndependentCopy`] example.
     pub fn new(fetcher: impl Fetcher, url: Url) -> Self {
         Self {
             fetcher: Arc::new(fetcher),
@@ -60,6 +81,27 @@ impl IndependentCopy {
 }
 
 /// The outcome of a successful comparison with the independent copy.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let ta = fed.id("ta");
+///
+/// use oidfed::anchors::{AnchorError, IndependentCopy};
+/// use oidfed::fetch::{FetchResponse, MemoryFetcher};
+/// let copy = MemoryFetcher::new();
+/// let url = "https://keys.example/ta.json";
+/// // The copy disagrees with what the federation serves: the check fails, loudly.
+/// copy.insert(url, FetchResponse::ok("application/json", fed.public_jwks("ta2").to_string()));
+/// resolver.trust_anchors_handle().set_independent_copy(&ta, Some(IndependentCopy::new(copy.clone(), url.parse().unwrap())));
+/// let e = resolver.check_anchor_independently(&ta).await.unwrap_err();
+/// assert!(matches!(e, AnchorError::IndependentCopyMismatch { .. }));
+/// copy.insert(url, FetchResponse::ok("application/json", fed.public_jwks("ta").to_string()));
+/// let check = resolver.check_anchor_independently(&ta).await.unwrap();
+/// assert_eq!((check.anchor, check.agreed_after_refetch), (ta.clone(), false));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IndependentCheck {
@@ -72,12 +114,26 @@ pub struct IndependentCheck {
 }
 
 impl Resolver {
-    /// The run-time anchor configuration, to change it without rebuilding the resolver.
+    /// The run-time anchor configuration, to change it without rebuilding the resolver; see
+    /// [`TrustAnchorsHandle`].
     pub fn trust_anchors_handle(&self) -> TrustAnchorsHandle {
         self.inner.anchors.clone()
     }
 
     /// Replaces every configured anchor (see [`TrustAnchorsHandle::replace`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    ///
+    /// use oidfed::TrustAnchor;
+    /// let ta2 = TrustAnchor::new(fed.id("ta2").as_str(), &fed.public_jwks("ta2")).unwrap();
+    /// resolver.replace_trust_anchors(vec![ta2]).await.unwrap();
+    /// assert_eq!(resolver.trust_anchors().ids(), vec![&fed.id("ta2")]);
+    /// # });
+    /// ```
     pub async fn replace_trust_anchors(
         &self,
         anchors: Vec<TrustAnchor>,
@@ -153,6 +209,22 @@ impl Resolver {
     /// Pins `new_key` (a public JWK) for `anchor` when the anchor's current Entity
     /// Configuration, verified under a key pinned now, announces it in its `jwks` (§11.2),
     /// and — when an independent copy is configured — the copy has it too (§11.3).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    /// # // The anchor announces a second key in its configuration, still signed with the first.
+    /// # let next = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+    /// # let announced = next.public_jwk();
+    /// # fed.republish_ec("ta", |c| c["jwks"]["keys"].as_array_mut().unwrap().push(announced.clone()));
+    ///
+    /// let change = resolver.accept_anchor_key(&ta, &announced).await.unwrap();
+    /// assert_eq!(change.added_keys, vec![(ta.clone(), next.kid())]);
+    /// assert_eq!(resolver.trust_anchors().get(&ta).unwrap().keys().len(), 2);
+    /// # });
+    /// ```
     pub async fn accept_anchor_key(
         &self,
         anchor: &EntityId,
@@ -181,6 +253,24 @@ impl Resolver {
     /// in [`AnchorChange::no_longer_announced`]. A configuration issued before one already
     /// seen for the anchor is refused ([`AnchorError::StaleConfiguration`]): a replayed
     /// older configuration cannot bring back a key the anchor withdrew.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example").anchor("ta").anchor("ta2").build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let ta = fed.id("ta");
+    /// # // The anchor announces a second key in its configuration, still signed with the first.
+    /// # let next = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+    /// # let announced = next.public_jwk();
+    /// # fed.republish_ec("ta", |c| c["jwks"]["keys"].as_array_mut().unwrap().push(announced.clone()));
+    ///
+    /// use oidfed::anchors::ChangeReason;
+    /// let change = resolver.follow_anchor_rollover(&ta).await.unwrap();
+    /// assert_eq!((change.reason, change.added_keys.clone()), (ChangeReason::Rollover, vec![(ta.clone(), next.kid())]));
+    /// // Nothing new announced: nothing changes.
+    /// assert!(resolver.follow_anchor_rollover(&ta).await.unwrap().is_empty());
+    /// # });
+    /// ```
     pub async fn follow_anchor_rollover(
         &self,
         anchor: &EntityId,
@@ -262,6 +352,8 @@ impl Resolver {
     /// pinned key — with the configured independent copy (§11.3). On a difference both are
     /// fetched again; a difference that remains is [`AnchorError::IndependentCopyMismatch`]
     /// (and a warning on `oidfed::audit`).
+    ///
+    /// See the [`IndependentCheck`] example.
     pub async fn check_anchor_independently(
         &self,
         anchor: &EntityId,

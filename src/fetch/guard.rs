@@ -15,6 +15,16 @@ use url::{Host, Url};
 use super::special::non_public_reason;
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`, or a single address).
+///
+/// ```
+/// use oidfed::fetch::IpNetwork;
+/// let net: IpNetwork = "10.1.0.0/16".parse().unwrap();
+/// assert!(net.contains("10.1.2.3".parse().unwrap()));
+/// assert!(!net.contains("10.2.0.1".parse().unwrap()));
+/// // IPv4-mapped IPv6 addresses match IPv4 networks.
+/// assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+/// assert!("10.0.0.0/33".parse::<IpNetwork>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNetwork {
     addr: IpAddr,
@@ -22,7 +32,8 @@ pub struct IpNetwork {
 }
 
 impl IpNetwork {
-    /// Whether `ip` is inside the network (IPv4-mapped IPv6 addresses match IPv4 networks).
+    /// Whether `ip` is inside the network (IPv4-mapped IPv6 addresses match IPv4 networks);
+    /// see the [`IpNetwork`] example.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         match (self.addr, ip) {
@@ -93,6 +104,12 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// Why the guard refused a destination.
+///
+/// ```
+/// use oidfed::fetch::DestinationGuard;
+/// let refusal = DestinationGuard::new().check_ip("169.254.169.254".parse().unwrap()).unwrap_err();
+/// assert!(!refusal.0.is_empty()); // says why: here, a link-local (metadata service) address
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct GuardRefusal(pub String);
@@ -119,36 +136,53 @@ pub struct DestinationGuard {
 }
 
 impl DestinationGuard {
-    /// The strict default: `https` to public addresses only.
+    /// The strict default: `https` to public addresses only. See the [`DestinationGuard`] example.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Also allow plain `http` (loopback test federations only).
+    /// Also allow plain `http` (loopback test federations only). See the [`DestinationGuard`] example.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
     }
 
     /// Opens a host name (exact, case-insensitive), whatever it resolves to.
+    ///
+    /// ```
+    /// use oidfed::fetch::DestinationGuard;
+    /// let guard = DestinationGuard::new().allow_host("ta.internal.example");
+    /// assert!(guard.host_allowed("TA.internal.example"));
+    /// assert!(!guard.host_allowed("other.internal.example"));
+    /// ```
     pub fn allow_host(mut self, host: &str) -> Self {
         self.hosts.push(host.to_ascii_lowercase());
         self
     }
 
     /// Opens a network (e.g. `127.0.0.0/8` for tests, `10.1.0.0/16` for a private federation).
+    /// See the [`DestinationGuard`] example.
     pub fn allow_network(mut self, net: IpNetwork) -> Self {
         self.networks.push(net);
         self
     }
 
-    /// Whether the host name is explicitly allowed.
+    /// Whether the host name is explicitly allowed; see [`DestinationGuard::allow_host`].
     pub fn host_allowed(&self, host: &str) -> bool {
         let h = host.trim_end_matches('.').to_ascii_lowercase();
         self.hosts.contains(&h)
     }
 
     /// Checks an address (one a name resolved to, or the one connected to).
+    ///
+    /// ```
+    /// use oidfed::fetch::DestinationGuard;
+    /// let guard = DestinationGuard::new();
+    /// assert!(guard.check_ip("10.0.0.1".parse().unwrap()).is_err());
+    /// assert!(guard.check_ip("93.184.215.14".parse().unwrap()).is_ok());
+    /// let private = DestinationGuard::new().allow_network("10.0.0.0/8".parse().unwrap());
+    /// assert!(private.check_ip("10.0.0.1".parse().unwrap()).is_ok());
+    /// ```
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), GuardRefusal> {
         if self.networks.iter().any(|n| n.contains(ip)) {
             return Ok(());
@@ -161,6 +195,13 @@ impl DestinationGuard {
 
     /// Checks a URL before any traffic: scheme, user information, IP-literal hosts and
     /// `localhost` names. Names are checked again, address by address, at resolution.
+    ///
+    /// ```
+    /// use oidfed::fetch::DestinationGuard;
+    /// let guard = DestinationGuard::new();
+    /// assert!(guard.check_url(&"https://localhost/".parse().unwrap()).is_err());
+    /// assert!(guard.check_url(&"https://ta.example/.well-known/openid-federation".parse().unwrap()).is_ok());
+    /// ```
     pub fn check_url(&self, url: &Url) -> Result<(), GuardRefusal> {
         match url.scheme() {
             "https" => {}

@@ -98,6 +98,31 @@ async fn guard_addresses(
 }
 
 /// Builds an [`HttpFetcher`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let (fed, server) = oidfed::testing::FederationBuilder::new("http://unused.example")
+/// #     .anchor("ta").serve().await.unwrap();
+/// use std::time::Duration;
+/// use oidfed::fetch::{DestinationGuard, FetchError, FetchRequest, Fetcher, HttpFetcher};
+/// let guard = DestinationGuard::new().allow_http(true).allow_network("127.0.0.0/8".parse().unwrap());
+/// let fetcher = HttpFetcher::builder()
+///     .connect_timeout(Duration::from_secs(2))
+///     .request_timeout(Duration::from_secs(5))
+///     .max_response_bytes(64 * 1024)
+///     .follow_redirects(0)
+///     .guard(guard)
+///     .build()
+///     .unwrap();
+/// let ec = fetcher.fetch(FetchRequest::entity_configuration(&fed.id("ta"))).await.unwrap();
+/// assert_eq!(ec.status, 200);
+/// // The strict default guard refuses the loopback server before any traffic.
+/// let strict = HttpFetcher::new().unwrap();
+/// let e = strict.fetch(FetchRequest::entity_configuration(&fed.id("ta"))).await.unwrap_err();
+/// assert!(matches!(e, FetchError::Refused { .. }));
+/// # drop(server);
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct HttpFetcherBuilder {
@@ -124,6 +149,8 @@ impl Default for HttpFetcherBuilder {
 
 impl HttpFetcherBuilder {
     /// Time to establish a connection (default 3 s).
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self
@@ -131,30 +158,40 @@ impl HttpFetcherBuilder {
 
     /// Time for a whole exchange, body included (default 10 s); a resolution's deadline can
     /// shorten it further.
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.request_timeout = d;
         self
     }
 
     /// Largest body of a successful answer, enforced while streaming (default 64 KiB).
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn max_response_bytes(mut self, n: usize) -> Self {
         self.max_response_bytes = n;
         self
     }
 
     /// Follow up to `hops` redirects, each re-checked by the guard (default: none).
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn follow_redirects(mut self, hops: usize) -> Self {
         self.max_redirects = hops;
         self
     }
 
     /// The outbound destination guard (default: https to public addresses only).
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn guard(mut self, guard: DestinationGuard) -> Self {
         self.guard = guard;
         self
     }
 
     /// Builds the fetcher (one shared connection pool).
+    ///
+    /// See the [`HttpFetcherBuilder`] example.
     pub fn build(self) -> Result<HttpFetcher, FetchError> {
         let guard = self.guard.clone();
         let hops = self.max_redirects;
@@ -218,12 +255,13 @@ pub struct HttpFetcher {
 }
 
 impl HttpFetcher {
-    /// A fetcher with the defaults (and the strict guard).
+    /// A fetcher with the defaults (and the strict guard); see the [`HttpFetcherBuilder`]
+    /// example.
     pub fn new() -> Result<Self, FetchError> {
         Self::builder().build()
     }
 
-    /// A builder.
+    /// A builder; see the [`HttpFetcherBuilder`] example.
     pub fn builder() -> HttpFetcherBuilder {
         HttpFetcherBuilder::default()
     }

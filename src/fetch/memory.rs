@@ -26,6 +26,32 @@ enum Route {
 /// f.insert("https://ta.example/.well-known/openid-federation", FetchResponse::entity_statement("x.y.z"));
 /// assert_eq!(f.total_fetches(), 0);
 /// ```
+///
+/// Fetching through it, and the counters (this example serves every method below):
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use oidfed::fetch::{FetchError, FetchRequest, FetchResponse, Fetcher, MemoryFetcher};
+/// let ta = oidfed::EntityId::parse("https://ta.example").unwrap();
+/// let url = "https://ta.example/.well-known/openid-federation";
+/// let f = MemoryFetcher::new();
+/// f.insert(url, FetchResponse::entity_statement("x.y.z"));
+/// f.insert_handler("https://ta.example/echo", Arc::new(|req: &FetchRequest| {
+///     FetchResponse::ok("text/plain", req.url.as_str())
+/// }));
+/// assert_eq!(f.fetch(FetchRequest::entity_configuration(&ta)).await.unwrap().body, b"x.y.z");
+/// f.fetch(FetchRequest::entity_configuration(&ta)).await.unwrap();
+/// assert_eq!((f.total_fetches(), f.fetches_of(url), f.max_fetches_per_url()), (2, 2, 2));
+/// assert_eq!(f.get(url).unwrap().status, 200);
+/// assert_eq!(f.urls().len(), 2);
+/// f.reset_counts();
+/// f.remove(url);
+/// let gone = f.fetch(FetchRequest::entity_configuration(&ta)).await.unwrap_err();
+/// assert!(matches!(gone, FetchError::NotFound { .. }));
+/// assert_eq!(f.total_fetches(), 1);
+/// # });
+/// ```
 #[derive(Clone, Default)]
 pub struct MemoryFetcher {
     routes: Arc<RwLock<HashMap<String, Route>>>,

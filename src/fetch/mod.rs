@@ -30,6 +30,14 @@ use crate::EntityId;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a request is for: lets a fetcher apply per-kind limits and lets tests count fetches.
+///
+/// ```
+/// use oidfed::fetch::{FetchKind, FetchRequest};
+/// let ta = oidfed::EntityId::parse("https://ta.example").unwrap();
+/// assert_eq!(FetchRequest::entity_configuration(&ta).kind, FetchKind::EntityConfiguration);
+/// let jwks = FetchRequest::get("https://rp.example/jwks".parse().unwrap(), FetchKind::JwkSet);
+/// assert_eq!(jwks.kind, FetchKind::JwkSet);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FetchKind {
@@ -48,6 +56,14 @@ pub enum FetchKind {
 }
 
 /// HTTP method of a federation request.
+///
+/// ```
+/// use oidfed::fetch::{FetchKind, FetchRequest, Method};
+/// let url: url::Url = "https://tm.example/status".parse().unwrap();
+/// assert_eq!(FetchRequest::get(url.clone(), FetchKind::Other).method, Method::Get);
+/// let post = FetchRequest::post(url, vec![("trust_mark".into(), "a.b.c".into())], FetchKind::TrustMarkStatus);
+/// assert_eq!((post.method, post.form.len()), (Method::Post, 1));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
     /// GET with the parameters in the query string.
@@ -57,6 +73,18 @@ pub enum Method {
 }
 
 /// One request to a federation endpoint.
+///
+/// ```
+/// use oidfed::fetch::FetchRequest;
+/// let ta = oidfed::EntityId::parse("https://ta.example/fed").unwrap();
+/// let rp = oidfed::EntityId::parse("https://rp.example").unwrap();
+/// let ec = FetchRequest::entity_configuration(&ta);
+/// assert_eq!(ec.url.as_str(), "https://ta.example/fed/.well-known/openid-federation");
+/// // `sub` is appended to a fetch endpoint's own query, encoded.
+/// let fetch = FetchRequest::subordinate_statement(&"https://ta.example/fetch?v=1".parse().unwrap(), &rp);
+/// assert_eq!(fetch.url.as_str(), "https://ta.example/fetch?v=1&sub=https%3A%2F%2Frp.example");
+/// assert!(ec.time_left.is_none());
+/// ```
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
     /// The full URL, query included for GET.
@@ -73,20 +101,21 @@ pub struct FetchRequest {
 }
 
 impl FetchRequest {
-    /// A GET of an Entity Configuration at `id`'s well-known location (§9).
+    /// A GET of an Entity Configuration at `id`'s well-known location (§9). See the [`FetchRequest`] example.
     pub fn entity_configuration(id: &EntityId) -> Self {
         Self::get(id.well_known_url(), FetchKind::EntityConfiguration)
     }
 
     /// A GET of the Subordinate Statement about `sub` from `fetch_endpoint` (§8.1.1). An
     /// endpoint that already has a query keeps it: `sub` is appended with proper encoding.
+    /// See the [`FetchRequest`] example.
     pub fn subordinate_statement(fetch_endpoint: &Url, sub: &EntityId) -> Self {
         let mut url = fetch_endpoint.clone();
         url.query_pairs_mut().append_pair("sub", sub.as_str());
         Self::get(url, FetchKind::SubordinateStatement)
     }
 
-    /// A plain GET.
+    /// A plain GET. See the [`FetchRequest`] example.
     pub fn get(url: Url, kind: FetchKind) -> Self {
         Self {
             url,
@@ -97,7 +126,7 @@ impl FetchRequest {
         }
     }
 
-    /// A form POST.
+    /// A form POST. See the [`FetchRequest`] example.
     pub fn post(url: Url, form: Vec<(String, String)>, kind: FetchKind) -> Self {
         Self {
             url,
@@ -110,6 +139,16 @@ impl FetchRequest {
 }
 
 /// An HTTP answer, whatever its status.
+///
+/// ```
+/// use oidfed::fetch::FetchResponse;
+/// let url: url::Url = "https://ta.example/fetch".parse().unwrap();
+/// let ok = FetchResponse::entity_statement("a.b.c");
+/// assert!(ok.has_content_type("application/entity-statement+jwt"));
+/// assert_eq!(ok.into_body(&url).unwrap(), b"a.b.c");
+/// let missing = FetchResponse::error(404, "not_found", "no such subordinate");
+/// assert!(missing.into_body(&url).unwrap_err().is_not_found());
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct FetchResponse {
     /// HTTP status code.
@@ -131,7 +170,7 @@ impl fmt::Debug for FetchResponse {
 }
 
 impl FetchResponse {
-    /// A 200 response with a body and a media type.
+    /// A 200 response with a body and a media type. See the [`FetchResponse`] example.
     pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         Self {
             status: 200,
@@ -140,12 +179,12 @@ impl FetchResponse {
         }
     }
 
-    /// A 200 `application/entity-statement+jwt` response.
+    /// A 200 `application/entity-statement+jwt` response. See the [`FetchResponse`] example.
     pub fn entity_statement(jwt: &str) -> Self {
         Self::ok("application/entity-statement+jwt", jwt.as_bytes().to_vec())
     }
 
-    /// A federation error response (§8.9): JSON `{error, error_description}`.
+    /// A federation error response (§8.9): JSON `{error, error_description}`. See the [`FetchResponse`] example.
     pub fn error(status: u16, error: &str, description: &str) -> Self {
         let body = serde_json::json!({ "error": error, "error_description": description });
         Self {
@@ -158,6 +197,14 @@ impl FetchResponse {
     /// The body of a successful (200) answer, or a typed error that keeps the federation
     /// error code of an error body (§8.9). Error bodies are unsigned (§18.2): they only ever
     /// mean "this fetch failed", never "this entity was revoked".
+    ///
+    /// ```
+    /// use oidfed::fetch::{FetchError, FetchResponse};
+    /// let url: url::Url = "https://ta.example/fetch".parse().unwrap();
+    /// let e = FetchResponse::error(503, "temporarily_unavailable", "later").into_body(&url).unwrap_err();
+    /// assert!(matches!(e, FetchError::Status { status: 503, .. }));
+    /// assert!(e.is_transient());
+    /// ```
     pub fn into_body(self, url: &Url) -> Result<Vec<u8>, FetchError> {
         if self.status == 200 {
             return Ok(self.body);
@@ -190,6 +237,8 @@ impl FetchResponse {
     }
 
     /// Whether the `Content-Type` is `expected` (ignoring case and parameters).
+    ///
+    /// See the [`FetchResponse`] example.
     pub fn has_content_type(&self, expected: &str) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
             ct.split(';')
@@ -214,6 +263,14 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 /// Why a fetch failed.
+///
+/// ```
+/// use oidfed::fetch::{FetchError, FetchResponse};
+/// let url: url::Url = "https://ta.example/fetch".parse().unwrap();
+/// let e = FetchResponse::error(404, "not_found", "unknown").into_body(&url).unwrap_err();
+/// assert!(e.is_not_found() && !e.is_transient());
+/// assert_eq!(e.url(), url.as_str());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -288,6 +345,8 @@ pub enum FetchError {
 impl FetchError {
     /// Whether trying again later may succeed: timeouts, transport failures, 5xx, 429 and
     /// `temporarily_unavailable` are transient; 4xx, oversize and guard refusals are not.
+    ///
+    /// See the [`FetchError`] example.
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, error, .. } => {
@@ -303,6 +362,8 @@ impl FetchError {
 
     /// Whether the server said the subject does not exist (404 or `not_found`): a superior
     /// that no longer publishes a statement about its subordinate.
+    ///
+    /// See the [`FetchError`] example.
     pub fn is_not_found(&self) -> bool {
         match self {
             FetchError::Status { status, error, .. } => {
@@ -314,6 +375,8 @@ impl FetchError {
     }
 
     /// The URL this error is about.
+    ///
+    /// See the [`FetchError`] example.
     pub fn url(&self) -> &str {
         match self {
             FetchError::Status { url, .. }

@@ -21,6 +21,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// tunnel will reach (IPv4-mapped, NAT64 `64:ff9b::/96`, 6to4) are judged by that address.
 /// Outside these tables, IPv6 outside `2000::/3` (the only Global Unicast allocation of the
 /// IANA IPv6 Address Space registry) is refused.
+///
+/// ```
+/// use oidfed::fetch::non_public_reason;
+/// assert!(non_public_reason("127.0.0.1".parse().unwrap()).is_some());
+/// assert!(non_public_reason("64:ff9b::7f00:1".parse().unwrap()).is_some()); // NAT64 of 127.0.0.1
+/// assert!(non_public_reason("fc00::1".parse().unwrap()).is_some());
+/// assert_eq!(non_public_reason("93.184.215.14".parse().unwrap()), None);
+/// ```
 pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => v4_reason(v4),

@@ -7,6 +7,32 @@ use crate::fetch::FetchError;
 use crate::jose::JoseError;
 
 /// Why historical keys could not be read, or a historical verification failed.
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// use oidfed::historical::HistoricalError;
+/// let other = oidfed::EntityId::parse("https://other.example").unwrap();
+/// let e = HistoricalKeys::parse(&jwt, &other, &jwks, &StatementRules::default()).unwrap_err();
+/// assert!(matches!(e, HistoricalError::WrongIssuer { .. }));
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoricalError {

@@ -36,6 +36,31 @@ pub const MAX_HISTORICAL_KEYS: usize = 256;
 pub const MAX_HISTORICAL_KEYS_BYTES: usize = 256 * 1024;
 
 /// Why a key was revoked (§8.7.2).
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// let revocation = history.get("fed-2").unwrap().revocation().unwrap();
+/// assert_eq!(revocation.reason, Some(RevocationReason::Compromised));
+/// assert_eq!(RevocationReason::Compromised.as_str(), "compromised");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RevocationReason {
@@ -51,6 +76,8 @@ pub enum RevocationReason {
 
 impl RevocationReason {
     /// The value as written in the response.
+    ///
+    /// See the [`RevocationReason`] example.
     pub fn as_str(&self) -> &str {
         match self {
             RevocationReason::Unspecified => "unspecified",
@@ -71,6 +98,31 @@ impl RevocationReason {
 }
 
 /// A key's revocation: from `revoked_at` on, nothing it signed counts.
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// let r = history.get("fed-2").unwrap().revocation().unwrap();
+/// assert_eq!(r.revoked_at, 1_790_000_000);
+/// assert!(history.get("fed-1").unwrap().revocation().is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Revocation {
@@ -81,6 +133,35 @@ pub struct Revocation {
 }
 
 /// One retired key and its lifetime.
+///
+/// One example serves the accessors:
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// let k = history.get("fed-1").unwrap();
+/// assert_eq!((k.kid(), k.key().kid()), ("fed-1", "fed-1"));
+/// assert_eq!((k.issued_at(), k.not_before(), k.expires_at()), (Some(1_700_000_000), None, 1_750_000_000));
+/// assert_eq!(k.valid_from(), Some(1_700_000_000));
+/// assert!(k.revocation().is_none());
+/// ```
 #[derive(Debug, Clone)]
 pub struct HistoricalKey {
     key: Arc<Key>,
@@ -91,6 +172,34 @@ pub struct HistoricalKey {
 }
 
 /// What a historical key was at one instant.
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// use oidfed::historical::KeyStatus;
+/// let leaked = history.get("fed-2").unwrap();
+/// assert_eq!(leaked.status_at(1_760_000_000), KeyStatus::Valid);
+/// assert!(matches!(leaked.status_at(1_740_000_000), KeyStatus::NotYetValid { .. }));
+/// assert!(matches!(leaked.status_at(1_795_000_000), KeyStatus::Revoked(_)));
+/// assert!(matches!(history.get("fed-1").unwrap().status_at(1_760_000_000), KeyStatus::Expired { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyStatus {
@@ -112,36 +221,52 @@ pub enum KeyStatus {
 
 impl HistoricalKey {
     /// The key id.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn kid(&self) -> &str {
         self.key.kid()
     }
     /// The public key.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn key(&self) -> &Arc<Key> {
         &self.key
     }
     /// `iat`, when given.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn issued_at(&self) -> Option<i64> {
         self.iat
     }
     /// `nbf`, when given.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn not_before(&self) -> Option<i64> {
         self.nbf
     }
     /// `exp`.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn expires_at(&self) -> i64 {
         self.exp
     }
     /// The revocation, if any.
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn revocation(&self) -> Option<&Revocation> {
         self.revoked.as_ref()
     }
     /// The start of the validity window (the later of `iat` and `nbf`).
+    ///
+    /// See the [`HistoricalKey`] example.
     pub fn valid_from(&self) -> Option<i64> {
         self.iat.max(self.nbf)
     }
 
     /// The key's status at `t`: valid when `valid_from ≤ t < exp` and not revoked at or
     /// before `t`. A revocation wins over expiry (a compromise found after expiry, §8.7.2).
+    ///
+    /// See the [`KeyStatus`] example.
     pub fn status_at(&self, t: i64) -> KeyStatus {
         if let Some(r) = &self.revoked {
             if r.revoked_at <= t {
@@ -163,6 +288,37 @@ impl HistoricalKey {
 }
 
 /// An entity's historical keys, verified.
+///
+/// One example serves the accessors:
+///
+/// ```
+/// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+/// # use oidfed::jose::KeySet;
+/// # use oidfed::server::HistoricalKeysResponse;
+/// # use oidfed::signer::{JwkSigner, Signer};
+/// # use oidfed::statement::StatementRules;
+/// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+/// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+/// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+/// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+/// let jwt = HistoricalKeysResponse::new("https://op.example")
+///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+///     .sign(&current, 1_800_000_100)
+///     .unwrap();
+/// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+/// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+/// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+///
+/// assert_eq!((history.issuer(), history.issued_at()), (&op, 1_800_000_100));
+/// assert_eq!(history.keys().len(), 2);
+/// // What verified a statement signed at 1.72e9: fed-1 only.
+/// assert_eq!(history.keys_valid_at(1_720_000_000).keys()[0].kid(), "fed-1");
+/// assert!(history.check_key_at("fed-1", 1_720_000_000).unwrap().is_some());
+/// assert!(history.check_key_at("fed-2", 1_795_000_000).is_err()); // revoked by then
+/// assert!(history.check_key_at("fed-9", 1_720_000_000).unwrap().is_none()); // not listed
+/// ```
 #[derive(Debug, Clone)]
 pub struct HistoricalKeys {
     issuer: EntityId,
@@ -174,6 +330,32 @@ impl HistoricalKeys {
     /// Reads and verifies `jwt`, a historical keys response of `issuer`, with `current_keys`
     /// (the `jwks` of `issuer`'s current Entity Configuration, §8.7). `rules` gives the
     /// accepted algorithms and whether `http` identifiers are allowed.
+    ///
+    /// ```
+    /// # use oidfed::historical::{HistoricalKeys, RevocationReason};
+    /// # use oidfed::jose::KeySet;
+    /// # use oidfed::server::HistoricalKeysResponse;
+    /// # use oidfed::signer::{JwkSigner, Signer};
+    /// # use oidfed::statement::StatementRules;
+    /// # let current = JwkSigner::generate_es256("fed-3").unwrap();
+    /// # let old = JwkSigner::generate_es256("fed-1").unwrap();
+    /// # let leaked = JwkSigner::generate_es256("fed-2").unwrap();
+    /// // fed-1 served 1.7e9..1.75e9; fed-2 from 1.75e9 until it leaked at 1.79e9.
+    /// let jwt = HistoricalKeysResponse::new("https://op.example")
+    ///     .retired_key(old.public_jwk(), Some(1_700_000_000), 1_750_000_000)
+    ///     .retired_key(leaked.public_jwk(), Some(1_750_000_000), 1_800_000_000)
+    ///     .revoked(RevocationReason::Compromised, 1_790_000_000)
+    ///     .sign(&current, 1_800_000_100)
+    ///     .unwrap();
+    /// let op = oidfed::EntityId::parse("https://op.example").unwrap();
+    /// let jwks = KeySet::from_json(&serde_json::json!({"keys": [current.public_jwk()]})).unwrap();
+    /// let history = HistoricalKeys::parse(&jwt, &op, &jwks, &StatementRules::default()).unwrap();
+    ///
+    /// assert_eq!(history.keys().len(), 2);
+    /// // Not signed by a current key of the entity: refused.
+    /// let stranger = KeySet::from_json(&serde_json::json!({"keys": [old.public_jwk()]})).unwrap();
+    /// assert!(HistoricalKeys::parse(&jwt, &op, &stranger, &StatementRules::default()).is_err());
+    /// ```
     pub fn parse(
         jwt: &str,
         issuer: &EntityId,
@@ -275,27 +457,37 @@ impl HistoricalKeys {
     }
 
     /// The entity whose keys these are.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn issuer(&self) -> &EntityId {
         &self.issuer
     }
 
     /// When the response was issued.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn issued_at(&self) -> i64 {
         self.issued_at
     }
 
     /// The keys, in the order given.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn keys(&self) -> &[HistoricalKey] {
         &self.keys
     }
 
     /// The key with exactly this `kid`.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn get(&self, kid: &str) -> Option<&HistoricalKey> {
         self.keys.iter().find(|k| k.kid() == kid)
     }
 
     /// The key `kid` if it was valid at `t`; a typed error when it is listed but was not.
     /// `Ok(None)` when the key is not listed at all.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn check_key_at(
         &self,
         kid: &str,
@@ -322,6 +514,8 @@ impl HistoricalKeys {
     }
 
     /// The keys valid at `t`, as a JWK Set.
+    ///
+    /// See the [`HistoricalKeys`] example.
     pub fn keys_valid_at(&self, t: i64) -> KeySet {
         let keys: Vec<Value> = self
             .keys

@@ -29,6 +29,28 @@ const MAX_STORED_CHAIN: usize = 16;
 /// Keys pinned now are accepted for any past time: they are the anchor's own. Statement time
 /// windows are checked at that time, so a chain that verifies as of its time usually fails
 /// as of now (its statements have expired).
+///
+/// The builder methods and accessors are shown here:
+///
+/// ```
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .now(1_800_000_000).anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+///
+/// use oidfed::TrustAnchor;
+/// use oidfed::historical::HistoricalVerifier;
+/// use oidfed::statement::StatementRules;
+/// let ta = TrustAnchor::new(fed.id("ta").as_str(), &fed.public_jwks("ta")).unwrap();
+/// let verifier = HistoricalVerifier::new(ta).rules(StatementRules::default()).clock_skew(30);
+/// assert_eq!(verifier.anchor().id(), &fed.id("ta"));
+/// assert!(!verifier.has_history(&fed.id("ta")));
+/// // The chain as stored when the client registered...
+/// let stored = fed.chain(&["rp", "ta"], true);
+/// assert!(verifier.verify_chain_at(&stored, 1_800_000_100).is_ok());
+/// // ...verifies as of that time, not two days later (its statements expired).
+/// assert!(verifier.verify_chain_at(&stored, 1_800_000_000 + 2 * 86_400).is_err());
+/// ```
 #[derive(Clone)]
 pub struct HistoricalVerifier {
     anchor: TrustAnchor,
@@ -50,6 +72,8 @@ impl std::fmt::Debug for HistoricalVerifier {
 impl HistoricalVerifier {
     /// A verifier for chains ending at `anchor` (with the keys pinned now), strict statement
     /// rules, standard policy operators and 60 s of leeway.
+    ///
+    /// See the [`HistoricalVerifier`] example.
     pub fn new(anchor: TrustAnchor) -> Self {
         Self {
             anchor,
@@ -61,6 +85,8 @@ impl HistoricalVerifier {
     }
 
     /// Adds an entity's historical keys (the anchor's, or any signer's in the chain).
+    ///
+    /// See the [`HistoricalVerifier`] example.
     #[must_use]
     pub fn history(mut self, keys: HistoricalKeys) -> Self {
         self.histories.insert(keys.issuer().clone(), keys);
@@ -68,6 +94,8 @@ impl HistoricalVerifier {
     }
 
     /// The statement rules (algorithms, `http`, …).
+    ///
+    /// See the [`HistoricalVerifier`] example.
     #[must_use]
     pub fn rules(mut self, rules: StatementRules) -> Self {
         self.rules = rules;
@@ -75,6 +103,8 @@ impl HistoricalVerifier {
     }
 
     /// The policy operators understood.
+    ///
+    /// See the [`HistoricalVerifier`] example.
     #[must_use]
     pub fn operators(mut self, operators: OperatorRegistry) -> Self {
         self.operators = operators;
@@ -82,6 +112,8 @@ impl HistoricalVerifier {
     }
 
     /// Leeway for `iat`/`exp`, in seconds.
+    ///
+    /// See the [`HistoricalVerifier`] example.
     #[must_use]
     pub fn clock_skew(mut self, secs: i64) -> Self {
         self.skew = secs.max(0);
@@ -89,11 +121,15 @@ impl HistoricalVerifier {
     }
 
     /// The anchor.
+    ///
+    /// See the [`HistoricalVerifier`] example.
     pub fn anchor(&self) -> &TrustAnchor {
         &self.anchor
     }
 
     /// Whether historical keys of `entity` were given.
+    ///
+    /// See the [`HistoricalVerifier`] example.
     pub fn has_history(&self, entity: &EntityId) -> bool {
         self.histories.contains_key(entity)
     }
@@ -125,7 +161,7 @@ impl HistoricalVerifier {
     /// Validates the stored chain `jwts` (`[subject EC, SS…, (anchor EC)]`) as of `t`: every
     /// rule of §10.2 with `t` as the current time, the anchor's keys valid at `t`, and no
     /// statement signed with a key its issuer's historical keys show as revoked at or before
-    /// `t`, or as not valid at `t`.
+    /// `t`, or as not valid at `t`. See the [`HistoricalVerifier`] example.
     pub fn verify_chain_at(&self, jwts: &[String], t: i64) -> Result<TrustChain, HistoricalError> {
         let chain_err = |source: Error| HistoricalError::Chain {
             at: t,
@@ -316,6 +352,21 @@ impl Resolver {
 
     /// A [`HistoricalVerifier`] for the configured anchor `anchor`, with this resolver's rules,
     /// operators and leeway, and the anchor's historical keys when it publishes them.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .now(1_800_000_000).anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    ///
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// let verifier = resolver.historical_verifier(&fed.id("ta")).await.unwrap();
+    /// assert_eq!(verifier.anchor().id(), &fed.id("ta"));
+    /// assert!(!verifier.has_history(&fed.id("ta"))); // this anchor publishes no historical keys
+    /// assert!(resolver.historical_verifier(&fed.id("rp")).await.is_err()); // not an anchor
+    /// # });
+    /// ```
     pub async fn historical_verifier(
         &self,
         anchor: &EntityId,
@@ -353,6 +404,20 @@ impl Resolver {
     /// is not seen (a warning on `oidfed::audit` says so). Any failure to load a history the
     /// issuer does publish (its endpoint unreachable, a bad signature) fails the
     /// verification.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .now(1_800_000_000).anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    ///
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// let stored = fed.chain(&["rp", "ta"], true);
+    /// let chain = resolver.verify_chain_at(&stored, 1_800_000_100).await.unwrap();
+    /// assert_eq!(chain.to_jwts(), stored);
+    /// # });
+    /// ```
     pub async fn verify_chain_at(
         &self,
         jwts: &[String],

@@ -37,11 +37,31 @@ impl fmt::Debug for CompactJws {
 
 impl CompactJws {
     /// Splits and decodes a token of at most [`DEFAULT_MAX_JWS_LEN`] bytes.
+    ///
+    /// ```
+    /// use oidfed::jose::{CompactJws, b64url};
+    /// use oidfed::signer::{JwkSigner, Signer, sign_jwt};
+    /// let signer = JwkSigner::generate_es256("k1").unwrap();
+    /// let jwt = sign_jwt(&signer, "JWT", &serde_json::json!({"iss": "x"}), None).unwrap();
+    /// let jws = CompactJws::parse(&jwt).unwrap();
+    /// assert_eq!((jws.kid(), &*jws.raw().to_string()), (Some("k1"), jwt.as_str()));
+    /// assert_eq!(jws.header()["typ"], "JWT");
+    /// assert_eq!(jws.payload(), br#"{"iss":"x"}"#);
+    /// let (input, sig) = jwt.rsplit_once('.').unwrap();
+    /// assert_eq!((jws.signing_input(), b64url(jws.signature()).as_str()), (input.as_bytes(), sig));
+    /// ```
     pub fn parse(token: &str) -> Result<Self, JoseError> {
         Self::parse_with_limit(token, DEFAULT_MAX_JWS_LEN)
     }
 
     /// Splits and decodes a token of at most `limit` bytes.
+    ///
+    /// ```
+    /// use oidfed::jose::{CompactJws, JoseError};
+    /// let jwt = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA";
+    /// assert!(CompactJws::parse_with_limit(jwt, 64).is_ok());
+    /// assert!(matches!(CompactJws::parse_with_limit(jwt, 8), Err(JoseError::TooLong { .. })));
+    /// ```
     pub fn parse_with_limit(token: &str, limit: usize) -> Result<Self, JoseError> {
         if token.len() > limit {
             return Err(JoseError::TooLong {
@@ -74,26 +94,36 @@ impl CompactJws {
     }
 
     /// The token as received.
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn raw(&self) -> &Arc<str> {
         &self.raw
     }
 
     /// The JOSE header.
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn header(&self) -> &Map<String, Value> {
         &self.header
     }
 
     /// The decoded payload bytes (not yet trusted).
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn payload(&self) -> &[u8] {
         &self.payload
     }
 
     /// The `kid` header, if it is a string.
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn kid(&self) -> Option<&str> {
         self.header.get("kid").and_then(Value::as_str)
     }
 
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn signing_input(&self) -> &[u8] {
         self.raw
             .as_bytes()
@@ -102,6 +132,8 @@ impl CompactJws {
     }
 
     /// The decoded signature.
+    ///
+    /// See the [`CompactJws::parse`] example.
     pub fn signature(&self) -> &[u8] {
         &self.signature
     }
@@ -119,6 +151,10 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Encodes bytes as unpadded base64url (RFC 7515 §2).
+///
+/// ```
+/// assert_eq!(oidfed::jose::b64url(b"\xfb\xff"), "-_8");
+/// ```
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -3,6 +3,13 @@
 use super::{Alg, KeyError};
 
 /// Why a token or a key was refused at the JOSE layer. Each variant is one rule.
+///
+/// ```
+/// use oidfed::jose::{CompactJws, JoseError};
+/// assert_eq!(CompactJws::parse("not a jws").unwrap_err(), JoseError::NotCompact);
+/// assert!(matches!(CompactJws::parse("a.b.c.d.e"), Err(JoseError::Jwe)));
+/// assert!(matches!(CompactJws::parse("!!.e30.AA"), Err(JoseError::Base64 { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JoseError {

@@ -5,6 +5,18 @@ use serde_json::Value;
 use super::{Alg, CompactJws, JoseError};
 
 /// What a header must look like for one kind of JWT.
+///
+/// ```
+/// use oidfed::jose::{Alg, CompactJws, HeaderRules, check_header};
+/// use oidfed::signer::{JwkSigner, sign_jwt};
+/// let signer = JwkSigner::generate_es256("k1").unwrap();
+/// let jwt = sign_jwt(&signer, "entity-statement+jwt", &serde_json::json!({}), None).unwrap();
+/// let jws = CompactJws::parse(&jwt).unwrap();
+/// let rules = HeaderRules { typ: "entity-statement+jwt", lenient_typ: false, algs: &[Alg::ES256] };
+/// assert_eq!(check_header(&jws, &rules).unwrap(), (Alg::ES256, "k1"));
+/// let rsa_only = HeaderRules { algs: &[Alg::PS256], ..rules };
+/// assert!(check_header(&jws, &rsa_only).is_err());
+/// ```
 #[derive(Debug, Clone)]
 pub struct HeaderRules<'a> {
     /// The required `typ` (e.g. `entity-statement+jwt`).

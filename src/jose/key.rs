@@ -9,6 +9,22 @@ use super::verifier_cache::{VerifierCells, shared_cells};
 use super::{Alg, JoseError, Verifier, VerifierError, b64url, key_check};
 
 /// One public key from a JWK Set, with lazily built verifiers (one per algorithm).
+///
+/// One example serves the accessors:
+///
+/// ```
+/// use oidfed::jose::{Alg, Key};
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("k1").unwrap();
+/// let key = Key::from_json(&signer.public_jwk()).unwrap();
+///
+/// assert_eq!((key.kid(), key.kty(), key.declared_alg()), ("k1", "EC", Some("ES256")));
+/// assert_eq!(key.thumbprint().unwrap().len(), 43);
+/// assert!(key.usable_for(Alg::ES256) && !key.usable_for(Alg::RS256));
+/// assert!(key.same_material(&Key::from_json(&key.to_json()).unwrap()));
+/// let sig = signer.sign(b"message").unwrap();
+/// assert!(key.verifier(Alg::ES256).unwrap().verify(b"message", &sig));
+/// ```
 pub struct Key {
     pub(super) kid: String,
     kty: String,
@@ -33,6 +49,22 @@ impl Key {
     /// (§3.1.1: every key of a federation JWK Set has a `kid`). Private members are refused:
     /// a statement that publishes a private key is broken. The public material of RSA, EC
     /// and OKP signing keys is checked ([`KeyError`](super::KeyError), as [`JoseError::InvalidKey`]).
+    ///
+    /// ```
+    /// use oidfed::jose::{JoseError, Key};
+    /// let ok = serde_json::json!({"kty": "EC", "kid": "k", "crv": "P-256",
+    ///     "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+    ///     "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"});
+    /// assert_eq!(Key::from_json(&ok).unwrap().kid(), "k");
+    /// let mut private = ok.clone();
+    /// private["d"] = "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE".into();
+    /// assert!(Key::from_json(&private).is_err()); // a published private key is refused
+    /// let mut no_kid = ok.clone();
+    /// no_kid.as_object_mut().unwrap().remove("kid");
+    /// assert!(Key::from_json(&no_kid).is_err());
+    /// let bad = serde_json::json!({"kty": "EC", "kid": "k", "crv": "P-256", "x": "AA", "y": "AA"});
+    /// assert!(matches!(Key::from_json(&bad), Err(JoseError::InvalidKey { .. })));
+    /// ```
     pub fn from_json(v: &Value) -> Result<Key, JoseError> {
         let bad = |s: String| JoseError::Jwks(s);
         let obj = v
@@ -76,32 +108,44 @@ impl Key {
     }
 
     /// The key id.
+    ///
+    /// See the [`Key`] example.
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
     /// The key type (`RSA`, `EC`, `OKP`).
+    ///
+    /// See the [`Key`] example.
     pub fn kty(&self) -> &str {
         &self.kty
     }
 
     /// The `alg` the JWK declares, if any.
+    ///
+    /// See the [`Key`] example.
     pub fn declared_alg(&self) -> Option<&str> {
         self.alg.as_deref()
     }
 
     /// The RFC 7638 SHA-256 thumbprint, when the key has the members it needs.
+    ///
+    /// See the [`Key`] example.
     pub fn thumbprint(&self) -> Option<&str> {
         self.thumbprint.as_deref()
     }
 
     /// The key as JSON.
+    ///
+    /// See the [`Key`] example.
     pub fn to_json(&self) -> Value {
         Value::Object(self.json.clone())
     }
 
     /// Whether two keys carry the same public key material (by thumbprint, or by JSON
     /// equality when no thumbprint can be computed).
+    ///
+    /// See the [`Key`] example.
     pub fn same_material(&self, other: &Key) -> bool {
         match (&self.thumbprint, &other.thumbprint) {
             (Some(a), Some(b)) => a == b,
@@ -111,6 +155,8 @@ impl Key {
 
     /// Whether this JWK may verify `alg`: its `kty`, any declared `alg`, `use` and
     /// `key_ops` allow it (the key material itself is checked when the verifier is built).
+    ///
+    /// See the [`Key`] example.
     pub fn usable_for(&self, alg: Alg) -> bool {
         self.kty == alg.key_type()
             && self.alg.as_deref().is_none_or(|a| a == alg.name())
@@ -125,6 +171,8 @@ impl Key {
     }
 
     /// The verifier for `alg`, built on first use and kept.
+    ///
+    /// See the [`Key`] example.
     pub fn verifier(&self, alg: Alg) -> Result<Arc<Verifier>, VerifierError> {
         // Checks that depend on this JWK's own members come first: the cell is shared by
         // keys with the same material.
@@ -148,6 +196,14 @@ impl Key {
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members of the key type.
+///
+/// ```
+/// // The example of RFC 7638 §3.1.
+/// let jwk = serde_json::json!({"kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+///     "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
+/// let t = oidfed::jose::thumbprint(jwk.as_object().unwrap()).unwrap();
+/// assert_eq!(t, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+/// ```
 pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     let kty = jwk.get("kty")?.as_str()?;
     let members: &[&str] = match kty {

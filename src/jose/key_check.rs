@@ -23,6 +23,15 @@ pub const MAX_RSA_BITS: u32 = 16384;
 pub const MAX_RSA_EXPONENT: u64 = (1 << 32) + 1;
 
 /// Why a public JWK's material was refused. Each variant is one rule.
+///
+/// ```
+/// use oidfed::jose::{KeyError, KeySet};
+/// let set = KeySet::from_json(&serde_json::json!({"keys": [
+///     {"kty": "EC", "kid": "short", "crv": "P-256", "x": "AA", "y": "AA"}
+/// ]})).unwrap();
+/// assert!(set.is_empty());
+/// assert!(matches!(set.refusal("short"), Some(KeyError::EcCoordinateLength { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {

@@ -9,6 +9,18 @@ use super::{Alg, CompactJws, JoseError, Key, KeyError, MAX_KEYS_PER_SET, cost};
 /// A JWK Set: the keys that could be read, and the ones that could not (with the reason).
 /// One malformed key does not poison the others; two keys sharing a `kid` make the whole
 /// set invalid (§3.1.1: `kid` values are unique within a set).
+///
+/// ```
+/// use oidfed::jose::KeySet;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let (a, b) = (JwkSigner::generate_es256("a").unwrap(), JwkSigner::generate_es256("b").unwrap());
+/// let set = KeySet::from_json(&serde_json::json!({"keys": [a.public_jwk(), b.public_jwk()]})).unwrap();
+/// assert_eq!((set.len(), set.is_empty()), (2, false));
+/// assert_eq!(set.get("b").unwrap().kid(), "b");
+/// assert!(set.get("c").is_none());
+/// // Serialises back as a JWK Set of the usable keys.
+/// assert_eq!(KeySet::from_json(&set.to_json()).unwrap().len(), 2);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<Arc<Key>>,
@@ -81,18 +93,24 @@ impl KeySet {
     }
 
     /// The usable keys.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn keys(&self) -> &[Arc<Key>] {
         &self.keys
     }
 
     /// Keys that could not be read: (index in the set, reason). Following RFC 7517 §5 they
     /// are ignored, not fatal to the set.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn rejected(&self) -> &[(usize, JoseError)] {
         &self.rejected
     }
 
     /// Why the key with this `kid` was refused for its material, if it was: verifying with
     /// that `kid` fails with [`JoseError::InvalidKey`].
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn refusal(&self, kid: &str) -> Option<&KeyError> {
         self.rejected.iter().find_map(|(_, e)| match e {
             JoseError::InvalidKey { kid: k, reason } if k == kid => Some(reason),
@@ -108,21 +126,29 @@ impl KeySet {
     }
 
     /// Number of usable keys.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether no key is usable.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
     /// The key with exactly this `kid`.
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn get(&self, kid: &str) -> Option<&Arc<Key>> {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
     /// The set as JSON (usable keys only).
+    ///
+    /// See the [`KeySet::from_json`] example.
     pub fn to_json(&self) -> Value {
         Value::Object(Map::from_iter([(
             "keys".to_string(),

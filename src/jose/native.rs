@@ -78,6 +78,21 @@ pub enum VerifierError {
 }
 
 /// A verifier for one key and one algorithm.
+///
+/// ```
+/// use oidfed::jose::{Alg, Verifier};
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("k1").unwrap();
+/// let jwk = signer.public_jwk();
+/// let verifier = Verifier::from_jwk(Alg::ES256, jwk.as_object().unwrap()).unwrap();
+/// assert_eq!(verifier.alg(), Alg::ES256);
+/// let sig = signer.sign(b"message").unwrap();
+/// assert!(verifier.verify(b"message", &sig));
+/// assert!(!verifier.verify(b"other message", &sig));
+/// assert!(!verifier.verify(b"message", b"garbage")); // malformed: simply invalid
+/// // An EC key cannot build an RSA verifier.
+/// assert!(Verifier::from_jwk(Alg::RS256, jwk.as_object().unwrap()).is_err());
+/// ```
 pub struct Verifier {
     alg: Alg,
     kind: Kind,
@@ -186,6 +201,8 @@ impl Verifier {
     /// Builds the verifier for `alg` from a public JWK. Its `kty` must be exactly the one
     /// `alg` needs (`RSA`, `EC` or `OKP`): any other is refused, so the key checks made for
     /// that type always run.
+    ///
+    /// See the [`Verifier`] example.
     pub fn from_jwk(alg: Alg, jwk: &Map<String, Value>) -> Result<Verifier, VerifierError> {
         let kty = member(jwk, "kty")?;
         if kty != alg.key_type() {
@@ -271,12 +288,16 @@ impl Verifier {
     }
 
     /// The algorithm this verifier checks.
+    ///
+    /// See the [`Verifier`] example.
     pub fn alg(&self) -> Alg {
         self.alg
     }
 
     /// Whether `signature` is a valid signature of `message`. Any malformed signature is
     /// simply invalid.
+    ///
+    /// See the [`Verifier`] example.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.check(message, signature).unwrap_or(false)
     }

@@ -15,6 +15,25 @@ use crate::error::Error;
 use crate::resolver::{EntityType, Resolver};
 
 /// What offboarding an organization did.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_report.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let report = registry.offboard_organization(&fed.id("org"), "contract ended").await.unwrap();
+/// assert_eq!(report.revoked, vec![fed.id("rp").to_string()]);
+/// assert!(report.already_revoked.is_empty());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OffboardReport {
@@ -38,6 +57,29 @@ impl Registry {
     /// admission must be deliberate ([`Registry::readmit`]). A client with no
     /// accountable organization is refused with [`RegistryError::NoOrganization`] when the
     /// resolver is in strict organization mode (or [`super::RegistryOptions`] requires one).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-admit.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::{EntityType, registry::{Actor, RegistrationModel}};
+    /// let client = registry
+    ///     .admit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(client.registration_model(), RegistrationModel::Federation);
+    /// assert!(client.status().is_active());
+    /// assert_eq!(registry.audit_of_client(&fed.id("rp")).await.unwrap()[0].actor, Actor::Operator);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn admit(
         &self,
         resolver: &Resolver,
@@ -56,6 +98,28 @@ impl Registry {
     /// [`Registry::admit`] on behalf of `actor` (`request` for automatic registration).
     /// Refusals of operator admissions are audited; refusals of requests are not (an
     /// unknown party must not be able to make the server write).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-admit_by.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::{EntityType, registry::Actor};
+    /// let rp = fed.id("rp");
+    /// registry
+    ///     .admit_by(&resolver, rp.as_str(), &EntityType::OPENID_RELYING_PARTY, Actor::Request)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(registry.audit_of_client(&rp).await.unwrap()[0].actor, Actor::Request);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn admit_by(
         &self,
         resolver: &Resolver,
@@ -70,6 +134,33 @@ impl Registry {
     /// Admits a **revoked** client anew: the operator's deliberate act, with `reason`
     /// recorded in the audit trail. The client is resolved again and must pass every check
     /// an admission does. A client that is not revoked is simply admitted.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-readmit.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::{Error, EntityType, registry::{AuditEvent, RegistryError}};
+    /// let rp = EntityType::OPENID_RELYING_PARTY;
+    /// registry.offboard_client(&fed.id("rp"), "key compromise").await.unwrap();
+    /// // A revoked client is not admitted again by accident...
+    /// let refused = registry.admit(&resolver, &fed.id("rp"), &rp).await.unwrap_err();
+    /// assert!(matches!(refused, Error::Registry(e) if matches!(*e, RegistryError::Revoked { .. })));
+    /// // ...only deliberately, with a reason in the audit trail.
+    /// let client = registry.readmit(&resolver, &fed.id("rp"), &rp, "keys rotated, TICKET-7").await.unwrap();
+    /// assert!(client.status().is_active());
+    /// let trail = registry.audit_of_client(&fed.id("rp")).await.unwrap();
+    /// assert!(trail.iter().any(|e| e.event == AuditEvent::Readmitted));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn readmit(
         &self,
         resolver: &Resolver,
@@ -176,6 +267,28 @@ impl Registry {
     /// Offboards `organization_id`: every client of it not yet revoked is revoked with
     /// `reason` (one audit entry each, its consents ended), and the organization is marked
     /// offboarded — all in one transaction. An operator's act.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_org.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::registry::StatusKind;
+    /// let report = registry.offboard_organization(&fed.id("org"), "contract ended").await.unwrap();
+    /// assert_eq!(report.revoked.len(), 1);
+    /// let status = registry.status(&fed.id("rp")).await.unwrap().unwrap();
+    /// assert_eq!(status.kind, StatusKind::Revoked);
+    /// assert!(registry.organizations().await.unwrap()[0].offboarded_at.is_some());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn offboard_organization(
         &self,
         organization_id: &(impl AsRef<str> + ?Sized),
@@ -227,6 +340,25 @@ impl Registry {
     }
 
     /// Offboards one client: revoked with `reason` by an operator, its consents ended.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-offboard_client.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// let status = registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
+    /// assert!(status.is_revoked());
+    /// assert_eq!(status.reason, "contract ended");
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn offboard_client(
         &self,
         client_id: &(impl AsRef<str> + ?Sized),

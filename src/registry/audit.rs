@@ -10,6 +10,13 @@ use super::model::{Actor, ClientStatus};
 use crate::record::Change;
 
 /// What an audit entry records.
+///
+/// ```
+/// use oidfed::registry::AuditEvent;
+/// assert_eq!(AuditEvent::ConsentGranted.as_str(), "consent_granted");
+/// assert_eq!(AuditEvent::parse("consent_granted"), Some(AuditEvent::ConsentGranted));
+/// assert_eq!(AuditEvent::parse("deleted"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -37,7 +44,7 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    /// The stored name.
+    /// The stored name; see the [`AuditEvent`] example.
     pub fn as_str(&self) -> &'static str {
         match self {
             AuditEvent::Admitted => "admitted",
@@ -53,7 +60,7 @@ impl AuditEvent {
         }
     }
 
-    /// Parses a stored name.
+    /// Parses a stored name; see the [`AuditEvent`] example.
     pub fn parse(s: &str) -> Option<Self> {
         [
             AuditEvent::Admitted,
@@ -73,6 +80,31 @@ impl AuditEvent {
 }
 
 /// One entry of the audit trail.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-audit_entry.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::{Actor, AuditEvent, StatusKind};
+/// registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
+/// let trail = registry.audit_of_client(&fed.id("rp")).await.unwrap();
+/// assert_eq!(trail[0].event, AuditEvent::Admitted);
+/// let last = trail.last().unwrap();
+/// assert_eq!((last.event, last.actor), (AuditEvent::Offboarded, Actor::Operator));
+/// assert_eq!(last.status().unwrap().kind, StatusKind::Revoked);
+/// assert!(trail[0].seq < last.seq);
+/// assert!(last.changes().is_empty());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuditEntry {
@@ -98,7 +130,8 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// The re-validation changes of a [`AuditEvent::Changed`] entry.
+    /// The re-validation changes of a [`AuditEvent::Changed`] entry (empty for other
+    /// entries; see the [`AuditEntry`] example).
     pub fn changes(&self) -> Vec<Change> {
         self.detail
             .get("changes")
@@ -106,7 +139,8 @@ impl AuditEntry {
             .unwrap_or_default()
     }
 
-    /// The new status of a [`AuditEvent::StatusChanged`] (or offboarding) entry.
+    /// The new status of a [`AuditEvent::StatusChanged`] (or offboarding) entry; see the
+    /// [`AuditEntry`] example.
     pub fn status(&self) -> Option<ClientStatus> {
         self.detail
             .get("status")

@@ -15,6 +15,32 @@ use super::store::Batch;
 use crate::error::Error;
 
 /// The answer of [`Registry::check_consent`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-consent_check.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::ConsentCheck;
+/// let rp = fed.id("rp");
+/// let check = registry.check_consent("alice", &rp, &["openid", "email"]).await.unwrap();
+/// assert_eq!(check, ConsentCheck::NeedsConsent { scopes: vec!["openid".into(), "email".into()] });
+/// registry.grant("alice", &rp, &["openid", "email"]).await.unwrap();
+/// let check = registry.check_consent("alice", &rp, &["openid"]).await.unwrap();
+/// assert_eq!(check, ConsentCheck::Granted);
+/// // Unknown clients can neither be granted nor checked.
+/// let unknown = registry.check_consent("alice", "https://nobody.example", &["openid"]).await;
+/// assert!(matches!(unknown.unwrap(), ConsentCheck::ClientNotActive { status: None }));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "consent", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -60,6 +86,27 @@ impl Registry {
     /// same user to the same client). The client must be active, and when its metadata
     /// restricts `scope`, every scope must be allowed. The grant remembers the client's
     /// organization at this time.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-grant.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// registry.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// registry.grant("alice", &fed.id("rp"), &["email"]).await.unwrap();
+    /// let (scopes, org) = registry.consent_of("alice", &fed.id("rp")).await.unwrap().unwrap();
+    /// assert_eq!(scopes, ["email", "openid"]);
+    /// assert_eq!(org.as_deref(), Some(fed.id("org").as_str()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn grant(
         &self,
         user: &str,
@@ -109,6 +156,26 @@ impl Registry {
 
     /// Whether `user` has granted every scope of `requested` to `client_id` — this client
     /// exactly, under the organization it had when the grant was made.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-check_consent.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::registry::ConsentCheck;
+    /// registry.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// let check = registry.check_consent("alice", &fed.id("rp"), &["openid", "email"]).await.unwrap();
+    /// assert_eq!(check, ConsentCheck::NeedsConsent { scopes: vec!["email".to_string()] });
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn check_consent(
         &self,
         user: &str,
@@ -148,6 +215,28 @@ impl Registry {
 
     /// Ends the grant of `user` to `client_id` (the user withdrew it). True when a live
     /// grant was ended.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-end_consent.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::registry::ConsentCheck;
+    /// registry.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// assert!(registry.end_consent("alice", &fed.id("rp")).await.unwrap());
+    /// assert!(!registry.end_consent("alice", &fed.id("rp")).await.unwrap());
+    /// let check = registry.check_consent("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// assert!(matches!(check, ConsentCheck::NeedsConsent { .. }));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn end_consent(
         &self,
         user: &str,
@@ -168,6 +257,26 @@ impl Registry {
 
     /// The live grant of `user` to `client_id`: its scopes and the organization recorded
     /// at grant time.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-consent_of.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// assert_eq!(registry.consent_of("alice", &fed.id("rp")).await.unwrap(), None);
+    /// registry.grant("alice", &fed.id("rp"), &["openid"]).await.unwrap();
+    /// let (scopes, _org) = registry.consent_of("alice", &fed.id("rp")).await.unwrap().unwrap();
+    /// assert_eq!(scopes, ["openid"]);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn consent_of(
         &self,
         user: &str,

@@ -24,6 +24,39 @@ use crate::server::dcr::{
 
 /// What the registry holds about a dynamic client besides its status (the token only as
 /// a hash, elsewhere).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dyn_reg.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// let response = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+/// let reg = &response.registration;
+/// assert_eq!(reg.statement.organization_id, fed.id("org").as_str());
+/// assert_eq!(reg.client_id_issued_at, now);
+/// let stored = registry.dynamic_registration(&reg.client_id).await.unwrap().unwrap();
+/// assert_eq!(stored.metadata, reg.metadata);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DynamicRegistration {
@@ -42,6 +75,40 @@ pub struct DynamicRegistration {
 }
 
 /// A second registration of the same software by the same organization (issue 21 item 4).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dup_report.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// use oidfed::server::dcr::DuplicateSoftware;
+/// let first = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+/// assert!(first.duplicate.is_none());
+/// let second = registry.register_dynamic(&gate, &body(&statement("j2")), &guard).await.unwrap();
+/// let report = second.duplicate.unwrap();
+/// assert_eq!((report.software_id.as_str(), report.handled), ("sw-1", DuplicateSoftware::Update));
+/// assert_eq!(report.existing, [first.registration.client_id.clone()]);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DuplicateSoftwareReport {
@@ -57,6 +124,39 @@ pub struct DuplicateSoftwareReport {
 
 /// The answer to a registration, read or update: the client information response of
 /// RFC 7591 §3.2.1 and RFC 7592 §3.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dcr_response.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// let response = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+/// let json = response.to_json("https://op.example/register");
+/// let client_id = response.registration.client_id.as_str();
+/// assert_eq!(json["client_id"], client_id);
+/// assert_eq!(json["registration_client_uri"], format!("https://op.example/register/{client_id}"));
+/// assert_eq!(json["registration_access_token"], response.registration_access_token.value());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DcrResponse {
@@ -72,7 +172,7 @@ impl DcrResponse {
     /// The JSON body: the registered metadata, `client_id`, `client_id_issued_at`, the
     /// software statement as received, `registration_access_token` and
     /// `registration_client_uri` (`configuration_endpoint` + `/` + client_id). No secret is
-    /// issued.
+    /// issued. See the [`DcrResponse`] example.
     pub fn to_json(&self, configuration_endpoint: &str) -> Value {
         let r = &self.registration;
         let mut m = r.metadata.clone();
@@ -129,6 +229,38 @@ impl Registry {
     /// organization with a fresh registration access token. A second registration of the
     /// same `software_id` by the same organization is handled as the gate configures
     /// ([`DuplicateSoftware`]) and reported in [`DcrResponse::duplicate`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-register_dynamic.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::RegistrationModel;
+    /// let response = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let client = registry.client(&response.registration.client_id).await.unwrap().unwrap();
+    /// assert_eq!(client.registration_model(), RegistrationModel::Dynamic);
+    /// assert_eq!(client.organization_id(), Some(fed.id("org").as_str()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn register_dynamic(
         &self,
         gate: &DcrGate,
@@ -257,7 +389,8 @@ impl Registry {
         })
     }
 
-    /// The stored registration of a dynamic client (operators; no token needed).
+    /// The stored registration of a dynamic client (operators; no token needed). See the
+    /// [`DynamicRegistration`] example.
     pub async fn dynamic_registration(
         &self,
         client_id: &str,

@@ -55,6 +55,41 @@ impl Registry {
 
     /// RFC 7592 §2.1: the client's current registration. The token is rotated: the
     /// response carries the new one, the old one stops working.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-read_dynamic.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let id = registered.registration.client_id.as_str();
+    /// let old = registered.registration_access_token.value();
+    /// let read = registry.read_dynamic(id, old).await.unwrap();
+    /// assert_eq!(read.registration.client_id, id);
+    /// // The token rotated: the old one no longer authenticates.
+    /// let e = registry.read_dynamic(id, old).await.unwrap_err();
+    /// assert_eq!(e.http_status(), 401);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn read_dynamic(
         &self,
         client_id: &str,
@@ -79,6 +114,43 @@ impl Registry {
     /// statement (verified, its `jti` used up), which must name the same organization and
     /// software. The result is judged like a registration (policy re-checked against the
     /// organization's chain as it is now), and the token rotated.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-update_dynamic.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let id = registered.registration.client_id.clone();
+    /// let update = json!({"client_id": id, "redirect_uris": ["https://app.example/new"],
+    ///     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks()});
+    /// let token = registered.registration_access_token.value();
+    /// let updated = registry
+    ///     .update_dynamic(&gate, &id, token, update.to_string().as_bytes(), &guard)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(updated.registration.metadata["redirect_uris"][0], "https://app.example/new");
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn update_dynamic(
         &self,
         gate: &DcrGate,
@@ -222,6 +294,38 @@ impl Registry {
 
     /// RFC 7592 §2.3: deletes the client — revoked, its token and consents ended. The
     /// record stays for the audit trail; the client_id is never valid again.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-delete_dynamic.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::StatusKind;
+    /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let id = registered.registration.client_id.as_str();
+    /// registry.delete_dynamic(id, registered.registration_access_token.value()).await.unwrap();
+    /// assert_eq!(registry.status(id).await.unwrap().unwrap().kind, StatusKind::Revoked);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn delete_dynamic(&self, client_id: &str, token: &str) -> Result<(), DcrError> {
         let (client, registration) = self.authenticate(client_id, token).await?;
         let now = self.clock.now();
@@ -238,6 +342,38 @@ impl Registry {
 
     /// Revokes the client's registration access token (an operator's act): RFC 7592
     /// requests are refused until a new registration. `Ok(false)` when there was none.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-revoke_token.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let id = registered.registration.client_id.as_str();
+    /// assert!(registry.revoke_registration_token(id).await.unwrap());
+    /// let e = registry.read_dynamic(id, registered.registration_access_token.value()).await.unwrap_err();
+    /// assert_eq!(e.http_status(), 401);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn revoke_registration_token(&self, client_id: &str) -> Result<bool, Error> {
         let Some(row) = self.store.registration(client_id).await? else {
             return Ok(false);

@@ -36,6 +36,42 @@ impl Registry {
     /// Re-validates every dynamic client's organization binding and expires manual clients
     /// (part of [`Registry::sweep`]); one outcome per client looked at. Each organization
     /// is resolved once per call, every statement fetched anew.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_registrations.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::SweepOutcome;
+    /// let registered = registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let outcomes = registry.sweep_registrations(gate.resolver()).await.unwrap();
+    /// assert!(matches!(outcomes[0].outcome, SweepOutcome::Unchanged));
+    /// // The organization leaves the federation: its dynamic client is revoked.
+    /// fed.remove_ss("ta", "org");
+    /// let outcomes = registry.sweep_registrations(gate.resolver()).await.unwrap();
+    /// assert_eq!(outcomes[0].client_id, registered.registration.client_id);
+    /// assert!(matches!(outcomes[0].outcome, SweepOutcome::Revoked { .. }));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn sweep_registrations(
         &self,
         resolver: &Resolver,
@@ -47,6 +83,38 @@ impl Registry {
     /// [`Registry::sweep_registrations`] with the statements of `memo` (fetched anew, once
     /// per memo): a sweep passes its own, so a statement its federation clients and its
     /// dynamic clients' organizations share is fetched once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_registrations_with.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::{SweepMemo, SweepOutcome};
+    /// registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+    /// let memo = SweepMemo::new();
+    /// let outcomes = registry.sweep_registrations_with(gate.resolver(), &memo).await.unwrap();
+    /// assert!(matches!(outcomes[0].outcome, SweepOutcome::Unchanged));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn sweep_registrations_with(
         &self,
         resolver: &Resolver,

@@ -6,6 +6,29 @@ use std::fmt;
 use super::model::{ClientStatus, Evidence};
 
 /// Why a registry operation failed or refused a client.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-registry_error.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::{EntityType, Error, registry::RegistryError};
+/// registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
+/// let e = registry.admit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap_err();
+/// let Error::Registry(e) = e else { panic!("expected a registry error, got {e:?}") };
+/// assert!(matches!(*e, RegistryError::Revoked { .. }));
+/// assert_eq!(e.spec_code(), "invalid_client");
+/// assert!(!e.is_transient());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
@@ -121,7 +144,8 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// Whether retrying may succeed: database failures of the transient kind (connection
-    /// lost or refused, pool timed out, database busy) and write conflicts.
+    /// lost or refused, pool timed out, database busy) and write conflicts; see the
+    /// [`RegistryError`] example.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -132,7 +156,7 @@ impl RegistryError {
         )
     }
 
-    /// The OAuth error code a server answers with, as text.
+    /// The OAuth error code a server answers with; see the [`RegistryError`] example.
     pub fn spec_code(&self) -> &'static str {
         self.error_code().as_str()
     }

@@ -20,6 +20,38 @@ use crate::registry::monitor::{MonitorError, PassReport};
 use crate::registry::subordinate_events::SubordinateEvent;
 
 /// What happened to a client.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-client_event_kind.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use std::time::Duration;
+/// use oidfed::EntityType;
+/// use oidfed::registry::events::{ClientEventKind, MonitorEvent};
+/// let handle = registry.monitor(&resolver)
+///     .watch_poll(Duration::from_millis(20), Duration::from_millis(100))
+///     .start().await.unwrap();
+/// let mut events = handle.subscribe();
+/// registry.offboard_client(&fed.id("rp"), "key compromise").await.unwrap();
+/// registry.readmit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY, "TICKET-9").await.unwrap();
+/// let mut kinds = Vec::new();
+/// while kinds.len() < 2 {
+///     let ev = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.unwrap().unwrap();
+///     if let MonitorEvent::Client(e) = ev { kinds.push(e.kind); }
+/// }
+/// assert_eq!(kinds, [ClientEventKind::Revoked, ClientEventKind::Admitted { readmitted: true }]);
+/// handle.stop().await;
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEventKind {
@@ -91,6 +123,37 @@ pub enum ClientEventKind {
 }
 
 /// One lifecycle event of one client, read from the audit trail.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-client_event.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use std::time::Duration;
+/// use oidfed::registry::{Actor, events::MonitorEvent};
+/// let handle = registry.monitor(&resolver)
+///     .watch_poll(Duration::from_millis(20), Duration::from_millis(100))
+///     .start().await.unwrap();
+/// let mut events = handle.subscribe();
+/// registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
+/// let event = loop {
+///     let ev = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.unwrap().unwrap();
+///     if let MonitorEvent::Client(e) = ev { break e; }
+/// };
+/// assert_eq!(event.organization_id.as_deref(), Some(fed.id("org").as_str()));
+/// assert_eq!(event.actor, Actor::Operator);
+/// assert_eq!(event.audit.client_id.as_deref(), Some(event.client_id.as_str()));
+/// handle.stop().await;
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClientEvent {
@@ -111,6 +174,34 @@ pub struct ClientEvent {
 }
 
 /// Everything the monitor publishes.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_event.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::events::MonitorEvent;
+/// let monitor = registry.monitor(&resolver).build();
+/// let mut events = monitor.subscribe();
+/// monitor.pass().await.unwrap();
+/// let mut passes = 0;
+/// while let Ok(ev) = events.try_recv() {
+///     if let MonitorEvent::PassCompleted(report) = ev {
+///         assert_eq!(report.clients, 1);
+///         passes += 1;
+///     }
+/// }
+/// assert_eq!(passes, 1);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum MonitorEvent {

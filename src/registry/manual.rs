@@ -17,6 +17,40 @@ use crate::resolver::{EntityType, Resolver};
 use crate::server::dcr::ModelPolicy;
 
 /// Who is accountable for a manual client.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_org.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+///
+/// registry.create_organization("partner-gmbh", "Partner GmbH", "bob@as.example", "T-2").await.unwrap();
+/// for org in [
+///     ManualOrganization::Federation(fed.id("org").to_string()),
+///     ManualOrganization::Named("partner-gmbh".into()),
+/// ] {
+///     let client_id = format!("portal-{}", org.id().len());
+///     let req = ManualOnboarding::new(&client_id)
+///         .organization(org.clone())
+///         .approved_by("alice@as.example", "TICKET-1")
+///         .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+///     let client = registry.register_manual(&resolver, &models, req).await.unwrap();
+///     assert_eq!(client.organization_id(), Some(org.id()));
+/// }
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -29,6 +63,11 @@ pub enum ManualOrganization {
 
 impl ManualOrganization {
     /// The organization identifier.
+    ///
+    /// ```
+    /// use oidfed::registry::ManualOrganization;
+    /// assert_eq!(ManualOrganization::Named("acme".into()).id(), "acme");
+    /// ```
     pub fn id(&self) -> &str {
         match self {
             ManualOrganization::Federation(id) | ManualOrganization::Named(id) => id,
@@ -45,6 +84,35 @@ impl ManualOrganization {
 ///     .approved_by("alice@as.example", "TICKET-1234")
 ///     .valid_until(1_900_000_000, 1_850_000_000);
 /// assert_eq!(req.reference, "TICKET-1234");
+/// ```
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_onboarding.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+///
+/// let req = ManualOnboarding::new("portal-1")
+///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+///     .approved_by("alice@as.example", "TICKET-1")
+///     .valid_until(now + 90 * 86_400, now + 30 * 86_400)
+///     .metadata(serde_json::from_value(serde_json::json!({"client_name": "Portal"})).unwrap());
+/// assert_eq!((req.approver.as_str(), req.reference.as_str()), ("alice@as.example", "TICKET-1"));
+/// let client = registry.register_manual(&resolver, &models, req).await.unwrap();
+/// assert_eq!(client.client_id(), "portal-1");
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -68,7 +136,7 @@ pub struct ManualOnboarding {
 }
 
 impl ManualOnboarding {
-    /// A request for `client_id` with nothing else set.
+    /// A request for `client_id` with nothing else set.; see the [`ManualOnboarding`] example.
     pub fn new(client_id: &str) -> Self {
         Self {
             client_id: client_id.to_string(),
@@ -82,27 +150,27 @@ impl ManualOnboarding {
         }
     }
 
-    /// Sets the accountable organization.
+    /// Sets the accountable organization.; see the [`ManualOnboarding`] example.
     pub fn organization(mut self, org: ManualOrganization) -> Self {
         self.organization = Some(org);
         self
     }
 
-    /// Sets the approver and the reference (ticket).
+    /// Sets the approver and the reference (ticket).; see the [`ManualOnboarding`] example.
     pub fn approved_by(mut self, approver: &str, reference: &str) -> Self {
         self.approver = approver.to_string();
         self.reference = reference.to_string();
         self
     }
 
-    /// Sets the expiry and the review date.
+    /// Sets the expiry and the review date.; see the [`ManualOnboarding`] example.
     pub fn valid_until(mut self, expires_at: i64, review_at: i64) -> Self {
         self.expires_at = expires_at;
         self.review_at = review_at;
         self
     }
 
-    /// Sets the metadata.
+    /// Sets the metadata.; see the [`ManualOnboarding`] example.
     pub fn metadata(mut self, metadata: Map<String, Value>) -> Self {
         self.metadata = metadata;
         self
@@ -110,6 +178,35 @@ impl ManualOnboarding {
 }
 
 /// A manual registration as stored: the evidence of its binding.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_registration.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+///
+/// let req = ManualOnboarding::new("portal-1")
+///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+///     .approved_by("alice@as.example", "TICKET-1")
+///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// registry.register_manual(&resolver, &models, req).await.unwrap();
+/// let stored = registry.manual_registration("portal-1").await.unwrap().unwrap();
+/// assert_eq!(stored.reference, "TICKET-1");
+/// assert_eq!(stored.trust_anchor.as_deref(), Some(fed.id("ta").as_str()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ManualRegistration {
@@ -136,6 +233,34 @@ pub struct ManualRegistration {
 }
 
 /// The rule a manual registration broke.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_rule.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+///
+/// use oidfed::registry::ManualRule;
+/// let no_ticket = ManualOnboarding::new("portal-1")
+///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+///     .approved_by("alice@as.example", "")
+///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// let e = registry.register_manual(&resolver, &models, no_ticket).await.unwrap_err();
+/// assert_eq!(e.rule(), Some(ManualRule::NoReference));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ManualRule {
@@ -158,6 +283,33 @@ pub enum ManualRule {
 }
 
 /// Why a manual registration was refused or failed.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_error.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+///
+/// use oidfed::registry::{ManualError, ManualRule};
+/// let req = ManualOnboarding::new("portal-1").approved_by("alice@as.example", "TICKET-1");
+/// match registry.register_manual(&resolver, &models, req).await {
+///     Err(ManualError::Refused { rule, .. }) => assert_eq!(rule, ManualRule::NoOrganization),
+///     other => panic!("expected a refusal, got {other:?}"),
+/// }
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManualError {
@@ -175,7 +327,7 @@ pub enum ManualError {
 }
 
 impl ManualError {
-    /// The rule broken, for a refusal.
+    /// The rule broken, for a refusal; see the [`ManualRule`] example.
     pub fn rule(&self) -> Option<ManualRule> {
         match self {
             ManualError::Refused { rule, .. } => Some(*rule),
@@ -198,6 +350,25 @@ fn failed(e: impl Into<Error>) -> ManualError {
 impl Registry {
     /// Creates an organization record for manual onboarding of partners outside the
     /// federation, with who created it and why (reference).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-create_org.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::ManualRule;
+    /// registry.create_organization("partner-gmbh", "Partner GmbH", "bob@as.example", "T-2").await.unwrap();
+    /// let again = registry.create_organization("partner-gmbh", "Again", "bob@as.example", "T-3").await;
+    /// assert_eq!(again.unwrap_err().rule(), Some(ManualRule::AlreadyRegistered));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn create_organization(
         &self,
         organization_id: &str,
@@ -262,6 +433,37 @@ impl Registry {
     /// federation entity whose chain resolves, or an organization record), an approver, a
     /// reference, an expiry in the future and a review date at or before it, or when the
     /// organization's anchor does not accept manual registration (`models`).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-register_manual.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # use oidfed::Clock;
+    /// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+    /// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+    /// # let now = fed.clock().now();
+    /// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+    ///
+    /// use oidfed::registry::{ManualRule, RegistrationModel};
+    /// let req = || ManualOnboarding::new("portal-1")
+    ///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+    ///     .approved_by("alice@as.example", "TICKET-1")
+    ///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+    /// // The default policy does not accept manual onboarding.
+    /// let e = registry.register_manual(&resolver, &ModelPolicy::default(), req()).await.unwrap_err();
+    /// assert_eq!(e.rule(), Some(ManualRule::ModelNotAccepted));
+    /// let client = registry.register_manual(&resolver, &models, req()).await.unwrap();
+    /// assert_eq!(client.registration_model(), RegistrationModel::Manual);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn register_manual(
         &self,
         resolver: &Resolver,
@@ -430,7 +632,7 @@ impl Registry {
         })
     }
 
-    /// The stored manual registration of `client_id`.
+    /// The stored manual registration of `client_id`; see the [`ManualRegistration`] example.
     pub async fn manual_registration(
         &self,
         client_id: &str,
@@ -465,6 +667,33 @@ pub(crate) fn manual_evidence(m: &ManualRegistration) -> Value {
 
 /// A line of the access review for a client whose binding rests on something else than a
 /// chain: the common columns, and (manual clients) the expiry and review date.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-model_review_row.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+/// let req = ManualOnboarding::new("portal-1")
+///     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+///     .approved_by("alice@as.example", "TICKET-1")
+///     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// registry.register_manual(&resolver, &models, req).await.unwrap();
+/// let row = &registry.access_review_by_model().await.unwrap().manual[0];
+/// assert_eq!((row.expires_at, row.review_at), (Some(now + 90 * 86_400), Some(now + 30 * 86_400)));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ModelReviewRow {

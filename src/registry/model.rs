@@ -11,6 +11,15 @@ use crate::record::{ClientRecord, OrganizationBinding};
 use crate::resolver::EntityType;
 
 /// Where a client stands.
+///
+/// ```
+/// use oidfed::registry::StatusKind;
+/// for kind in [StatusKind::Active, StatusKind::Stale, StatusKind::Suspended, StatusKind::Revoked] {
+///     assert_eq!(StatusKind::parse(kind.as_str()), Some(kind));
+/// }
+/// assert_eq!(StatusKind::Revoked.as_str(), "revoked");
+/// assert_eq!(StatusKind::parse("deleted"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -30,7 +39,8 @@ pub enum StatusKind {
 }
 
 impl StatusKind {
-    /// The stored name (`active`, `stale`, `suspended`, `revoked`).
+    /// The stored name (`active`, `stale`, `suspended`, `revoked`); see the [`StatusKind`]
+    /// example.
     pub fn as_str(&self) -> &'static str {
         match self {
             StatusKind::Active => "active",
@@ -40,7 +50,7 @@ impl StatusKind {
         }
     }
 
-    /// Parses a stored name.
+    /// Parses a stored name; see the type's example.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "active" => StatusKind::Active,
@@ -54,6 +64,28 @@ impl StatusKind {
 
 /// A statement named as evidence: its issuer and subject (equal for an Entity
 /// Configuration).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-statement_ref.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// fed.remove_ss("org", "rp");
+/// registry.sweep(&resolver).await.unwrap();
+/// let status = registry.status(&fed.id("rp")).await.unwrap().unwrap();
+/// let evidence = status.evidence.unwrap();
+/// let statement = evidence.statement.unwrap(); // the statement that no longer exists
+/// assert_eq!((statement.issuer.as_str(), statement.subject.as_str()), (fed.id("org").as_str(), fed.id("rp").as_str()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StatementRef {
@@ -64,6 +96,28 @@ pub struct StatementRef {
 }
 
 /// Why a status was set: which statement, which rule, what was found.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-evidence.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// fed.remove_ss("org", "rp");
+/// registry.sweep(&resolver).await.unwrap();
+/// let status = registry.status(&fed.id("rp")).await.unwrap().unwrap();
+/// let evidence = status.evidence.unwrap();
+/// assert!(evidence.rule.is_some() && evidence.code.is_some());
+/// assert!(!evidence.detail.is_empty());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Evidence {
@@ -81,6 +135,12 @@ pub struct Evidence {
 
 impl Evidence {
     /// Evidence with only a description.
+    ///
+    /// ```
+    /// use oidfed::registry::Evidence;
+    /// let e = Evidence::detail("checked by hand");
+    /// assert_eq!((e.detail.as_str(), e.rule, e.statement), ("checked by hand", None, None));
+    /// ```
     pub fn detail(detail: impl Into<String>) -> Self {
         Self {
             detail: detail.into(),
@@ -90,6 +150,13 @@ impl Evidence {
 }
 
 /// A client's status: what, why, on which evidence, since when.
+///
+/// ```
+/// use oidfed::registry::{ClientStatus, StatusKind};
+/// let status = ClientStatus::active("admitted", 1_800_000_000);
+/// assert_eq!((status.kind, status.since, status.retry_at), (StatusKind::Active, 1_800_000_000, None));
+/// assert!(status.is_active() && !status.is_revoked());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClientStatus {
@@ -116,12 +183,13 @@ impl ClientStatus {
         matches!(self.kind, StatusKind::Active | StatusKind::Stale)
     }
 
-    /// Whether the client is revoked (only a deliberate re-admission undoes it).
+    /// Whether the client is revoked (only a deliberate re-admission undoes it); see the
+    /// [`Registry::offboard_client`](crate::registry::Registry::offboard_client) example.
     pub fn is_revoked(&self) -> bool {
         self.kind == StatusKind::Revoked
     }
 
-    /// An active status.
+    /// An active status; see the [`ClientStatus`] example.
     pub fn active(reason: impl Into<String>, since: i64) -> Self {
         Self {
             kind: StatusKind::Active,
@@ -151,6 +219,14 @@ impl ClientStatus {
 }
 
 /// How a client came to be registered.
+///
+/// ```
+/// use oidfed::registry::RegistrationModel;
+/// for m in [RegistrationModel::Federation, RegistrationModel::Dynamic, RegistrationModel::Manual] {
+///     assert_eq!(RegistrationModel::parse(m.as_str()), Some(m));
+/// }
+/// assert_eq!(RegistrationModel::Dynamic.as_str(), "dynamic");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -165,7 +241,7 @@ pub enum RegistrationModel {
 }
 
 impl RegistrationModel {
-    /// The stored name.
+    /// The stored name; see the type's example.
     pub fn as_str(&self) -> &'static str {
         match self {
             RegistrationModel::Federation => "federation",
@@ -174,7 +250,7 @@ impl RegistrationModel {
         }
     }
 
-    /// Parses a stored name.
+    /// Parses a stored name; see the type's example.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "federation" => RegistrationModel::Federation,
@@ -186,6 +262,14 @@ impl RegistrationModel {
 }
 
 /// Who caused an audited event.
+///
+/// ```
+/// use oidfed::registry::Actor;
+/// for a in [Actor::Monitor, Actor::Operator, Actor::Request] {
+///     assert_eq!(Actor::parse(a.as_str()), Some(a));
+/// }
+/// assert_eq!(Actor::parse("root"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -199,7 +283,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The stored name.
+    /// The stored name; see the type's example.
     pub fn as_str(&self) -> &'static str {
         match self {
             Actor::Monitor => "monitor",
@@ -208,7 +292,7 @@ impl Actor {
         }
     }
 
-    /// Parses a stored name.
+    /// Parses a stored name; see the type's example.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "monitor" => Actor::Monitor,
@@ -221,6 +305,38 @@ impl Actor {
 
 /// A client as the registry holds it: its current record (keys, metadata, chain), its
 /// organization, its status and how it came.
+///
+/// One example for the type and its accessors:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-registered_client.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::RegistrationModel;
+/// use oidfed::{Clock, EntityType};
+/// let client = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+/// assert_eq!(client.client_id(), fed.id("rp").as_str());
+/// assert_eq!(client.entity_type(), &EntityType::OPENID_RELYING_PARTY);
+/// assert_eq!(client.organization_id(), Some(fed.id("org").as_str()));
+/// assert!(client.organization().is_some());
+/// assert_eq!(client.registration_model(), RegistrationModel::Federation);
+/// assert!(client.status().is_active());
+/// assert_eq!(client.record().unwrap().metadata["client_name"], "RP");
+/// assert!(client.keys()["keys"].is_array());
+/// assert_eq!(client.admitted_at(), fed.clock().now());
+/// assert_eq!(client.last_validated(), client.admitted_at());
+/// assert!(client.trust_expires_at().unwrap() > client.admitted_at());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisteredClient {
     pub(crate) client_id: String,
@@ -307,6 +423,26 @@ impl RegisteredClient {
 }
 
 /// An organization with its client counts.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-organization.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let orgs = registry.organizations().await.unwrap();
+/// assert_eq!(orgs[0].organization_id, fed.id("org").as_str());
+/// assert_eq!((orgs[0].clients, orgs[0].active_clients), (1, 1));
+/// assert_eq!(orgs[0].offboarded_at, None);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Organization {

@@ -37,6 +37,38 @@ use crate::server::RequestPolicy;
 use crate::server::automatic::{CheckedRequest, invalid};
 
 /// A Request Object verified against the registry.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let key = fed.protocol_key("rp").unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # let rp = fed.id("rp");
+/// # let request_object = |jti: &str| key.sign_with_header(
+/// #     &json!({"alg": "ES256", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+/// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
+/// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-registry_request.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// use oidfed::server::{MemoryReplayGuard, RequestPolicy};
+/// let policy = RequestPolicy::new("https://op.example");
+/// let guard = MemoryReplayGuard::default();
+/// // An unknown client is admitted by its first request (automatic registration).
+/// let req = registry.verify_request_object(&resolver, &request_object("j1"), &policy, &guard).await.unwrap();
+/// assert_eq!(req.claims["scope"], "openid");
+/// assert!(req.client.status().is_active());
+/// assert_eq!(registry.clients().await.unwrap().len(), 1);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RegistryRequest {
@@ -51,6 +83,40 @@ impl Registry {
     /// the same claim checks (`iss` = `sub`, `aud`, `jti`, `exp`, lifetime), then the
     /// client's registry entry decides: see the module documentation. `replay` is asked
     /// once per `jti` (pass a registry-backed guard to share it across replicas).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let key = fed.protocol_key("rp").unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// # let rp = fed.id("rp");
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-verify_assertion.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::server::RequestPolicy;
+    /// let mut policy = RequestPolicy::new("https://op.example");
+    /// policy.assertion_audiences.push("https://op.example/token".into());
+    /// let assertion = key.sign_jwt("JWT", &json!({"iss": rp.as_str(), "sub": rp.as_str(),
+    ///     "aud": "https://op.example/token", "jti": "a1", "exp": now + 60}));
+    /// // The registry itself is the replay guard every replica shares.
+    /// let client = registry.verify_client_assertion(&resolver, &assertion, &policy, &registry).await.unwrap();
+    /// assert_eq!(client.client_id(), rp.as_str());
+    /// // Offboarded: its next request is refused, whatever the federation says.
+    /// registry.offboard_client(&rp, "contract ended").await.unwrap();
+    /// # let assertion = key.sign_jwt("JWT", &json!({"iss": rp.as_str(), "sub": rp.as_str(),
+    /// #     "aud": "https://op.example/token", "jti": "a2", "exp": now + 60}));
+    /// let e = registry.verify_client_assertion(&resolver, &assertion, &policy, &registry).await.unwrap_err();
+    /// assert_eq!(e.spec_code(), "invalid_client");
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn verify_client_assertion(
         &self,
         resolver: &Resolver,
@@ -84,6 +150,41 @@ impl Registry {
     ///
     /// As for [`Resolver::verify_request_object`], **never redirect an error of this
     /// function** to the request's `redirect_uri` (§12.1.3).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let key = fed.protocol_key("rp").unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// # let rp = fed.id("rp");
+    /// # let request_object = |jti: &str| key.sign_with_header(
+    /// #     &json!({"alg": "ES256", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+    /// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
+    /// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-verify_ro.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use oidfed::registry::RegistryOptions;
+    /// use oidfed::server::RequestPolicy;
+    /// # let registry = oidfed::registry::Registry::open_with("sqlite::memory:",
+    /// #     { let mut o = RegistryOptions::default(); o.admit_unknown = false; o }).await.unwrap();
+    /// let policy = RequestPolicy::new("https://op.example");
+    /// // With `admit_unknown` off, only clients an operator admitted may send requests.
+    /// let e = registry.verify_request_object(&resolver, &request_object("j1"), &policy, &registry).await;
+    /// assert!(e.is_err());
+    /// registry.admit(&resolver, &rp, &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// let req = registry.verify_request_object(&resolver, &request_object("j2"), &policy, &registry).await.unwrap();
+    /// assert_eq!(req.client.client_id(), rp.as_str());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn verify_request_object(
         &self,
         resolver: &Resolver,
@@ -205,6 +306,30 @@ impl Registry {
     ///
     /// [`RegistryError::UnknownClient`]; [`RegistryError::Expired`] for a manual client past
     /// its expiry; [`RegistryError::NoKeys`] for a registration with only a `jwks_uri`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let key = fed.protocol_key("rp").unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// # let rp = fed.id("rp");
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-protocol_keys.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// registry.admit(&resolver, &rp, &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// let keys = registry.protocol_keys(&resolver, rp.as_str()).await.unwrap();
+    /// assert_eq!(keys["keys"][0]["kid"], key.kid());
+    /// assert!(registry.protocol_keys(&resolver, "https://nobody.example").await.is_err());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn protocol_keys(
         &self,
         resolver: &Resolver,

@@ -15,6 +15,27 @@ use crate::error::Error;
 use crate::resolver::Resolver;
 
 /// The access review, one list per registration model.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-model_review.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let review = registry.access_review_by_model().await.unwrap();
+/// assert_eq!((review.federation.len(), review.dynamic.len(), review.manual.len()), (1, 0, 0));
+/// assert_eq!(review.to_json()["federation"][0]["client_id"], fed.id("rp").as_str());
+/// let sections: Vec<_> = review.to_csv().lines().filter(|l| l.starts_with("# ")).map(String::from).collect();
+/// assert_eq!(sections, ["# federation", "# dynamic", "# manual"]);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ModelReview {
@@ -27,13 +48,14 @@ pub struct ModelReview {
 }
 
 impl ModelReview {
-    /// `{"federation": [...], "dynamic": [...], "manual": [...]}`.
+    /// `{"federation": [...], "dynamic": [...], "manual": [...]}`; see the [`ModelReview`]
+    /// example.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// Three CSV sections, each introduced by a `# model` line and the header (manual
-    /// rows add `expires_at,review_at`).
+    /// rows add `expires_at,review_at`); see the [`ModelReview`] example.
     pub fn to_csv(&self) -> String {
         let mut out = format!("# federation\n{REVIEW_CSV_HEADER}\n");
         for r in &self.federation {
@@ -62,6 +84,38 @@ impl ModelReview {
 }
 
 /// A manual client that now resolves as a federation entity.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-fed_candidate.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+/// # // `rp` is a federation entity, but an operator onboarded it by hand, for review in 30 days.
+/// # let req = ManualOnboarding::new(fed.id("rp").as_str())
+/// #     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+/// #     .approved_by("alice@as.example", "TICKET-1")
+/// #     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// # registry.register_manual(&resolver, &models, req).await.unwrap();
+///
+/// let review = registry.manual_review(&resolver).await.unwrap();
+/// let candidate = &review.in_federation[0];
+/// assert_eq!(candidate.client_id, fed.id("rp").as_str());
+/// assert_eq!(candidate.trust_anchor, fed.id("ta").as_str());
+/// assert_eq!(candidate.organization_id.as_deref(), Some(fed.id("org").as_str()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct FederationCandidate {
@@ -74,6 +128,38 @@ pub struct FederationCandidate {
 }
 
 /// Manual clients needing attention.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_review_s.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # use oidfed::Clock;
+/// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+/// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+/// # let now = fed.clock().now();
+/// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+/// # // `rp` is a federation entity, but an operator onboarded it by hand, for review in 30 days.
+/// # let req = ManualOnboarding::new(fed.id("rp").as_str())
+/// #     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+/// #     .approved_by("alice@as.example", "TICKET-1")
+/// #     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+/// # registry.register_manual(&resolver, &models, req).await.unwrap();
+///
+/// assert!(registry.manual_review(&resolver).await.unwrap().review_due.is_empty());
+/// fed.clock().advance(31 * 86_400); // the review date passes
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// let review = registry.manual_review(&resolver).await.unwrap();
+/// assert_eq!(review.review_due, [fed.id("rp").to_string()]);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ManualReview {
@@ -87,6 +173,36 @@ impl Registry {
     /// The access review with the models apart; each dynamic row's evidence names the
     /// software statement (form, issuer, `jti`, `software_id`), each manual row's the
     /// approver and ticket.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-by_model.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # use oidfed::Clock;
+    /// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+    /// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+    /// # let now = fed.clock().now();
+    /// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+    /// # // `rp` is a federation entity, but an operator onboarded it by hand, for review in 30 days.
+    /// # let req = ManualOnboarding::new(fed.id("rp").as_str())
+    /// #     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+    /// #     .approved_by("alice@as.example", "TICKET-1")
+    /// #     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+    /// # registry.register_manual(&resolver, &models, req).await.unwrap();
+    ///
+    /// let review = registry.access_review_by_model().await.unwrap();
+    /// assert_eq!(review.manual[0].row.client_id, fed.id("rp").as_str());
+    /// assert!(review.manual[0].row.binding_evidence.contains("TICKET-1"));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn access_review_by_model(&self) -> Result<ModelReview, Error> {
         let mut review = ModelReview::default();
         for mut row in self.access_review().await? {
@@ -121,6 +237,35 @@ impl Registry {
     /// Manual clients whose review is due, and those that now resolve through the
     /// federation (their client_id is an Entity Identifier with a chain to one of
     /// `resolver`'s anchors) — reported so they can be moved to federation registration.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-manual_review.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # use oidfed::Clock;
+    /// # use oidfed::registry::{ManualOnboarding, ManualOrganization};
+    /// # use oidfed::server::dcr::{AcceptedModels, ModelPolicy};
+    /// # let now = fed.clock().now();
+    /// # let models = ModelPolicy::default().default_models(AcceptedModels::All);
+    /// # // `rp` is a federation entity, but an operator onboarded it by hand, for review in 30 days.
+    /// # let req = ManualOnboarding::new(fed.id("rp").as_str())
+    /// #     .organization(ManualOrganization::Federation(fed.id("org").to_string()))
+    /// #     .approved_by("alice@as.example", "TICKET-1")
+    /// #     .valid_until(now + 90 * 86_400, now + 30 * 86_400);
+    /// # registry.register_manual(&resolver, &models, req).await.unwrap();
+    ///
+    /// let review = registry.manual_review(&resolver).await.unwrap();
+    /// assert_eq!(review.in_federation.len(), 1);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn manual_review(&self, resolver: &Resolver) -> Result<ManualReview, Error> {
         let now = resolver.now();
         let mut out = ManualReview::default();

@@ -38,6 +38,55 @@ pub const MAX_EVENTS: usize = 1000;
 pub const MAX_DESCRIPTION_CHARS: usize = 512;
 
 /// A rule of the Subordinate Events draft a response broke.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use std::time::Duration;
+/// # use serde_json::json;
+/// # use oidfed::fetch::FetchResponse;
+/// # use oidfed::registry::events::MonitorEvent;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("org", "federation_entity",
+/// #         json!({"federation_subordinate_events_endpoint": "${id}/events"}))
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let registry = oidfed::registry::Registry::open("sqlite::memory:").await.unwrap();
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # fed.clock().advance(200);
+/// # // `signer` publishes, at org's events endpoint, a history about rp.
+/// # let publish = |signer: &str, events: serde_json::Value| {
+/// #     let mut url = url::Url::parse(&format!("{}/events", fed.id("org"))).unwrap();
+/// #     url.query_pairs_mut().append_pair("sub", fed.id("rp").as_str());
+/// #     let jwt = fed.key(signer).sign_jwt("entity-events-statement+jwt", &json!({
+/// #         "iss": fed.id("org").as_str(), "sub": fed.id("rp").as_str(), "iat": now + 100,
+/// #         "federation_registration_events": events}));
+/// #     fed.fetcher().insert(url.as_str(), FetchResponse::ok("application/entity-events-statement+jwt", jwt));
+/// # };
+/// let monitor = registry.monitor(&resolver)
+///     .max_staleness(Duration::from_secs(3600)) // nothing due by the schedule
+///     .subordinate_events(Some(Duration::ZERO))
+///     .build();
+/// let mut rx = monitor.subscribe();
+///
+/// use oidfed::registry::monitor::MonitorError;
+/// use oidfed::registry::subordinate_events::EventsRule;
+/// // A "revocation" signed by the leaf itself, not by its superior: refused, by rule.
+/// publish("rp", json!([{"iat": now + 150, "event": "revocation"}]));
+/// monitor.pass().await.unwrap();
+/// let refused = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+///     MonitorEvent::Failed(e) => match &*e {
+///         MonitorError::SubordinateEvents(se) => Some(se.clone()),
+///         _ => None,
+///     },
+///     _ => None,
+/// }).unwrap();
+///
+/// assert_eq!(refused.rule(), Some(EventsRule::Signature));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventsRule {
@@ -63,6 +112,57 @@ pub enum EventsRule {
 
 /// Why a subordinate events response could not be used. Either way the monitor falls back
 /// to its schedule: nothing is trusted or distrusted because of this error.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use std::time::Duration;
+/// # use serde_json::json;
+/// # use oidfed::fetch::FetchResponse;
+/// # use oidfed::registry::events::MonitorEvent;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("org", "federation_entity",
+/// #         json!({"federation_subordinate_events_endpoint": "${id}/events"}))
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let registry = oidfed::registry::Registry::open("sqlite::memory:").await.unwrap();
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # fed.clock().advance(200);
+/// # // `signer` publishes, at org's events endpoint, a history about rp.
+/// # let publish = |signer: &str, events: serde_json::Value| {
+/// #     let mut url = url::Url::parse(&format!("{}/events", fed.id("org"))).unwrap();
+/// #     url.query_pairs_mut().append_pair("sub", fed.id("rp").as_str());
+/// #     let jwt = fed.key(signer).sign_jwt("entity-events-statement+jwt", &json!({
+/// #         "iss": fed.id("org").as_str(), "sub": fed.id("rp").as_str(), "iat": now + 100,
+/// #         "federation_registration_events": events}));
+/// #     fed.fetcher().insert(url.as_str(), FetchResponse::ok("application/entity-events-statement+jwt", jwt));
+/// # };
+/// let monitor = registry.monitor(&resolver)
+///     .max_staleness(Duration::from_secs(3600)) // nothing due by the schedule
+///     .subordinate_events(Some(Duration::ZERO))
+///     .build();
+/// let mut rx = monitor.subscribe();
+///
+/// use oidfed::registry::monitor::MonitorError;
+/// use oidfed::registry::subordinate_events::SubordinateEventsError;
+/// // A "revocation" signed by the leaf itself, not by its superior: refused, by rule.
+/// publish("rp", json!([{"iat": now + 150, "event": "revocation"}]));
+/// monitor.pass().await.unwrap();
+/// let refused = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+///     MonitorEvent::Failed(e) => match &*e {
+///         MonitorError::SubordinateEvents(se) => Some(se.clone()),
+///         _ => None,
+///     },
+///     _ => None,
+/// }).unwrap();
+///
+/// assert!(matches!(refused, SubordinateEventsError::Invalid { .. }));
+/// // Nothing is trusted or distrusted because of it: the client stays active.
+/// assert!(registry.status(&fed.id("rp")).await.unwrap().unwrap().is_active());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubordinateEventsError {
@@ -91,7 +191,7 @@ pub enum SubordinateEventsError {
 }
 
 impl SubordinateEventsError {
-    /// The rule broken, for an invalid response.
+    /// The rule broken, for an invalid response; see the [`EventsRule`] example.
     pub fn rule(&self) -> Option<EventsRule> {
         match self {
             Self::Invalid { rule, .. } => Some(*rule),
@@ -101,6 +201,53 @@ impl SubordinateEventsError {
 }
 
 /// An event type of the draft (§2.3.3), or one a trust framework defined.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use std::time::Duration;
+/// # use serde_json::json;
+/// # use oidfed::fetch::FetchResponse;
+/// # use oidfed::registry::events::MonitorEvent;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("org", "federation_entity",
+/// #         json!({"federation_subordinate_events_endpoint": "${id}/events"}))
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let registry = oidfed::registry::Registry::open("sqlite::memory:").await.unwrap();
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # fed.clock().advance(200);
+/// # // `signer` publishes, at org's events endpoint, a history about rp.
+/// # let publish = |signer: &str, events: serde_json::Value| {
+/// #     let mut url = url::Url::parse(&format!("{}/events", fed.id("org"))).unwrap();
+/// #     url.query_pairs_mut().append_pair("sub", fed.id("rp").as_str());
+/// #     let jwt = fed.key(signer).sign_jwt("entity-events-statement+jwt", &json!({
+/// #         "iss": fed.id("org").as_str(), "sub": fed.id("rp").as_str(), "iat": now + 100,
+/// #         "federation_registration_events": events}));
+/// #     fed.fetcher().insert(url.as_str(), FetchResponse::ok("application/entity-events-statement+jwt", jwt));
+/// # };
+/// let monitor = registry.monitor(&resolver)
+///     .max_staleness(Duration::from_secs(3600)) // nothing due by the schedule
+///     .subordinate_events(Some(Duration::ZERO))
+///     .build();
+/// let mut rx = monitor.subscribe();
+///
+/// use oidfed::registry::subordinate_events::SubordinateEventKind;
+/// publish("org", json!([{"iat": now + 150, "event": "revocation", "event_description": "announced"}]));
+/// let report = monitor.pass().await.unwrap();
+/// assert_eq!((report.subordinate_events, report.revalidated), (1, 1)); // a hint: re-validated at once
+/// let (events, clients) = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+///     MonitorEvent::SubordinateEvents { events, clients, .. } => Some((events, clients)),
+///     _ => None,
+/// }).unwrap();
+///
+/// assert_eq!(events[0].kind, SubordinateEventKind::Revocation);
+/// assert_eq!(events[0].kind.as_str(), "revocation");
+/// assert_eq!(clients, vec![fed.id("rp").to_string()]);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SubordinateEventKind {
@@ -133,7 +280,7 @@ impl SubordinateEventKind {
         }
     }
 
-    /// The event type as the draft spells it.
+    /// The event type as the draft spells it; see the [`SubordinateEventKind`] example.
     pub fn as_str(&self) -> &str {
         match self {
             Self::Registration => "registration",
@@ -148,6 +295,49 @@ impl SubordinateEventKind {
 }
 
 /// One entry of `federation_registration_events`.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use std::time::Duration;
+/// # use serde_json::json;
+/// # use oidfed::fetch::FetchResponse;
+/// # use oidfed::registry::events::MonitorEvent;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("org", "federation_entity",
+/// #         json!({"federation_subordinate_events_endpoint": "${id}/events"}))
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let registry = oidfed::registry::Registry::open("sqlite::memory:").await.unwrap();
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # fed.clock().advance(200);
+/// # // `signer` publishes, at org's events endpoint, a history about rp.
+/// # let publish = |signer: &str, events: serde_json::Value| {
+/// #     let mut url = url::Url::parse(&format!("{}/events", fed.id("org"))).unwrap();
+/// #     url.query_pairs_mut().append_pair("sub", fed.id("rp").as_str());
+/// #     let jwt = fed.key(signer).sign_jwt("entity-events-statement+jwt", &json!({
+/// #         "iss": fed.id("org").as_str(), "sub": fed.id("rp").as_str(), "iat": now + 100,
+/// #         "federation_registration_events": events}));
+/// #     fed.fetcher().insert(url.as_str(), FetchResponse::ok("application/entity-events-statement+jwt", jwt));
+/// # };
+/// let monitor = registry.monitor(&resolver)
+///     .max_staleness(Duration::from_secs(3600)) // nothing due by the schedule
+///     .subordinate_events(Some(Duration::ZERO))
+///     .build();
+/// let mut rx = monitor.subscribe();
+/// publish("org", json!([{"iat": now + 150, "event": "revocation", "event_description": "announced"}]));
+/// let report = monitor.pass().await.unwrap();
+/// assert_eq!((report.subordinate_events, report.revalidated), (1, 1)); // a hint: re-validated at once
+/// let (events, clients) = std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+///     MonitorEvent::SubordinateEvents { events, clients, .. } => Some((events, clients)),
+///     _ => None,
+/// }).unwrap();
+///
+/// assert_eq!((events[0].iat, events[0].description.as_deref()), (now + 150, Some("announced")));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SubordinateEvent {

@@ -24,6 +24,29 @@ use crate::record::Change;
 use crate::resolver::{Resolver, SweepMemo};
 
 /// What a sweep found for one client.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_outcome.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::SweepOutcome;
+/// fed.remove_ss("org", "rp"); // the superior no longer vouches for the client
+/// let report = registry.sweep(&resolver).await.unwrap();
+/// match report.outcome_of(fed.id("rp").as_str()).unwrap() {
+///     SweepOutcome::Revoked { evidence } => assert!(evidence.rule.is_some()),
+///     other => panic!("expected a revocation, got {other:?}"),
+/// }
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -66,6 +89,28 @@ fn as_display<S: serde::Serializer>(e: &Error, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// One client's line in a [`SweepReport`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-client_outcome.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use oidfed::registry::{StatusKind, SweepOutcome};
+/// let report = registry.sweep(&resolver).await.unwrap();
+/// let line = &report.outcomes[0];
+/// assert_eq!(line.client_id, fed.id("rp").as_str());
+/// assert_eq!(line.previous, StatusKind::Active);
+/// assert!(matches!(line.outcome, SweepOutcome::Unchanged));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct ClientOutcome {
@@ -78,6 +123,25 @@ pub struct ClientOutcome {
 }
 
 /// What a sweep did.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep_report.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let report = registry.sweep(&resolver).await.unwrap();
+/// assert_eq!((report.unchanged, report.revoked, report.skipped), (1, 0, 0));
+/// assert!(report.statements_fetched >= 2);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Default, Serialize)]
 #[non_exhaustive]
 pub struct SweepReport {
@@ -105,6 +169,8 @@ pub struct SweepReport {
 
 impl SweepReport {
     /// The outcome of `client_id`, if it was swept.
+    ///
+    /// See the [`SweepOutcome`] example.
     pub fn outcome_of(&self, client_id: &str) -> Option<&SweepOutcome> {
         self.outcomes
             .iter()
@@ -139,6 +205,29 @@ impl Registry {
     /// A database failure reading the clients ends the sweep with that (typed) error; a
     /// failure writing one client's outcome is reported as [`SweepOutcome::NotWritten`]
     /// and the sweep goes on.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-sweep.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::registry::StatusKind;
+    /// let report = registry.sweep(&resolver).await.unwrap();
+    /// assert_eq!(report.unchanged, 1);
+    /// fed.remove_ss("org", "rp");
+    /// let report = registry.sweep(&resolver).await.unwrap();
+    /// assert_eq!(report.revoked, 1);
+    /// assert_eq!(registry.status(&fed.id("rp")).await.unwrap().unwrap().kind, StatusKind::Revoked);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn sweep(&self, resolver: &Resolver) -> Result<SweepReport, Error> {
         let memo = SweepMemo::new();
         let checks_before = resolver.signature_checks();
@@ -224,6 +313,27 @@ impl Registry {
     /// Re-validates one registered client with the statements of `memo` (fetched anew,
     /// once per memo) and commits the outcome. The building block of [`Registry::sweep`],
     /// for a monitor that schedules clients itself.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-revalidate.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use oidfed::registry::{Actor, SweepMemo, SweepOutcome};
+    /// let client = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+    /// let memo = SweepMemo::new();
+    /// let outcome = registry.revalidate(&resolver, client, &memo, Actor::Monitor).await;
+    /// assert!(matches!(outcome.outcome, SweepOutcome::Unchanged));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn revalidate(
         &self,
         resolver: &Resolver,

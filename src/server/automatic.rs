@@ -23,6 +23,27 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 ///
 /// A token is accepted until its `exp` plus the accepted clock skew, so its `jti` must be
 /// kept at least that long: the resolver passes that instant as `keep_until`.
+///
+/// Any type can be the guard; the server's own storage usually is:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::collections::HashSet;
+/// use std::sync::Mutex;
+/// use oidfed::server::{BoxFuture, ReplayGuard};
+/// struct SeenOnce(Mutex<HashSet<(String, String)>>); // never forgets: a sketch
+/// impl ReplayGuard for SeenOnce {
+///     fn first_use<'a>(&'a self, client_id: &'a str, jti: &'a str, _keep_until: i64, _now: i64)
+///         -> BoxFuture<'a, Result<bool, oidfed::Error>> {
+///         let fresh = self.0.lock().unwrap().insert((client_id.into(), jti.into()));
+///         Box::pin(async move { Ok(fresh) })
+///     }
+/// }
+/// let guard = SeenOnce(Mutex::default());
+/// assert!(guard.first_use("https://rp.example", "j1", 200, 100).await.unwrap());
+/// assert!(!guard.first_use("https://rp.example", "j1", 200, 150).await.unwrap());
+/// # });
+/// ```
 pub trait ReplayGuard: Send + Sync {
     /// Records `jti` of `client_id`, keeping it until `keep_until` (the token's `exp` plus the
     /// accepted clock skew). `Ok(true)` the first time; `Ok(false)` when already recorded and still kept.
@@ -38,6 +59,19 @@ pub trait ReplayGuard: Send + Sync {
 /// An in-memory [`ReplayGuard`] holding at most `capacity` live entries; entries past their
 /// `keep_until` are dropped as new ones arrive. When full of live entries it refuses with
 /// [`crate::Error::Config`] (fails closed).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use oidfed::server::{MemoryReplayGuard, ReplayGuard};
+/// let guard = MemoryReplayGuard::new(1);
+/// assert!(guard.first_use("https://rp.example", "j1", 200, 100).await.unwrap());
+/// assert!(!guard.first_use("https://rp.example", "j1", 200, 150).await.unwrap()); // a replay
+/// // Full of live entries: refuses (fails closed) rather than forgetting one.
+/// assert!(guard.first_use("https://rp.example", "j2", 300, 150).await.is_err());
+/// // Once `j1` is past its `keep_until`, there is room again.
+/// assert!(guard.first_use("https://rp.example", "j2", 300, 201).await.unwrap());
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct MemoryReplayGuard {
     seen: Mutex<HashMap<(String, String), i64>>,
@@ -45,7 +79,7 @@ pub struct MemoryReplayGuard {
 }
 
 impl MemoryReplayGuard {
-    /// A guard for up to `capacity` live `jti`s.
+    /// A guard for up to `capacity` live `jti`s; see the [`MemoryReplayGuard`] example.
     pub fn new(capacity: usize) -> Self {
         Self {
             seen: Mutex::new(HashMap::new()),
@@ -108,6 +142,32 @@ pub(crate) struct CheckedRequest {
 }
 
 /// Where the client's trust came from.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let key = fed.protocol_key("rp").unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # let rp = fed.id("rp");
+/// # let request_object = |jti: &str| key.sign_with_header(
+/// #     &json!({"alg": "ES256", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+/// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
+/// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
+/// use oidfed::server::{ChainSource, MemoryReplayGuard, RequestPolicy};
+/// let policy = RequestPolicy::new("https://op.example");
+/// let guard = MemoryReplayGuard::default();
+/// // No `trust_chain` header: the server resolved the client's chain itself.
+/// let verified = resolver.verify_request_object(&request_object("j1"), &policy, &guard).await.unwrap();
+/// assert_eq!(verified.chain_source, ChainSource::Resolved);
+/// assert!(verified.header_chain_problem.is_none());
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChainSource {
@@ -118,6 +178,31 @@ pub enum ChainSource {
 }
 
 /// A verified Request Object.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+/// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let key = fed.protocol_key("rp").unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// # let rp = fed.id("rp");
+/// # let request_object = |jti: &str| key.sign_with_header(
+/// #     &json!({"alg": "ES256", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+/// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
+/// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
+/// use oidfed::server::{MemoryReplayGuard, RequestPolicy};
+/// let policy = RequestPolicy::new("https://op.example");
+/// let guard = MemoryReplayGuard::default();
+/// let verified = resolver.verify_request_object(&request_object("j1"), &policy, &guard).await.unwrap();
+/// assert_eq!(verified.claims["scope"], "openid");
+/// assert_eq!(verified.client.metadata["client_name"], "RP");
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct VerifiedRequest {
@@ -132,6 +217,16 @@ pub struct VerifiedRequest {
 }
 
 /// What a server checks a Request Object or client assertion against.
+///
+/// ```
+/// use oidfed::{EntityType, server::RequestPolicy};
+/// let mut policy = RequestPolicy::new("https://op.example");
+/// assert_eq!((policy.max_lifetime, &policy.entity_type), (600, &EntityType::OPENID_RELYING_PARTY));
+/// // The token endpoint is an acceptable audience of client assertions too.
+/// policy.assertion_audiences.push("https://op.example/token".into());
+/// policy.max_lifetime = 120;
+/// assert!(policy.assertion_audiences.iter().any(|a| a.ends_with("/token")));
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestPolicy {
     /// The server's own Entity Identifier: the only acceptable `aud` of a Request Object.
@@ -145,7 +240,8 @@ pub struct RequestPolicy {
 }
 
 impl RequestPolicy {
-    /// The defaults for a server whose Entity Identifier is `our_entity_id`.
+    /// The defaults for a server whose Entity Identifier is `our_entity_id`; see the
+    /// [`RequestPolicy`] example.
     pub fn new(our_entity_id: &str) -> Self {
         Self {
             our_entity_id: our_entity_id.to_string(),
@@ -243,6 +339,34 @@ impl Resolver {
     /// the redirect URI is unverified. Answer directly — in a PAR error response, or with an
     /// error page — using [`Error::spec_code`]. Errors of the server's own later processing
     /// (e.g. `consent_required`) are redirected as usual.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let key = fed.protocol_key("rp").unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// # let rp = fed.id("rp");
+    /// # let request_object = |jti: &str| key.sign_with_header(
+    /// #     &json!({"alg": "ES256", "kid": key.kid(), "typ": "oauth-authz-req+jwt"}),
+    /// #     &json!({"iss": rp.as_str(), "client_id": rp.as_str(), "aud": "https://op.example",
+    /// #             "jti": jti, "exp": now + 300, "response_type": "code", "scope": "openid"}));
+    /// use oidfed::server::{MemoryReplayGuard, RequestPolicy};
+    /// let policy = RequestPolicy::new("https://op.example");
+    /// let guard = MemoryReplayGuard::default();
+    /// let jwt = request_object("j1");
+    /// let verified = resolver.verify_request_object(&jwt, &policy, &guard).await.unwrap();
+    /// assert_eq!(verified.client.client_id, rp);
+    /// // The same `jti` again is a replay: the client is refused.
+    /// let e = resolver.verify_request_object(&jwt, &policy, &guard).await.unwrap_err();
+    /// assert!(matches!(e, oidfed::Error::InvalidClient { .. }), "{e}");
+    /// # });
+    /// ```
     pub async fn verify_request_object(
         &self,
         jwt: &str,
@@ -291,6 +415,31 @@ impl Resolver {
     /// Verifies a `private_key_jwt` client assertion (§12.1.4, RFC 7523): `iss` = `sub` =
     /// the client's Entity Identifier; `aud` one of the server's identifiers; `jti` and `exp`;
     /// signed with the client's resolved protocol keys; used once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", json!({"client_name": "RP"}))
+    /// #     .protocol_key("rp", "openid_relying_party", oidfed::testing::KeyAlg::ES256)
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let key = fed.protocol_key("rp").unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// # let rp = fed.id("rp");
+    /// use oidfed::server::{MemoryReplayGuard, RequestPolicy};
+    /// let mut policy = RequestPolicy::new("https://op.example");
+    /// policy.assertion_audiences.push("https://op.example/token".into());
+    /// let guard = MemoryReplayGuard::default();
+    /// let assertion = key.sign_jwt("JWT", &json!({"iss": rp.as_str(), "sub": rp.as_str(),
+    ///     "aud": "https://op.example/token", "jti": "a1", "exp": now + 60}));
+    /// let client = resolver.verify_client_assertion(&assertion, &policy, &guard).await.unwrap();
+    /// assert_eq!(client.client_id, rp);
+    /// let replay = resolver.verify_client_assertion(&assertion, &policy, &guard).await;
+    /// assert!(matches!(replay, Err(oidfed::Error::InvalidClient { .. })));
+    /// # });
+    /// ```
     pub async fn verify_client_assertion(
         &self,
         jwt: &str,

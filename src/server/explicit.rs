@@ -26,6 +26,32 @@ pub type MetadataDecision =
     dyn Fn(&ResolvedEntity) -> Result<Map<String, Value>, String> + Send + Sync;
 
 /// How the server registers clients.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// use oidfed::EntityType;
+/// use oidfed::server::ExplicitRegistration;
+/// use oidfed::signer::JwkSigner;
+/// let signer = JwkSigner::generate_es256("op-1").unwrap();
+/// let reg = ExplicitRegistration {
+///     our_entity_id: "https://op.example",
+///     signer: &signer,
+///     max_lifetime: 3600,
+///     entity_type: EntityType::OPENID_RELYING_PARTY,
+///     decide: None,
+/// };
+/// // The request body: the client's trust chain, its own Entity Configuration first.
+/// let body = serde_json::to_vec(&fed.chain(&["rp", "ta"], true)).unwrap();
+/// let out = resolver.register_explicit(&body, "application/trust-chain+json", &reg).await.unwrap();
+///
+/// assert_eq!(out.record.client_id, fed.id("rp"));
+/// # });
+/// ```
 pub struct ExplicitRegistration<'a> {
     /// The server's Entity Identifier (the request's `aud`, the response's `iss`).
     pub our_entity_id: &'a str,
@@ -41,6 +67,34 @@ pub struct ExplicitRegistration<'a> {
 }
 
 /// The outcome of an Explicit Registration.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// use oidfed::EntityType;
+/// use oidfed::server::ExplicitRegistration;
+/// use oidfed::signer::JwkSigner;
+/// let signer = JwkSigner::generate_es256("op-1").unwrap();
+/// let reg = ExplicitRegistration {
+///     our_entity_id: "https://op.example",
+///     signer: &signer,
+///     max_lifetime: 3600,
+///     entity_type: EntityType::OPENID_RELYING_PARTY,
+///     decide: None,
+/// };
+/// // The request body: the client's trust chain, its own Entity Configuration first.
+/// let body = serde_json::to_vec(&fed.chain(&["rp", "ta"], true)).unwrap();
+/// let out = resolver.register_explicit(&body, "application/trust-chain+json", &reg).await.unwrap();
+///
+/// assert_eq!(out.response.split('.').count(), 3); // the signed response JWT
+/// assert_eq!(out.record.metadata["client_name"], "RP");
+/// assert!(out.record.expires_at <= oidfed::Clock::now(&fed.clock()) + 3600);
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Registered {
@@ -56,6 +110,35 @@ fn invalid(reason: RequestError) -> Error {
 
 impl Resolver {
     /// Processes an Explicit Registration request body of `content_type` (§12.2.2).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// use oidfed::EntityType;
+    /// use oidfed::server::ExplicitRegistration;
+    /// use oidfed::signer::JwkSigner;
+    /// let signer = JwkSigner::generate_es256("op-1").unwrap();
+    /// let reg = ExplicitRegistration {
+    ///     our_entity_id: "https://op.example",
+    ///     signer: &signer,
+    ///     max_lifetime: 3600,
+    ///     entity_type: EntityType::OPENID_RELYING_PARTY,
+    ///     decide: None,
+    /// };
+    /// // The request body: the client's trust chain, its own Entity Configuration first.
+    /// let body = serde_json::to_vec(&fed.chain(&["rp", "ta"], true)).unwrap();
+    /// let out = resolver.register_explicit(&body, "application/trust-chain+json", &reg).await.unwrap();
+    ///
+    /// assert_eq!(out.record.client_id, fed.id("rp"));
+    /// // Not a body of either form: refused, nothing registered.
+    /// let e = resolver.register_explicit(b"{}", "application/json", &reg).await.unwrap_err();
+    /// assert_eq!(e.spec_code(), "invalid_request");
+    /// # });
+    /// ```
     pub async fn register_explicit(
         &self,
         body: &[u8],

@@ -39,7 +39,7 @@ pub struct HistoricalKeysResponse {
 }
 
 impl HistoricalKeysResponse {
-    /// The historical keys of the entity `id`.
+    /// The historical keys of the entity `id`. See the [`HistoricalKeysResponse`] example.
     pub fn new(id: &str) -> Self {
         Self {
             id: id.to_string(),
@@ -47,13 +47,13 @@ impl HistoricalKeysResponse {
         }
     }
 
-    /// Lists a retired key (its public JWK, with `kid`), used from `iat` until `exp`.
+    /// Lists a retired key (its public JWK, with `kid`), used from `iat` until `exp`. See the [`HistoricalKeysResponse`] example.
     pub fn retired_key(mut self, public_jwk: Value, iat: Option<i64>, exp: i64) -> Self {
         self.keys.push((public_jwk, iat, exp, None));
         self
     }
 
-    /// Marks the key added last as revoked at `revoked_at` for `reason`.
+    /// Marks the key added last as revoked at `revoked_at` for `reason`. See the [`HistoricalKeysResponse`] example.
     pub fn revoked(mut self, reason: crate::historical::RevocationReason, revoked_at: i64) -> Self {
         if let Some(last) = self.keys.last_mut() {
             last.3 = Some(Revocation {
@@ -66,6 +66,23 @@ impl HistoricalKeysResponse {
 
     /// Signs with `signer` (the current Federation Entity Key) at `now`. Every listed key
     /// must be a public JWK with a `kid`, no two sharing one.
+    ///
+    /// ```
+    /// use oidfed::server::HistoricalKeysResponse;
+    /// use oidfed::signer::{JwkSigner, Signer};
+    /// let current = JwkSigner::generate_es256("fed-2").unwrap();
+    /// let retired = JwkSigner::generate_es256("fed-1").unwrap();
+    /// let ok = HistoricalKeysResponse::new("https://op.example")
+    ///     .retired_key(retired.public_jwk(), None, 1_800_000_000)
+    ///     .sign(&current, 1_800_000_100);
+    /// assert_eq!(ok.unwrap().split('.').count(), 3);
+    /// // Two keys with one `kid`: refused.
+    /// let twice = HistoricalKeysResponse::new("https://op.example")
+    ///     .retired_key(retired.public_jwk(), None, 1_800_000_000)
+    ///     .retired_key(retired.public_jwk(), None, 1_800_000_000)
+    ///     .sign(&current, 1_800_000_100);
+    /// assert!(twice.is_err());
+    /// ```
     pub fn sign(&self, signer: &dyn Signer, now: i64) -> Result<String, HistoricalError> {
         let build = |detail: String| HistoricalError::Build {
             entity: self.id.clone(),

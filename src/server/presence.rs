@@ -30,7 +30,7 @@ pub struct EntityConfiguration {
 }
 
 impl EntityConfiguration {
-    /// The configuration of the entity `id`.
+    /// The configuration of the entity `id`. See the [`EntityConfiguration::sign`] example.
     pub fn new(id: &str) -> Self {
         Self {
             id: id.to_string(),
@@ -40,19 +40,19 @@ impl EntityConfiguration {
         }
     }
 
-    /// Adds an Immediate Superior.
+    /// Adds an Immediate Superior. See the [`EntityConfiguration::sign`] example.
     pub fn authority_hint(mut self, id: &str) -> Self {
         self.authority_hints.push(id.to_string());
         self
     }
 
-    /// Sets the metadata of one Entity Type.
+    /// Sets the metadata of one Entity Type. See the [`EntityConfiguration::sign`] example.
     pub fn metadata(mut self, entity_type: &str, value: Value) -> Self {
         self.metadata.insert(entity_type.to_string(), value);
         self
     }
 
-    /// Adds a trust mark the entity holds.
+    /// Adds a trust mark the entity holds. See the [`EntityConfiguration::sign`] example.
     pub fn trust_mark(mut self, trust_mark_type: &str, jwt: &str) -> Self {
         self.trust_marks
             .push(json!({"trust_mark_type": trust_mark_type, "trust_mark": jwt}));
@@ -61,6 +61,25 @@ impl EntityConfiguration {
 
     /// Signs with `signer`, publishing `public_keys` as the `jwks` (every current and
     /// upcoming Federation Entity Key), valid from `now` for `lifetime` seconds.
+    ///
+    /// ```
+    /// use oidfed::jose::CompactJws;
+    /// use oidfed::server::EntityConfiguration;
+    /// use oidfed::signer::{JwkSigner, Signer};
+    /// let key = JwkSigner::generate_es256("fed-1").unwrap();
+    /// let ec = EntityConfiguration::new("https://op.example")
+    ///     .authority_hint("https://ta.example")
+    ///     .metadata("openid_provider", serde_json::json!({"issuer": "https://op.example"}))
+    ///     .trust_mark("https://tm.example/certified", "a.b.c");
+    /// let jwt = ec.sign(&key, &[key.public_jwk()], 1_800_000_000, 86_400).unwrap();
+    /// let jws = CompactJws::parse(&jwt).unwrap();
+    /// let claims: serde_json::Value = serde_json::from_slice(jws.payload()).unwrap();
+    /// assert_eq!((claims["iss"].as_str(), claims["exp"].as_i64()), (Some("https://op.example"), Some(1_800_086_400)));
+    /// assert_eq!(claims["trust_marks"][0]["trust_mark_type"], "https://tm.example/certified");
+    /// // A key the configuration does not publish cannot sign it.
+    /// let other = JwkSigner::generate_es256("fed-2").unwrap();
+    /// assert!(ec.sign(&other, &[key.public_jwk()], 1_800_000_000, 86_400).is_err());
+    /// ```
     pub fn sign(
         &self,
         signer: &dyn Signer,

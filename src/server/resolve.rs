@@ -21,6 +21,26 @@ pub const RESOLVE_RESPONSE_TYP: &str = "resolve-response+jwt";
 /// Builds a signed resolve response for `resolved` (§8.3.2): `iss` the server, `sub` the
 /// subject, `metadata` of the resolved type, `trust_chain`, valid `trust_marks`, and
 /// `exp` = the minimum of the chain's and every returned mark's expiry.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// use oidfed::EntityType;
+/// use oidfed::server::resolve_response;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("resolver-1").unwrap();
+/// let resolved = resolver.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let jwt = resolve_response(&resolved, "https://resolver.example", &signer, now).unwrap();
+///
+/// let jws = oidfed::jose::CompactJws::parse(&jwt).unwrap();
+/// assert_eq!(jws.header()["typ"], "resolve-response+jwt");
+/// # });
+/// ```
 pub fn resolve_response(
     resolved: &ResolvedEntity,
     our_entity_id: &str,
@@ -47,6 +67,48 @@ pub fn resolve_response(
 }
 
 /// What a trusted remote resolver answered, after verification.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// use oidfed::EntityType;
+/// use oidfed::server::resolve_response;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("resolver-1").unwrap();
+/// let resolved = resolver.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let jwt = resolve_response(&resolved, "https://resolver.example", &signer, now).unwrap();
+/// # use oidfed::fetch::{FetchResponse, MemoryFetcher};
+/// # use oidfed::server::RemoteResolver;
+/// # let endpoint = url::Url::parse("https://resolver.example/resolve").unwrap();
+/// # let mut asked = endpoint.clone();
+/// # asked.query_pairs_mut().append_pair("sub", fed.id("rp").as_str())
+/// #     .append_pair("trust_anchor", fed.id("ta").as_str())
+/// #     .append_pair("entity_type", "openid_relying_party");
+/// # let fetcher = MemoryFetcher::new();
+/// # fetcher.insert(asked.as_str(), FetchResponse::ok("application/resolve-response+jwt", jwt));
+/// let remote = RemoteResolver::new(
+///     endpoint,
+///     oidfed::EntityId::parse("https://resolver.example").unwrap(),
+///     &serde_json::json!({"keys": [signer.public_jwk()]}),
+///     fetcher,
+///     fed.clock(),
+/// ).unwrap();
+/// let answer = remote
+///     .resolve(&fed.id("rp"), &fed.id("ta"), &EntityType::OPENID_RELYING_PARTY)
+///     .await
+///     .unwrap();
+///
+/// assert_eq!(answer.subject, fed.id("rp"));
+/// assert_eq!(answer.metadata["client_name"], "RP");
+/// assert_eq!(answer.trust_chain.len(), 3);
+/// assert!(answer.trust_marks.is_empty());
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RemoteResolution {
@@ -65,6 +127,45 @@ pub struct RemoteResolution {
 /// Asks a remote resolve endpoint instead of resolving locally (§10.6), and verifies the
 /// answer with the keys the deployment trusts for that resolver (e.g. the anchor's own,
 /// when the anchor runs the resolver).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").leaf("rp", &["ta"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = oidfed::Clock::now(&fed.clock());
+/// use oidfed::EntityType;
+/// use oidfed::server::resolve_response;
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let signer = JwkSigner::generate_es256("resolver-1").unwrap();
+/// let resolved = resolver.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// let jwt = resolve_response(&resolved, "https://resolver.example", &signer, now).unwrap();
+/// # use oidfed::fetch::{FetchResponse, MemoryFetcher};
+/// # use oidfed::server::RemoteResolver;
+/// # let endpoint = url::Url::parse("https://resolver.example/resolve").unwrap();
+/// # let mut asked = endpoint.clone();
+/// # asked.query_pairs_mut().append_pair("sub", fed.id("rp").as_str())
+/// #     .append_pair("trust_anchor", fed.id("ta").as_str())
+/// #     .append_pair("entity_type", "openid_relying_party");
+/// # let fetcher = MemoryFetcher::new();
+/// # fetcher.insert(asked.as_str(), FetchResponse::ok("application/resolve-response+jwt", jwt));
+/// let remote = RemoteResolver::new(
+///     endpoint,
+///     oidfed::EntityId::parse("https://resolver.example").unwrap(),
+///     &serde_json::json!({"keys": [signer.public_jwk()]}),
+///     fetcher,
+///     fed.clock(),
+/// ).unwrap();
+/// let answer = remote
+///     .resolve(&fed.id("rp"), &fed.id("ta"), &EntityType::OPENID_RELYING_PARTY)
+///     .await
+///     .unwrap();
+///
+/// assert_eq!(answer.expires_at, resolved.expires_at());
+/// # });
+/// ```
 pub struct RemoteResolver {
     endpoint: url::Url,
     resolver_id: EntityId,
@@ -77,6 +178,8 @@ pub struct RemoteResolver {
 impl RemoteResolver {
     /// A client of the resolve endpoint `endpoint` run by `resolver_id`, whose answers must
     /// verify with `jwks`.
+    ///
+    /// See the [`RemoteResolver`] example.
     pub fn new(
         endpoint: url::Url,
         resolver_id: EntityId,
@@ -96,6 +199,55 @@ impl RemoteResolver {
     }
 
     /// Asks for `subject` as `entity_type` under `trust_anchor`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").leaf("rp", &["ta"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = oidfed::Clock::now(&fed.clock());
+    /// use oidfed::EntityType;
+    /// use oidfed::server::resolve_response;
+    /// use oidfed::signer::{JwkSigner, Signer};
+    /// let signer = JwkSigner::generate_es256("resolver-1").unwrap();
+    /// let resolved = resolver.resolve(&fed.id("rp"), &EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// let jwt = resolve_response(&resolved, "https://resolver.example", &signer, now).unwrap();
+    /// # use oidfed::fetch::{FetchResponse, MemoryFetcher};
+    /// # use oidfed::server::RemoteResolver;
+    /// # let endpoint = url::Url::parse("https://resolver.example/resolve").unwrap();
+    /// # let mut asked = endpoint.clone();
+    /// # asked.query_pairs_mut().append_pair("sub", fed.id("rp").as_str())
+    /// #     .append_pair("trust_anchor", fed.id("ta").as_str())
+    /// #     .append_pair("entity_type", "openid_relying_party");
+    /// # let fetcher = MemoryFetcher::new();
+    /// # fetcher.insert(asked.as_str(), FetchResponse::ok("application/resolve-response+jwt", jwt));
+    /// let remote = RemoteResolver::new(
+    ///     endpoint,
+    ///     oidfed::EntityId::parse("https://resolver.example").unwrap(),
+    ///     &serde_json::json!({"keys": [signer.public_jwk()]}),
+    ///     fetcher,
+    ///     fed.clock(),
+    /// ).unwrap();
+    /// let answer = remote
+    ///     .resolve(&fed.id("rp"), &fed.id("ta"), &EntityType::OPENID_RELYING_PARTY)
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// assert_eq!(answer.subject, fed.id("rp"));
+    /// // An answer not signed by the trusted resolver's keys is refused.
+    /// let other = JwkSigner::generate_es256("intruder").unwrap();
+    /// # let forged = resolve_response(&resolved, "https://resolver.example", &other, now).unwrap();
+    /// # let fetcher = MemoryFetcher::new();
+    /// # fetcher.insert(asked.as_str(), FetchResponse::ok("application/resolve-response+jwt", forged));
+    /// # let remote = RemoteResolver::new(url::Url::parse("https://resolver.example/resolve").unwrap(),
+    /// #     oidfed::EntityId::parse("https://resolver.example").unwrap(),
+    /// #     &serde_json::json!({"keys": [signer.public_jwk()]}), fetcher, fed.clock()).unwrap();
+    /// let refused = remote.resolve(&fed.id("rp"), &fed.id("ta"), &EntityType::OPENID_RELYING_PARTY).await;
+    /// assert!(refused.is_err());
+    /// # });
+    /// ```
     pub async fn resolve(
         &self,
         subject: &EntityId,

@@ -16,6 +16,16 @@ use crate::registry::events::MonitorEvent;
 use crate::registry::store::LeaseAttempt;
 
 /// The sweeper's lease.
+///
+/// ```
+/// use std::time::Duration;
+/// use oidfed::registry::monitor::LeaseSettings;
+/// let lease = LeaseSettings::new("replica-1", Duration::from_secs(30), Duration::from_secs(2))
+///     .named("eu-monitor");
+/// assert_eq!((lease.holder.as_str(), lease.name.as_str()), ("replica-1", "eu-monitor"));
+/// assert!(lease.renew_every <= Duration::from_secs(10)); // at most a third of the ttl
+/// assert_eq!(LeaseSettings::default().name, "monitor");
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LeaseSettings {
@@ -46,7 +56,8 @@ impl Default for LeaseSettings {
 
 impl LeaseSettings {
     /// Settings with this holder id and timings (`renew_every` is capped at a third of
-    /// `ttl`, so a renewal is tried several times before the lease runs out).
+    /// `ttl`, so a renewal is tried several times before the lease runs out). See the
+    /// [`LeaseSettings`] example.
     pub fn new(holder: &str, ttl: Duration, leeway: Duration) -> Self {
         Self {
             holder: holder.to_string(),
@@ -57,7 +68,7 @@ impl LeaseSettings {
         }
     }
 
-    /// The same, under another lease name.
+    /// The same, under another lease name; see the [`LeaseSettings`] example.
     pub fn named(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -65,6 +76,30 @@ impl LeaseSettings {
 }
 
 /// Who holds a lease, as the database says.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-lease_info.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// use std::time::Duration;
+/// use oidfed::registry::monitor::LeaseSettings;
+/// let settings = LeaseSettings::new("replica-1", Duration::from_secs(30), Duration::from_secs(1));
+/// let monitor = registry.monitor(&resolver).lease(settings).build();
+///
+/// monitor.acquire_lease().await.unwrap();
+/// let info = monitor.lease_holder().await.unwrap().unwrap();
+/// assert_eq!((info.holder.as_str(), info.epoch), ("replica-1", 1));
+/// assert!(info.expires_at > oidfed::Clock::now(&fed.clock()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LeaseInfo {
@@ -91,6 +126,30 @@ fn secs(d: Duration) -> i64 {
 
 impl Monitor {
     /// Acquires or renews the lease now. `Err(NotLeader)` when another replica holds it.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-acquire.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// use std::time::Duration;
+    /// use oidfed::registry::monitor::LeaseSettings;
+    /// let settings = LeaseSettings::new("replica-1", Duration::from_secs(30), Duration::from_secs(1));
+    /// let monitor = registry.monitor(&resolver).lease(settings).build();
+    ///
+    /// assert!(!monitor.holds_lease());
+    /// monitor.acquire_lease().await.unwrap();
+    /// monitor.acquire_lease().await.unwrap(); // renewing is acquiring again
+    /// assert!(monitor.holds_lease());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn acquire_lease(&self) -> Result<(), MonitorError> {
         let s = &self.shared;
         let l = &s.lease;
@@ -131,7 +190,8 @@ impl Monitor {
         }
     }
 
-    /// Who holds the lease now, as the database says (`None` when no one does).
+    /// Who holds the lease now, as the database says (`None` when no one does); see the
+    /// [`LeaseInfo`] example.
     pub async fn lease_holder(&self) -> Result<Option<LeaseInfo>, MonitorError> {
         let s = &self.shared;
         let row = s.registry.store.lease(&s.lease.name).await?;
@@ -142,7 +202,8 @@ impl Monitor {
         }))
     }
 
-    /// Whether this replica holds the lease by its own clock (with the leeway taken off).
+    /// Whether this replica holds the lease by its own clock (with the leeway taken off);
+    /// see the [`Monitor::acquire_lease`](super::Monitor::acquire_lease) example.
     pub fn holds_lease(&self) -> bool {
         let s = &self.shared;
         let now = s.resolver.now();

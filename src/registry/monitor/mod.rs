@@ -44,6 +44,30 @@ use crate::resolver::Resolver;
 
 /// Why the monitor could not do something. The monitor never stops on one: it publishes
 /// [`MonitorEvent::Failed`] and tries again (with back-off).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_error.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// use std::time::Duration;
+/// use oidfed::registry::monitor::{LeaseSettings, MonitorError};
+/// let lease = |holder| LeaseSettings::new(holder, Duration::from_secs(30), Duration::from_secs(1));
+/// let a = registry.monitor(&resolver).lease(lease("replica-a")).build();
+/// let b = registry.monitor(&resolver).lease(lease("replica-b")).build();
+/// a.acquire_lease().await.unwrap();
+/// let e = b.acquire_lease().await.unwrap_err();
+/// assert!(matches!(e, MonitorError::NotLeader { .. }));
+/// assert_eq!(b.lease_holder().await.unwrap().unwrap().holder, "replica-a");
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum MonitorError {
@@ -90,6 +114,42 @@ pub enum MonitorError {
 }
 
 /// Configures a monitor; from [`Registry::monitor`].
+///
+/// Every setter is shown here (each one's default is on [`Registry::monitor`]):
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_builder.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use std::time::Duration;
+/// use oidfed::registry::monitor::LeaseSettings;
+/// let monitor = registry
+///     .monitor(&resolver)
+///     .max_staleness(Duration::from_secs(600))
+///     .refresh_ahead(Duration::from_secs(120))
+///     .jitter(Duration::from_secs(30))
+///     .concurrency(4)
+///     .backoff(Duration::from_secs(10), Duration::from_secs(300))
+///     .lease(LeaseSettings::new("replica-1", Duration::from_secs(30), Duration::from_secs(2)))
+///     .sweeper(true)
+///     .subordinate_events(None)
+///     .watch_poll(Duration::from_millis(200), Duration::from_secs(5))
+///     .idle(Duration::from_secs(1))
+///     .event_capacity(64)
+///     .build();
+/// assert_eq!(monitor.holder(), "replica-1");
+/// assert_eq!(monitor.pass().await.unwrap().clients, 1);
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[must_use]
 pub struct MonitorBuilder {
     registry: Registry,
@@ -124,6 +184,25 @@ impl Registry {
     /// * lease: 30 s, renewed every 10 s, 5 s clock-skew leeway; a dead sweeper is replaced
     ///   within 35 s plus one idle wait.
     /// * subordinate events polled every 60 s where a superior publishes the endpoint.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// let monitor = registry.monitor(&resolver).build();
+    /// let report = monitor.pass().await.unwrap();
+    /// assert_eq!((report.clients, report.revoked), (1, 0));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub fn monitor(&self, resolver: &Resolver) -> MonitorBuilder {
         MonitorBuilder {
             registry: self.clone(),
@@ -144,30 +223,40 @@ impl Registry {
 
 impl MonitorBuilder {
     /// Longest time a client goes without re-validation (default 15 minutes).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn max_staleness(mut self, d: Duration) -> Self {
         self.schedule.max_staleness = d;
         self
     }
 
     /// Re-validate this long before a record expires (default 5 minutes).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn refresh_ahead(mut self, d: Duration) -> Self {
         self.schedule.refresh_ahead = d;
         self
     }
 
     /// Spread re-validations up to this much ahead of `max_staleness` (default 90 s).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn jitter(mut self, d: Duration) -> Self {
         self.schedule.jitter = d;
         self
     }
 
     /// Re-validations run at once (default 16, at least 1).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
     }
 
     /// Retry delay after a transient failure, doubling up to `cap` (default 30 s, 15 min).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn backoff(mut self, first: Duration, cap: Duration) -> Self {
         self.schedule.backoff = first;
         self.schedule.backoff_cap = cap.max(first);
@@ -175,6 +264,8 @@ impl MonitorBuilder {
     }
 
     /// The sweeper's lease (name, duration, renewal, clock-skew leeway, holder id).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn lease(mut self, lease: LeaseSettings) -> Self {
         self.lease = lease;
         self
@@ -182,6 +273,8 @@ impl MonitorBuilder {
 
     /// Whether this replica competes for the lease and sweeps (default true); false makes
     /// it follow the changes only.
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn sweeper(mut self, on: bool) -> Self {
         self.sweeper = on;
         self
@@ -189,6 +282,8 @@ impl MonitorBuilder {
 
     /// How often superiors' subordinate events endpoints are polled (default 60 s); `None`
     /// turns polling off.
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn subordinate_events(mut self, every: Option<Duration>) -> Self {
         self.subordinate_events = every;
         self
@@ -196,6 +291,8 @@ impl MonitorBuilder {
 
     /// How often SQLite's change sequence is polled (default 1 s; PostgreSQL is notified,
     /// and polls every `fallback`, default 5 s, in case a notice was lost).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn watch_poll(mut self, poll: Duration, fallback: Duration) -> Self {
         self.watch_poll = poll.max(Duration::from_millis(10));
         self.listen_fallback = fallback.max(self.watch_poll);
@@ -203,6 +300,8 @@ impl MonitorBuilder {
     }
 
     /// Longest sleep of the sweeper between two looks at what is due (default 5 s).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn idle(mut self, d: Duration) -> Self {
         self.idle = d.max(Duration::from_millis(10));
         self
@@ -210,12 +309,16 @@ impl MonitorBuilder {
 
     /// Events buffered per subscriber before a slow one starts missing them (default 1024;
     /// a subscriber that lags is told how many it missed by the broadcast receiver).
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn event_capacity(mut self, n: usize) -> Self {
         self.capacity = n.max(1);
         self
     }
 
     /// The monitor, for explicit passes ([`Monitor::pass`]); nothing runs in the background.
+    ///
+    /// See the [`MonitorBuilder`] example.
     pub fn build(self) -> Monitor {
         let (events, _) = broadcast::channel(self.capacity);
         let (stop, _) = watch::channel(false);
@@ -306,6 +409,29 @@ impl Shared {
 }
 
 /// A configured monitor. Cheap to clone.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_struct.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// fed.remove_ss("org", "rp");
+/// let monitor = registry.monitor(&resolver).build();
+/// let mut events = monitor.subscribe();
+/// monitor.revalidate_soon(fed.id("rp").as_str()); // due now, whatever its schedule
+/// let report = monitor.pass().await.unwrap();
+/// assert_eq!(report.revoked, 1);
+/// assert!(events.try_recv().is_ok()); // the pass published what it did
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct Monitor {
     pub(crate) shared: Arc<Shared>,
@@ -321,12 +447,13 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    /// A receiver of this replica's events (see [`MonitorEvent`]).
+    /// A receiver of this replica's events (see [`MonitorEvent`]); see the [`Monitor`]
+    /// example.
     pub fn subscribe(&self) -> broadcast::Receiver<MonitorEvent> {
         self.shared.events.subscribe()
     }
 
-    /// This replica's holder id.
+    /// This replica's holder id; see the [`MonitorBuilder`] example.
     pub fn holder(&self) -> &str {
         &self.shared.lease.holder
     }
@@ -334,6 +461,37 @@ impl Monitor {
     /// Starts the watcher and (when a sweeper) the sweeping loop in the background. The
     /// watcher begins at the audit trail's current end: events from now on. Subscribe
     /// before starting to see the first events (the lease won at once, the first pass).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_start.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// use std::time::Duration;
+    /// use oidfed::registry::events::{ClientEventKind, MonitorEvent};
+    /// let handle = registry.monitor(&resolver)
+    ///     .watch_poll(Duration::from_millis(20), Duration::from_millis(100))
+    ///     .start().await.unwrap();
+    /// let mut events = handle.subscribe();
+    /// registry.offboard_client(&fed.id("rp"), "contract ended").await.unwrap();
+    /// let revoked = loop {
+    ///     match tokio::time::timeout(Duration::from_secs(30), events.recv()).await.unwrap().unwrap() {
+    ///         MonitorEvent::Client(e) => break e,
+    ///         _ => continue,
+    ///     }
+    /// };
+    /// assert_eq!((revoked.kind, revoked.client_id.as_str()), (ClientEventKind::Revoked, fed.id("rp").as_str()));
+    /// handle.stop().await;
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn start(self) -> Result<MonitorHandle, MonitorError> {
         let s = &self.shared;
         let cursor = s.registry.store.change_sequence().await?;
@@ -356,7 +514,8 @@ impl Monitor {
         })
     }
 
-    /// Re-validates `client_id` at the next pass whatever its schedule.
+    /// Re-validates `client_id` at the next pass whatever its schedule; see the [`Monitor`]
+    /// example.
     pub fn revalidate_soon(&self, client_id: &str) {
         self.shared.state().forced.insert(client_id.to_string());
     }
@@ -415,6 +574,27 @@ impl Monitor {
 }
 
 /// A running monitor; [`MonitorHandle::stop`] ends it cleanly.
+///
+/// See the [`Monitor::start`] example.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_handle.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// let handle = registry.monitor(&resolver).start().await.unwrap();
+/// let _events = handle.subscribe();
+/// assert!(!handle.monitor().holder().is_empty());
+/// handle.stop().await;
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct MonitorHandle {
     monitor: Monitor,
@@ -422,18 +602,39 @@ pub struct MonitorHandle {
 }
 
 impl MonitorHandle {
-    /// The monitor (for [`Monitor::subscribe`], [`Monitor::revalidate_soon`]…).
+    /// The monitor (for [`Monitor::subscribe`], [`Monitor::revalidate_soon`]…); see the
+    /// [`Monitor::start`] example.
     pub fn monitor(&self) -> &Monitor {
         &self.monitor
     }
 
-    /// A receiver of this replica's events.
+    /// A receiver of this replica's events; see the [`Monitor::start`] example.
     pub fn subscribe(&self) -> broadcast::Receiver<MonitorEvent> {
         self.monitor.subscribe()
     }
 
     /// Stops the watcher and the sweeper, lets a pass in progress finish its current
     /// client writes, and gives the lease up so another replica takes over at once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-monitor_stop.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// let handle = registry.monitor(&resolver).start().await.unwrap();
+    /// let monitor = handle.monitor().clone();
+    /// handle.stop().await;
+    /// // The lease is given up at once: no one holds it.
+    /// assert!(monitor.lease_holder().await.unwrap().is_none());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn stop(self) {
         self.monitor.shared.stop.send_replace(true);
         for t in self.tasks {

@@ -31,6 +31,27 @@ const PAGE: i64 = 500;
 const DATABASE_DOWN_AFTER: usize = 3;
 
 /// What one pass did and cost.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+/// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+/// #     .build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-pass_report.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+/// use std::time::Duration;
+/// let monitor = registry.monitor(&resolver).max_staleness(Duration::from_secs(60)).build();
+/// let first = monitor.pass().await.unwrap();
+/// assert_eq!((first.clients, first.interrupted), (1, false));
+/// assert!(first.next_due.is_some());
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Default, Serialize)]
 #[non_exhaustive]
 pub struct PassReport {
@@ -90,6 +111,28 @@ impl Resolver {
 impl Monitor {
     /// Runs one pass now, whether or not this replica holds the lease (an operator's or a
     /// test's explicit call; the background loop passes only while it holds it).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-pass.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// # registry.admit(&resolver, &fed.id("rp"), &oidfed::EntityType::OPENID_RELYING_PARTY).await.unwrap();
+    /// fed.remove_ss("org", "rp");
+    /// let monitor = registry.monitor(&resolver).build();
+    /// monitor.revalidate_soon(fed.id("rp").as_str());
+    /// let report = monitor.pass().await.unwrap();
+    /// assert_eq!((report.revalidated, report.revoked), (1, 1));
+    /// assert!(report.fetches >= 1);
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
     pub async fn pass(&self) -> Result<PassReport, MonitorError> {
         self.pass_inner(false).await
     }

@@ -8,6 +8,14 @@
 use std::time::Duration;
 
 /// The monitor's scheduling settings (see [`super::MonitorBuilder`] for the defaults and why).
+///
+/// ```
+/// use std::time::Duration;
+/// use oidfed::registry::monitor::Schedule;
+/// let s = Schedule::default();
+/// assert_eq!(s.max_staleness, Duration::from_secs(15 * 60));
+/// assert!(s.jitter < s.max_staleness && s.backoff <= s.backoff_cap);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Schedule {

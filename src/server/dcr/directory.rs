@@ -9,6 +9,17 @@ use crate::entity_id::EntityId;
 use crate::jose::KeySet;
 
 /// Where a directory's signing keys come from (verified like an anchor's).
+///
+/// ```
+/// use oidfed::jose::KeySet;
+/// use oidfed::server::dcr::{Directory, DirectoryKeys};
+/// use oidfed::signer::{JwkSigner, Signer};
+/// let key = JwkSigner::generate_es256("dir-1").unwrap();
+/// let pinned = KeySet::from_json(&serde_json::json!({"keys": [key.public_jwk()]})).unwrap();
+/// let anchor = oidfed::EntityId::parse("https://ta.example").unwrap();
+/// let d = Directory::new("https://directory.example", anchor, DirectoryKeys::Pinned(pinned));
+/// assert!(matches!(d.keys, DirectoryKeys::Pinned(_)));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum DirectoryKeys {
@@ -51,7 +62,7 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// A directory with the default claim names.
+    /// A directory with the default claim names; see the [`Directory`] example.
     pub fn new(issuer: &str, anchor: EntityId, keys: DirectoryKeys) -> Self {
         Self {
             issuer: issuer.to_string(),

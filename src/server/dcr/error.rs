@@ -7,6 +7,15 @@ use serde_json::{Value, json};
 
 /// The rule a registration request broke. Tests and operators match on it; the
 /// description of the error says the details.
+///
+/// ```
+/// use oidfed::server::dcr::{DcrError, DcrRule, RegistrationRequest};
+/// let e = RegistrationRequest::parse(b"[1, 2]", 1024).unwrap_err();
+/// assert_eq!(e.rule(), Some(DcrRule::RequestMalformed));
+/// let e = DcrError::invalid_statement(DcrRule::StatementMissing, "no software_statement");
+/// assert_eq!((e.rule(), e.code()), (Some(DcrRule::StatementMissing), "invalid_software_statement"));
+/// assert!(e.description().contains("no software_statement"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DcrRule {
@@ -143,7 +152,7 @@ pub enum DcrError {
 }
 
 impl DcrError {
-    /// An `invalid_software_statement` refusal.
+    /// An `invalid_software_statement` refusal. See the [`DcrError`] example.
     pub fn invalid_statement(rule: DcrRule, description: impl Into<String>) -> Self {
         DcrError::InvalidSoftwareStatement {
             rule,
@@ -151,7 +160,7 @@ impl DcrError {
         }
     }
 
-    /// An `unapproved_software_statement` refusal.
+    /// An `unapproved_software_statement` refusal. See the [`DcrError`] example.
     pub fn unapproved(rule: DcrRule, description: impl Into<String>) -> Self {
         DcrError::UnapprovedSoftwareStatement {
             rule,
@@ -159,7 +168,7 @@ impl DcrError {
         }
     }
 
-    /// An `invalid_client_metadata` refusal.
+    /// An `invalid_client_metadata` refusal. See the [`DcrError`] example.
     pub fn invalid_metadata(rule: DcrRule, description: impl Into<String>) -> Self {
         DcrError::InvalidClientMetadata {
             rule,
@@ -167,7 +176,7 @@ impl DcrError {
         }
     }
 
-    /// An `invalid_redirect_uri` refusal.
+    /// An `invalid_redirect_uri` refusal. See the [`DcrError`] example.
     pub fn invalid_redirect(rule: DcrRule, description: impl Into<String>) -> Self {
         DcrError::InvalidRedirectUri {
             rule,
@@ -175,14 +184,14 @@ impl DcrError {
         }
     }
 
-    /// An `invalid_token` answer.
+    /// An `invalid_token` answer. See the [`DcrError`] example.
     pub fn invalid_token(description: impl Into<String>) -> Self {
         DcrError::InvalidToken {
             description: description.into(),
         }
     }
 
-    /// The `error` code of the JSON error response, as text.
+    /// The `error` code of the JSON error response. See the [`DcrError`] example.
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
     }
@@ -201,7 +210,7 @@ impl DcrError {
         }
     }
 
-    /// The rule broken (none for server errors).
+    /// The rule broken (none for server errors). See the [`DcrError`] example.
     pub fn rule(&self) -> Option<DcrRule> {
         match self {
             DcrError::InvalidSoftwareStatement { rule, .. }
@@ -224,7 +233,7 @@ impl DcrError {
         }
     }
 
-    /// The description, naming the rule.
+    /// The description, naming the rule. See the [`DcrError`] example.
     pub fn description(&self) -> String {
         match self {
             DcrError::InvalidSoftwareStatement { rule, description }
@@ -239,7 +248,7 @@ impl DcrError {
         }
     }
 
-    /// The JSON error response body: `{"error": …, "error_description": …}`.
+    /// The JSON error response body: `{"error": …, "error_description": …}`. See the [`DcrError`] example.
     pub fn to_json(&self) -> Value {
         json!({"error": self.code(), "error_description": self.description()})
     }

@@ -25,6 +25,13 @@ use crate::resolver::{EntityType, ResolvedEntity, Resolver};
 use crate::server::ReplayGuard;
 
 /// Which registration models an anchor's clients may come through (issue 17 item 5).
+///
+/// ```
+/// use oidfed::server::dcr::AcceptedModels;
+/// assert!(AcceptedModels::default().dynamic() && !AcceptedModels::default().manual());
+/// assert!(!AcceptedModels::FederationOnly.dynamic());
+/// assert!(AcceptedModels::All.manual());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum AcceptedModels {
@@ -38,7 +45,7 @@ pub enum AcceptedModels {
 }
 
 impl AcceptedModels {
-    /// Whether gated DCR is accepted.
+    /// Whether gated DCR is accepted; see the [`AcceptedModels`] example.
     pub fn dynamic(self) -> bool {
         matches!(
             self,
@@ -46,7 +53,7 @@ impl AcceptedModels {
         )
     }
 
-    /// Whether manual onboarding is accepted.
+    /// Whether manual onboarding is accepted; see the [`AcceptedModels`] example.
     pub fn manual(self) -> bool {
         self == AcceptedModels::All
     }
@@ -72,19 +79,19 @@ pub struct ModelPolicy {
 }
 
 impl ModelPolicy {
-    /// Sets the models of one anchor.
+    /// Sets the models of one anchor. See the [`ModelPolicy`] example.
     pub fn anchor(mut self, anchor: &str, models: AcceptedModels) -> Self {
         self.per_anchor.insert(anchor.to_string(), models);
         self
     }
 
-    /// Sets the default.
+    /// Sets the default. See the [`ModelPolicy`] example.
     pub fn default_models(mut self, models: AcceptedModels) -> Self {
         self.default = models;
         self
     }
 
-    /// The models for a client under `anchor` (`None`: not under any anchor).
+    /// The models for a client under `anchor` (`None`: not under any anchor). See the [`ModelPolicy`] example.
     pub fn for_anchor(&self, anchor: Option<&str>) -> AcceptedModels {
         anchor
             .and_then(|a| self.per_anchor.get(a).copied())
@@ -93,6 +100,41 @@ impl ModelPolicy {
 }
 
 /// What a second registration of the same software by the same organization does.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-dup_software.db", std::process::id()));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+/// #     .await.unwrap().with_clock(fed.clock());
+/// use oidfed::server::dcr::{DcrError, DcrRule, DuplicateSoftware};
+/// let mut config = DcrConfig::default();
+/// assert_eq!(config.duplicate_software, DuplicateSoftware::Update);
+/// config.duplicate_software = DuplicateSoftware::Refuse;
+/// let gate = DcrGate::new(gate.resolver().clone(), config);
+/// registry.register_dynamic(&gate, &body(&statement("j1")), &guard).await.unwrap();
+/// let again = registry.register_dynamic(&gate, &body(&statement("j2")), &guard).await;
+/// assert_eq!(again.unwrap_err().rule(), Some(DcrRule::DuplicateSoftware));
+/// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -108,6 +150,36 @@ pub enum DuplicateSoftware {
 }
 
 /// The gate's configuration.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::{AcceptedModels, DcrRule, ModelPolicy};
+/// // The anchor accepts federation registration only: its organizations cannot use DCR.
+/// let mut config = DcrConfig::default();
+/// config.models = ModelPolicy::default().anchor(fed.id("ta").as_str(), AcceptedModels::FederationOnly);
+/// let strict = DcrGate::new(gate.resolver().clone(), config);
+/// let refused = strict.check_registration(&body(&statement("j1")), &guard).await.unwrap_err();
+/// assert_eq!(refused.rule(), Some(DcrRule::ModelNotAccepted));
+/// assert_eq!(strict.config().max_request_bytes, DcrConfig::default().max_request_bytes);
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DcrConfig {
@@ -140,6 +212,33 @@ impl Default for DcrConfig {
 }
 
 /// A request the gate approved: the metadata to register and the statement that vouches.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// let approval = gate.check_registration(&body(&statement("j1")), &guard).await.unwrap();
+/// assert_eq!(approval.statement.organization_id, fed.id("org").as_str());
+/// assert_eq!(approval.statement.software_id.as_deref(), Some("sw-1"));
+/// assert_eq!(approval.metadata["client_name"], "Vouched"); // the statement's value wins
+/// assert!(approval.organization_expires_at > now);
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Approval {
@@ -157,6 +256,34 @@ pub struct Approval {
 }
 
 /// The registration gate: a resolver (anchors, clock, fetcher) and a [`DcrConfig`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::DcrRule;
+/// assert!(gate.check_registration(&body(&statement("j1")), &guard).await.is_ok());
+/// // Without a software statement nothing is registered.
+/// let bare = json!({"redirect_uris": ["https://app.example/cb"]}).to_string();
+/// let e = gate.check_registration(bare.as_bytes(), &guard).await.unwrap_err();
+/// assert_eq!((e.rule(), e.code()), (Some(DcrRule::StatementMissing), "invalid_software_statement"));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct DcrGate {
     resolver: Resolver,
@@ -182,23 +309,50 @@ async fn first_use(
 }
 
 impl DcrGate {
-    /// A gate using `resolver`'s anchors, clock and fetcher.
+    /// A gate using `resolver`'s anchors, clock and fetcher; see the [`DcrGate`] example.
     pub fn new(resolver: Resolver, config: DcrConfig) -> Self {
         Self { resolver, config }
     }
 
-    /// The resolver.
+    /// The resolver; see the [`DcrConfig`] example.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver
     }
 
-    /// The configuration.
+    /// The configuration; see the [`DcrConfig`] example.
     pub fn config(&self) -> &DcrConfig {
         &self.config
     }
 
     /// Judges a registration request body (RFC 7591 §3.1). The statement's `jti` is used
     /// up only when everything else passed.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// let ssa = statement("j1");
+    /// let approval = gate.check_registration(&body(&ssa), &guard).await.unwrap();
+    /// assert_eq!(approval.organization_name, None); // `org` publishes no organization_name
+    /// // The statement's `jti` is used up: the same statement again is a replay.
+    /// assert!(gate.check_registration(&body(&ssa), &guard).await.is_err());
+    /// # });
+    /// ```
     pub async fn check_registration(
         &self,
         body: &[u8],
@@ -351,6 +505,34 @@ impl DcrGate {
     /// now (`refresh`: every statement fetched anew, as a sweep does): it must still
     /// resolve to the same anchor; a directory-issued statement's organization must still
     /// be active in it and vouched for by the directory's anchor.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use serde_json::json;
+    /// # use oidfed::Clock;
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let now = fed.clock().now();
+    /// # // A software statement the organization `org` signed, and a registration request.
+    /// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+    /// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+    /// #     "software_id": "sw-1", "client_name": "Vouched"}));
+    /// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+    /// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+    /// #     "software_statement": ssa}).to_string().into_bytes();
+    /// use oidfed::server::MemoryReplayGuard;
+    /// use oidfed::server::dcr::{DcrConfig, DcrGate};
+    /// let gate = DcrGate::new(resolver, DcrConfig::default());
+    /// let guard = MemoryReplayGuard::default();
+    /// let approval = gate.check_registration(&body(&statement("j1")), &guard).await.unwrap();
+    /// let org = gate.reconfirm(&approval.statement, true).await.unwrap();
+    /// assert_eq!(org.entity_id(), &fed.id("org"));
+    /// // The organization leaves the federation: it no longer reconfirms.
+    /// fed.remove_ss("ta", "org");
+    /// assert!(gate.reconfirm(&approval.statement, true).await.is_err());
+    /// # });
+    /// ```
     pub async fn reconfirm(
         &self,
         statement: &VerifiedStatement,

@@ -89,7 +89,8 @@ pub struct RegistrationRequest {
 
 impl RegistrationRequest {
     /// Parses a request body of at most `max_bytes`: a JSON object without duplicate
-    /// members, whose known parameters have the types RFC 7591 §2 gives them.
+    /// members, whose known parameters have the types RFC 7591 §2 gives them. See the
+    /// [`RegistrationRequest`] example.
     pub fn parse(body: &[u8], max_bytes: usize) -> Result<Self, DcrError> {
         if body.len() > max_bytes {
             return Err(DcrError::invalid_metadata(
@@ -120,12 +121,12 @@ impl RegistrationRequest {
         })
     }
 
-    /// The client metadata requested (everything but `software_statement`).
+    /// The client metadata requested (everything but `software_statement`).; see the [`RegistrationRequest`] example.
     pub fn metadata(&self) -> &Map<String, Value> {
         &self.metadata
     }
 
-    /// The software statement, when one was sent.
+    /// The software statement, when one was sent.; see the [`RegistrationRequest`] example.
     pub fn software_statement(&self) -> Option<&str> {
         self.software_statement.as_deref()
     }
@@ -188,6 +189,19 @@ pub fn merge_statement(
 }
 
 /// What the server supports, and so what a registered client may ask for.
+///
+/// ```
+/// use oidfed::server::dcr::{DcrRule, MetadataRules, check_metadata};
+/// let rules = MetadataRules::default();
+/// let mut m = serde_json::json!({"redirect_uris": ["https://app.example/cb"],
+///     "jwks_uri": "https://app.example/jwks"}).as_object().unwrap().clone();
+/// check_metadata(&mut m, &rules).unwrap();
+/// assert_eq!(m["token_endpoint_auth_method"], rules.auth_methods[0].as_str()); // the default filled in
+/// let mut implicit = serde_json::json!({"redirect_uris": ["https://app.example/cb"],
+///     "grant_types": ["implicit"]}).as_object().unwrap().clone();
+/// let e = check_metadata(&mut implicit, &rules).unwrap_err();
+/// assert_eq!(e.rule(), Some(DcrRule::GrantTypes));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct MetadataRules {
@@ -236,6 +250,19 @@ fn strings<'a>(m: &'a Map<String, Value>, p: &str) -> Vec<&'a str> {
 /// Checks merged metadata and fills the defaults of RFC 7591 §2 (`grant_types`
 /// `["authorization_code"]`, `response_types` `["code"]`) and the server's default
 /// authentication method.
+///
+/// ```
+/// use oidfed::server::dcr::{DcrRule, MetadataRules, check_metadata};
+/// let jwks_uri = "https://app.example/jwks";
+/// let mut m = serde_json::json!({"redirect_uris": ["http://app.example/cb"], "jwks_uri": jwks_uri})
+///     .as_object().unwrap().clone();
+/// let e = check_metadata(&mut m, &MetadataRules::default()).unwrap_err();
+/// assert_eq!(e.rule(), Some(DcrRule::RedirectUri)); // a plain-http redirect URI is refused
+/// let mut ok = serde_json::json!({"redirect_uris": ["https://app.example/cb"], "jwks_uri": jwks_uri})
+///     .as_object().unwrap().clone();
+/// check_metadata(&mut ok, &MetadataRules::default()).unwrap();
+/// assert_eq!(ok["grant_types"], serde_json::json!(["authorization_code"]));
+/// ```
 pub fn check_metadata(m: &mut Map<String, Value>, rules: &MetadataRules) -> Result<(), DcrError> {
     check_types(m)?;
     m.entry("grant_types")

@@ -23,6 +23,33 @@ use crate::json::parse_object;
 use crate::resolver::{EntityType, ResolvedEntity, Resolver};
 
 /// Which of the two forms a software statement had.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::StatementForm;
+/// let approval = gate.check_registration(&body(&statement("j1")), &guard).await.unwrap();
+/// assert_eq!(approval.statement.form, StatementForm::OrganizationSigned);
+/// assert_eq!(approval.statement.form.as_str(), "organization_signed");
+/// assert_eq!(StatementForm::DirectoryIssued.as_str(), "directory_issued");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -34,7 +61,7 @@ pub enum StatementForm {
 }
 
 impl StatementForm {
-    /// The stored name.
+    /// The stored name; see the [`StatementForm`] example.
     pub fn as_str(self) -> &'static str {
         match self {
             StatementForm::OrganizationSigned => "organization_signed",
@@ -44,6 +71,34 @@ impl StatementForm {
 }
 
 /// How software statements are judged.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::{DcrRule, StatementRules, verify_statement};
+/// let mut rules = StatementRules::default();
+/// assert!(verify_statement(gate.resolver(), &rules, &statement("j1")).await.is_ok());
+/// rules.max_bytes = 64; // far shorter than any signed statement
+/// let e = verify_statement(gate.resolver(), &rules, &statement("j2")).await.unwrap_err();
+/// assert!(e.rule().is_some());
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StatementRules {
@@ -71,6 +126,35 @@ impl Default for StatementRules {
 
 /// A software statement whose signature, times and issuer were verified, with the
 /// organization it binds the client to.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::{StatementRules, verify_statement};
+/// let (verified, org) = verify_statement(gate.resolver(), &StatementRules::default(), &statement("j1"))
+///     .await
+///     .unwrap();
+/// assert_eq!((verified.issuer.as_str(), verified.jti.as_str()), (fed.id("org").as_str(), "j1"));
+/// assert_eq!(verified.trust_anchor, fed.id("ta").as_str());
+/// assert_eq!(org.entity_id(), &fed.id("org"));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VerifiedStatement {
@@ -243,6 +327,39 @@ fn not_vouched(rule: DcrRule, what: String) -> impl FnOnce(Error) -> DcrError {
 /// Verifies a software statement (RFC 7591 §2.3) and finds the organization it binds to.
 /// Returns the statement and the organization's resolution (its chain and policy). The
 /// `jti` is **not** consumed here: the gate does that once every other check passed.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use serde_json::json;
+/// # use oidfed::Clock;
+/// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+/// #     .anchor("ta").intermediate("org", &["ta"]).build();
+/// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+/// # let now = fed.clock().now();
+/// # // A software statement the organization `org` signed, and a registration request.
+/// # let statement = |jti: &str| fed.key("org").sign_jwt("JWT", &json!({
+/// #     "iss": fed.id("org").as_str(), "iat": now, "exp": now + 3600, "jti": jti,
+/// #     "software_id": "sw-1", "client_name": "Vouched"}));
+/// # let body = |ssa: &str| json!({"redirect_uris": ["https://app.example/cb"],
+/// #     "jwks": oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256).public_jwks(),
+/// #     "software_statement": ssa}).to_string().into_bytes();
+/// use oidfed::server::MemoryReplayGuard;
+/// use oidfed::server::dcr::{DcrConfig, DcrGate};
+/// let gate = DcrGate::new(resolver, DcrConfig::default());
+/// let guard = MemoryReplayGuard::default();
+/// use oidfed::server::dcr::{StatementRules, verify_statement};
+/// let ssa = statement("j1");
+/// let rules = StatementRules::default();
+/// let (verified, _org) = verify_statement(gate.resolver(), &rules, &ssa).await.unwrap();
+/// assert_eq!(verified.software_id.as_deref(), Some("sw-1"));
+/// // Not consumed: the same statement verifies again.
+/// assert!(verify_statement(gate.resolver(), &rules, &ssa).await.is_ok());
+/// // A statement from outside the trusted federations binds nothing.
+/// let stranger = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256)
+///     .sign_jwt("JWT", &json!({"iss": "https://stranger.example", "iat": now, "jti": "x"}));
+/// assert!(verify_statement(gate.resolver(), &rules, &stranger).await.is_err());
+/// # });
+/// ```
 pub async fn verify_statement(
     resolver: &Resolver,
     rules: &StatementRules,

@@ -27,27 +27,53 @@ impl fmt::Debug for RegistrationAccessToken {
 
 impl RegistrationAccessToken {
     /// 32 random bytes from OpenSSL's CSPRNG, base64url.
+    ///
+    /// ```
+    /// use oidfed::server::dcr::{RegistrationAccessToken, hash_token, token_matches};
+    /// let token = RegistrationAccessToken::generate().unwrap();
+    /// assert_eq!(token.value().len(), 43); // 32 bytes, base64url without padding
+    /// assert_eq!(token.hash(), hash_token(token.value())); // only the hash is stored
+    /// assert!(token_matches(token.value(), &token.hash()));
+    /// assert!(!token_matches("guess", &token.hash()));
+    /// assert_ne!(RegistrationAccessToken::generate().unwrap().value(), token.value());
+    /// ```
     pub fn generate() -> Result<Self, crate::Error> {
         Ok(Self(random_b64(32)?))
     }
 
-    /// The token, for the registration response only.
+    /// The token, for the registration response only; see
+    /// [`RegistrationAccessToken::generate`].
     pub fn value(&self) -> &str {
         &self.0
     }
 
-    /// What the server stores: base64url(SHA-256(token)).
+    /// What the server stores: base64url(SHA-256(token)); see
+    /// [`RegistrationAccessToken::generate`].
     pub fn hash(&self) -> String {
         hash_token(&self.0)
     }
 }
 
 /// base64url(SHA-256(`token`)).
+///
+/// ```
+/// use oidfed::server::dcr::hash_token;
+/// // SHA-256("abc"), base64url without padding.
+/// assert_eq!(hash_token("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+/// ```
 pub fn hash_token(token: &str) -> String {
     b64url(&openssl::sha::sha256(token.as_bytes()))
 }
 
 /// Whether `presented` hashes to `stored`, compared in constant time.
+///
+/// ```
+/// use oidfed::server::dcr::{hash_token, token_matches};
+/// let stored = hash_token("s3cret");
+/// assert!(token_matches("s3cret", &stored));
+/// assert!(!token_matches("s3cret2", &stored));
+/// assert!(!token_matches("s3cret", "short"));
+/// ```
 pub fn token_matches(presented: &str, stored: &str) -> bool {
     let h = hash_token(presented);
     h.len() == stored.len() && openssl::memcmp::eq(h.as_bytes(), stored.as_bytes())
