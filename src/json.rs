@@ -39,14 +39,14 @@ pub enum JsonErrorKind {
     Syntax,
     /// A member name appears twice in one object.
     DuplicateMember,
-    /// Nesting deeper than [`MAX_DEPTH`].
+    /// Nesting deeper than 64 levels.
     TooDeep,
     /// Valid JSON, but not the object a document must be.
     NotAnObject,
 }
 
 /// Parses `bytes` as JSON, rejecting duplicate member names at any level and nesting deeper
-/// than [`MAX_DEPTH`].
+/// than 64 levels.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // The visitor says here why it stopped; serde's error carries only the message.

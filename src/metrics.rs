@@ -69,7 +69,7 @@ pub const TRANSIENT: &str = "transient";
 /// ```
 /// use oidfed::metrics::{NOT_TRUSTED, TRUSTED, outcome_of};
 /// assert_eq!(outcome_of(&Ok::<(), oidfed::Error>(())), TRUSTED);
-/// let refused: Result<(), oidfed::Error> = Err(oidfed::Error::Config("no anchor".into()));
+/// let refused: Result<(), oidfed::Error> = Err(oidfed::Error::Config(oidfed::ConfigError::NoTrustAnchor));
 /// assert_eq!(outcome_of(&refused), NOT_TRUSTED);
 /// ```
 pub fn outcome_of<T>(result: &Result<T, Error>) -> &'static str {

@@ -18,13 +18,13 @@ use crate::jose::{Alg, b64url};
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use oidfed::jose::Alg;
-/// use oidfed::signer::{JwkSigner, Signer, sign_jwt};
+/// use oidfed::signer::{JwkSigner, Signer, SignerError, sign_jwt};
 /// struct Counting(JwkSigner, AtomicUsize);
 /// impl Signer for Counting {
 ///     fn alg(&self) -> Alg { self.0.alg() }
 ///     fn kid(&self) -> &str { self.0.kid() }
 ///     fn public_jwk(&self) -> serde_json::Value { self.0.public_jwk() }
-///     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+///     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
 ///         self.1.fetch_add(1, Ordering::Relaxed);
 ///         self.0.sign(message)
 ///     }

@@ -545,7 +545,7 @@ impl Resolver {
     /// is fetched, within one deadline and one fetch budget: each trust-mark issuer's chain,
     /// the anchor's Entity Configuration (`trust_mark_issuers`, `trust_mark_owners`), and
     /// status endpoints when `trust_mark_status` asks. That I/O is why this is `async`; the
-    /// chain check alone is the pure [`crate::chain::validate_chain`].
+    /// chain check alone is a pure function of the statements and the anchors (no I/O).
     pub async fn resolve_received_chain(
         &self,
         jwts: &[String],
