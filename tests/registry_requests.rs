@@ -230,3 +230,44 @@ async fn the_replay_guard_is_shared_by_two_handles() {
     })
     .await;
 }
+
+/// A client past the expiry of the chain it was last validated with is refused on the
+/// request path, and its keys are not handed out, even while its status still says active
+/// (the monitor that would have suspended it is not running).
+#[tokio::test]
+async fn a_client_past_its_chain_expiry_is_refused_though_no_sweep_ran() {
+    on_both(|db| async move {
+        let proto = TestKey::generate(KeyAlg::ES256);
+        let fed = fed_with(&proto);
+        let (b, clock) = builder(&fed, &["ta"]);
+        let r = b.build().unwrap();
+        let registry = Registry::open(&db.url).await.unwrap();
+        let policy = RequestPolicy::new(OP);
+        let guard = MemoryReplayGuard::default();
+        let c = registry
+            .verify_client_assertion(&r, &assertion(&proto, &fed, "e1"), &policy, &guard)
+            .await
+            .unwrap();
+        let until = c.trust_expires_at().expect("a federation client has a chain expiry");
+        clock.set(until);
+        let rp = fed.id("rp");
+        let late = proto.sign_jwt(
+            "JWT",
+            &json!({"iss": rp.as_str(), "sub": rp.as_str(), "aud": OP, "jti": "e2", "exp": until + 60}),
+        );
+        let e = registry
+            .verify_client_assertion(&r, &late, &policy, &guard)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(registry_error(&e), RegistryError::Expired { expires_at, .. } if *expires_at == until),
+            "{e:?}"
+        );
+        let e = registry.protocol_keys(&r, rp.as_str()).await.unwrap_err();
+        assert!(matches!(registry_error(&e), RegistryError::Expired { .. }), "{e:?}");
+        // Still active in the registry: only the request path decided.
+        let status = registry.status(rp.as_str()).await.unwrap().expect("known");
+        assert!(status.is_active());
+    })
+    .await;
+}

@@ -86,9 +86,11 @@ pub enum RegistryError {
         /// Its status.
         status: Box<ClientStatus>,
     },
-    /// A manually registered client at or past its registration's expiry: refused on the
-    /// request path at once (the next sweep revokes it).
-    #[error("{client_id}: its manual registration expired at {expires_at}")]
+    /// A client at or past the end of what vouches for it: a manual registration's expiry,
+    /// or the expiry of the trust chain a federation or dynamic client was last validated
+    /// with. Refused on the request path at once, whatever the status says (a monitor that
+    /// stopped must not leave an expired client usable).
+    #[error("{client_id}: its registration or trust chain expired at {expires_at}")]
     Expired {
         /// The client.
         client_id: String,

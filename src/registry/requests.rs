@@ -251,20 +251,7 @@ impl Registry {
                 }
             }
         };
-        if client.status.is_revoked() {
-            return Err(RegistryError::Revoked {
-                client_id: client_id.to_string(),
-                status: Box::new(client.status),
-            }
-            .into());
-        }
-        if !client.status.is_active() {
-            return Err(RegistryError::Suspended {
-                client_id: client_id.to_string(),
-                status: Box::new(client.status),
-            }
-            .into());
-        }
+        usable(&client, client_id, resolver.now())?;
         Ok(client)
     }
 
@@ -291,7 +278,7 @@ impl Registry {
                 &client.client_id,
                 &client.entity_type,
                 client.version,
-                || jwks.unwrap_or_else(|| client.keys()),
+                jwks.unwrap_or_else(|| client.keys()),
             )
             .await
             .map_err(|e| invalid(crate::error::RequestError::ClientKeys(Box::new(e))))
@@ -300,7 +287,8 @@ impl Registry {
     /// The protocol keys (a JWK Set) the registry holds for `client_id`, whatever its
     /// registration model: a federation client's from its current record, a dynamic or
     /// manual client's from the `jwks` its registration stored. These are the keys
-    /// [`Registry::verify_client_assertion`] verifies with.
+    /// [`Registry::verify_client_assertion`] verifies with; like it, this refuses a
+    /// revoked, suspended or expired client.
     ///
     /// # Errors
     ///
@@ -342,6 +330,7 @@ impl Registry {
                 .ok_or_else(|| RegistryError::UnknownClient {
                     client_id: client_id.to_string(),
                 })?;
+        usable(&client, client_id, resolver.now())?;
         match client.model {
             RegistrationModel::Federation => Ok(client.keys()),
             model => self.registered_jwks(resolver, &client, model).await,
@@ -424,4 +413,33 @@ fn verify_with(
                 source: Box::new(source),
             },
         })
+}
+
+/// Refuses a client that must not be used now: revoked, suspended, or past the expiry of
+/// what vouches for it (see [`RegistryError::Expired`]).
+fn usable(client: &RegisteredClient, client_id: &str, now: i64) -> Result<(), Error> {
+    if client.status.is_revoked() {
+        return Err(RegistryError::Revoked {
+            client_id: client_id.to_string(),
+            status: Box::new(client.status.clone()),
+        }
+        .into());
+    }
+    if !client.status.is_active() {
+        return Err(RegistryError::Suspended {
+            client_id: client_id.to_string(),
+            status: Box::new(client.status.clone()),
+        }
+        .into());
+    }
+    if let Some(until) = client.trust_expires_at() {
+        if now >= until {
+            return Err(RegistryError::Expired {
+                client_id: client_id.to_string(),
+                expires_at: until,
+            }
+            .into());
+        }
+    }
+    Ok(())
 }

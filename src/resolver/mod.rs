@@ -57,6 +57,14 @@ pub(crate) struct Inner {
     pub client_keys: crate::server::client_keys::ClientKeyCache,
 }
 
+/// What the walk and its validation found: the valid chains, the paths that failed, and the
+/// superiors' configurations met on the way.
+type FoundChains = (
+    Vec<TrustChain>,
+    Vec<PathAttempt>,
+    HashMap<EntityId, Arc<EntityStatement>>,
+);
+
 /// Resolves and validates OpenID Federation trust chains. Cheap to clone (shared state);
 /// one resolver serves a whole server.
 ///
@@ -266,14 +274,7 @@ impl Resolver {
         walk: &Arc<Walk>,
         subject: &EntityId,
         subject_ec: Option<Arc<EntityStatement>>,
-    ) -> Result<
-        (
-            Vec<TrustChain>,
-            Vec<PathAttempt>,
-            HashMap<EntityId, Arc<EntityStatement>>,
-        ),
-        Error,
-    > {
+    ) -> Result<FoundChains, Error> {
         let outcome = self.walk_on(walk, subject, subject_ec).await?;
         self.validate_outcome(walk, subject, outcome)
     }
@@ -299,20 +300,12 @@ impl Resolver {
 
     /// The validation part of [`Resolver::find_chains_on`]: every candidate of the walk's
     /// outcome validated.
-    #[allow(clippy::type_complexity)]
     fn validate_outcome(
         &self,
         walk: &Arc<Walk>,
         subject: &EntityId,
         outcome: crate::discovery::walk::WalkOutcome,
-    ) -> Result<
-        (
-            Vec<TrustChain>,
-            Vec<PathAttempt>,
-            HashMap<EntityId, Arc<EntityStatement>>,
-        ),
-        Error,
-    > {
+    ) -> Result<FoundChains, Error> {
         let inner = &self.inner;
         let ctx = ValidationContext {
             anchors: &walk.anchors,

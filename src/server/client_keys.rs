@@ -26,8 +26,8 @@ use crate::resolver::EntityType;
 enum Source {
     /// A record the resolver keeps.
     Record(Weak<ClientRecord>),
-    /// A registry row, at this stored version.
-    Stored(i64),
+    /// A registry row, at this stored version, holding the JWK Set of this digest.
+    Stored(i64, u64),
 }
 
 struct Parsed {
@@ -87,25 +87,32 @@ impl ClientKeyCache {
         Ok(keys)
     }
 
-    /// The parsed keys of the registry's client `client_id` at stored `version`: parsed
-    /// from `keys()` (the JWK Set the registry holds for that version) on the first lookup
-    /// of that version, remembered until a lookup with another version replaces them.
+    /// The parsed keys of the registry's client `client_id` at stored `version`: `keys`
+    /// (the JWK Set the registry holds now) parsed on the first lookup, remembered until a
+    /// lookup with another version or other key bytes replaces them. The bytes are part of
+    /// the identity: two registries (or a database restored from a backup) can hold the same
+    /// client id at the same version with different keys, and a write that does not bump
+    /// the version must not leave a replica on the keys it replaced.
     pub(crate) async fn stored_keys_of(
         &self,
         client_id: &str,
         entity_type: &EntityType,
         version: i64,
-        keys: impl FnOnce() -> serde_json::Value,
+        keys: serde_json::Value,
     ) -> Result<Arc<KeySet>, JoseError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        keys.to_string().hash(&mut h);
+        let digest = h.finish();
         let key = (Owner::Stored(client_id.to_string()), entity_type.clone());
         if let Some(p) = self.inner.get(&key).await {
-            if matches!(p.source, Source::Stored(v) if v == version) {
+            if matches!(p.source, Source::Stored(v, d) if v == version && d == digest) {
                 return Ok(p.keys.clone());
             }
         }
-        let parsed_keys = Arc::new(KeySet::from_json(&keys())?);
+        let parsed_keys = Arc::new(KeySet::from_json(&keys)?);
         let parsed = Arc::new(Parsed {
-            source: Source::Stored(version),
+            source: Source::Stored(version, digest),
             keys: parsed_keys.clone(),
         });
         self.inner.insert(key, parsed).await;
@@ -167,28 +174,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stored_client_s_keys_are_parsed_once_per_version() {
+    async fn a_stored_client_s_keys_are_parsed_once_per_version_and_key_bytes() {
         let jwks = crate::testing::TestKey::generate(KeyAlg::ES256).public_jwks();
         let cache = ClientKeyCache::new(10);
         let rp = EntityType::OPENID_RELYING_PARTY;
-        let parses = std::sync::atomic::AtomicUsize::new(0);
-        let source = || {
-            parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            jwks.clone()
-        };
-        let first = cache.stored_keys_of("dcr-1", &rp, 3, source).await.unwrap();
-        let again = cache.stored_keys_of("dcr-1", &rp, 3, source).await.unwrap();
+        let first = cache
+            .stored_keys_of("dcr-1", &rp, 3, jwks.clone())
+            .await
+            .unwrap();
+        let again = cache
+            .stored_keys_of("dcr-1", &rp, 3, jwks.clone())
+            .await
+            .unwrap();
         assert!(
             Arc::ptr_eq(&first, &again),
             "parsed once per stored version"
         );
-        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 1);
-        let next = cache.stored_keys_of("dcr-1", &rp, 4, source).await.unwrap();
+        let next = cache
+            .stored_keys_of("dcr-1", &rp, 4, jwks.clone())
+            .await
+            .unwrap();
         assert!(!Arc::ptr_eq(&first, &next), "a new version is parsed anew");
-        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 2);
         assert_eq!(next.len(), 1);
+        // The same id at the same version with other keys (another registry, a restored
+        // database, a write that did not bump the version) is never answered from the
+        // entry of the first keys.
+        let other = crate::testing::TestKey::generate(KeyAlg::ES256).public_jwks();
+        let theirs = cache
+            .stored_keys_of("dcr-1", &rp, 4, other.clone())
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&next, &theirs));
+        assert_eq!(
+            theirs.keys().first().map(|k| k.kid().to_string()),
+            other["keys"][0]["kid"].as_str().map(str::to_string)
+        );
         // Another client with the same version is its own entry.
-        cache.stored_keys_of("dcr-2", &rp, 4, source).await.unwrap();
-        assert_eq!(parses.load(std::sync::atomic::Ordering::Relaxed), 3);
+        let two = cache
+            .stored_keys_of("dcr-2", &rp, 4, jwks.clone())
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&two, &next));
     }
 }
