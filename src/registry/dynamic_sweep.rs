@@ -19,7 +19,6 @@ use super::Registry;
 use super::audit::{AuditEntry, AuditEvent};
 use super::dynamic::{DynamicRegistration, revocation};
 use super::evidence::evidence_of;
-use super::manual::ManualRegistration;
 use super::model::{Actor, ClientStatus, Evidence, RegistrationModel, StatusKind};
 use super::store::{Batch, ClientWrite};
 use super::sweep::{ClientOutcome, SweepOutcome, failure_outcome};
@@ -271,14 +270,7 @@ impl Registry {
     /// Revokes manual clients at or past their expiry.
     async fn expire_manual(&self, now: i64) -> Result<Vec<ClientOutcome>, Error> {
         let mut outcomes = Vec::new();
-        for row in self
-            .store
-            .registrations_by_model(RegistrationModel::Manual)
-            .await?
-        {
-            let Ok(m) = serde_json::from_value::<ManualRegistration>(row.details) else {
-                continue;
-            };
+        for (row, m) in self.manual_registrations().await? {
             if now < m.expires_at {
                 continue;
             }

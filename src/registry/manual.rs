@@ -348,6 +348,27 @@ fn failed(e: impl Into<Error>) -> ManualError {
 }
 
 impl Registry {
+    /// Every manual registration with its parsed details (the row's `details` taken out).
+    /// A row whose details do not parse is left out, for the expiry sweep and the access
+    /// review alike.
+    pub(crate) async fn manual_registrations(
+        &self,
+    ) -> Result<Vec<(super::store::RegistrationRow, ManualRegistration)>, Error> {
+        let rows = self
+            .store
+            .registrations_by_model(RegistrationModel::Manual)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut row| {
+                let details = std::mem::take(&mut row.details);
+                serde_json::from_value::<ManualRegistration>(details)
+                    .ok()
+                    .map(|m| (row, m))
+            })
+            .collect())
+    }
+
     /// Creates an organization record for manual onboarding of partners outside the
     /// federation, with who created it and why (reference).
     ///

@@ -269,14 +269,7 @@ impl Registry {
     pub async fn manual_review(&self, resolver: &Resolver) -> Result<ManualReview, Error> {
         let now = resolver.now();
         let mut out = ManualReview::default();
-        for row in self
-            .store
-            .registrations_by_model(RegistrationModel::Manual)
-            .await?
-        {
-            let Ok(m) = serde_json::from_value::<ManualRegistration>(row.details) else {
-                continue;
-            };
+        for (_, m) in self.manual_registrations().await? {
             let revoked = self
                 .store
                 .client(&m.client_id)

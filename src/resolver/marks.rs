@@ -25,6 +25,19 @@ impl Resolver {
     /// Validates the subject's trust marks against the chosen chain's anchor and applies
     /// `require_trust_marks`. The result's expiry becomes the minimum of the chain's and
     /// every accepted mark's `exp`.
+    /// [`Resolver::evaluate_trust_marks`] within the walk's deadline: running out of time
+    /// is the resolution's timeout for `subject`.
+    pub(crate) async fn evaluate_trust_marks_within(
+        &self,
+        resolved: &mut ResolvedEntity,
+        walk: &Arc<Walk>,
+        subject: &EntityId,
+    ) -> Result<(), Error> {
+        tokio::time::timeout_at(walk.deadline, self.evaluate_trust_marks(resolved, walk))
+            .await
+            .map_err(|_| self.out_of_time(subject))?
+    }
+
     pub(crate) async fn evaluate_trust_marks(
         &self,
         resolved: &mut ResolvedEntity,

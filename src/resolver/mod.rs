@@ -606,12 +606,8 @@ impl Resolver {
             Arc::default(),
             &walk.anchors,
         )?;
-        tokio::time::timeout_at(
-            walk.deadline,
-            self.evaluate_trust_marks(&mut resolved, &walk),
-        )
-        .await
-        .map_err(|_| self.out_of_time(&subject))??;
+        self.evaluate_trust_marks_within(&mut resolved, &walk, &subject)
+            .await?;
         resolved.fetches = walk.fetches_made();
         Ok(resolved)
     }

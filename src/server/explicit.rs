@@ -225,12 +225,8 @@ impl Resolver {
             Arc::new(configurations),
             &walk.anchors,
         )?;
-        tokio::time::timeout_at(
-            walk.deadline,
-            self.evaluate_trust_marks(&mut resolved, &walk),
-        )
-        .await
-        .map_err(|_| self.out_of_time(&subject))??;
+        self.evaluate_trust_marks_within(&mut resolved, &walk, &subject)
+            .await?;
         // §12.2.2 step 6: a peer chain starts at this server and ends at the RP's anchor.
         if let Some(peer) = peer {
             let p = self

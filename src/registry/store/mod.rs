@@ -16,7 +16,7 @@ mod schema;
 pub(crate) use audit::AuditFilter;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
 pub(crate) use lease::LeaseAttempt;
-pub(crate) use registrations::{NamedOrganizationRow, RegistrationWrite};
+pub(crate) use registrations::{NamedOrganizationRow, RegistrationRow, RegistrationWrite};
 pub(crate) use schema::schema_version;
 
 use std::time::Duration;
