@@ -11,6 +11,7 @@
 //! ```text
 //! cargo bench --bench monitor                          # 10,000 clients, 3 passes each
 //! OIDFED_BENCH_QUICK=1 cargo bench --bench monitor     # 1,000 clients, one pass each
+//! OIDFED_BENCH_ROUNDS=10 cargo bench --bench monitor   # 10 passes of each kind (for a profiler)
 //! ```
 //!
 //! Expected when nothing changed: 0 signature checks and one fetch per distinct statement
@@ -158,7 +159,10 @@ fn print(label: &str, m: &Measured, fetch_ns: f64) {
 fn main() {
     let quick = std::env::var("OIDFED_BENCH_QUICK").is_ok();
     let clients = if quick { 1_000 } else { 10_000 };
-    let rounds = if quick { 1 } else { 3 };
+    let rounds = std::env::var("OIDFED_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -203,6 +203,43 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    /// Whether `other` says exactly what `self` says, whenever each was resolved: every
+    /// field but `resolved_at` is equal (the chain compared by its fingerprint). A
+    /// re-validation that finds such a record has nothing to write but its time.
+    pub(crate) fn same_content(&self, other: &ClientRecord) -> bool {
+        // Destructured so that a field added later must be considered here.
+        let ClientRecord {
+            client_id,
+            entity_type,
+            metadata,
+            keys,
+            key_source,
+            federation_keys,
+            trust_anchor,
+            path,
+            trust_chain: _,
+            chain_fingerprint,
+            expires_at,
+            resolved_at: _,
+            trust_marks,
+            organization,
+            deviations,
+        } = self;
+        *chain_fingerprint == other.chain_fingerprint
+            && *expires_at == other.expires_at
+            && *client_id == other.client_id
+            && *entity_type == other.entity_type
+            && *trust_anchor == other.trust_anchor
+            && *path == other.path
+            && *key_source == other.key_source
+            && *organization == other.organization
+            && *trust_marks == other.trust_marks
+            && *deviations == other.deviations
+            && *keys == other.keys
+            && *federation_keys == other.federation_keys
+            && *metadata == other.metadata
+    }
+
     /// Whether the record may still be relied on at `now`.
     pub fn is_valid_at(&self, now: i64) -> bool {
         now < self.expires_at

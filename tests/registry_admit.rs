@@ -24,7 +24,7 @@ async fn admit_binds_to_the_organization_and_queries_by_it() {
         let (b, _clock) = builder(&fed, &["ta"]);
         let resolver = b.build().unwrap();
         let registry = Registry::open(&db.url).await.unwrap();
-        assert_eq!(registry.schema_version().await.unwrap(), 2);
+        assert_eq!(registry.schema_version().await.unwrap(), 3);
 
         let c = registry
             .admit(&resolver, &fed.id("rp"), &EntityType::OPENID_RELYING_PARTY)

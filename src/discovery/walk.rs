@@ -61,8 +61,12 @@ pub(crate) struct Walk {
     pub cache: Option<StatementCache>,
     /// Fetch every statement anew (and refresh the cache) instead of reading the cache.
     pub refresh: bool,
-    /// The statements fetched (shared with other walks of the same sweep).
+    /// The statements fetched (shared with other walks of the same sweep:
+    /// [`Walk::share_memo`]).
     pub memo: SharedMemo,
+    /// With a shared memo: the keys this walk asked for, so [`Walk::obtained`] gives this
+    /// walk's statements and not the sweep's.
+    own: Option<std::sync::Mutex<Vec<StatementKey>>>,
     /// The resolver's memo of verified bytes, attached to every statement fetched.
     pub verified: Option<Arc<crate::statement::verified::VerifiedMemo>>,
     fetches: AtomicUsize,
@@ -114,6 +118,7 @@ impl Walk {
             cache,
             refresh: false,
             memo: Default::default(),
+            own: None,
             verified: None,
             fetches: AtomicUsize::new(0),
             steps: AtomicUsize::new(0),
@@ -504,15 +509,37 @@ impl Walk {
     /// or never finished (the resolution then rests on more than its statements).
     pub(crate) fn obtained(&self) -> Option<Vec<(StatementKey, Arc<EntityStatement>)>> {
         let memo = self.memo.lock().ok()?;
-        memo.iter()
-            .map(|(k, cell)| match cell.get() {
-                Some(Ok(s)) => Some((k.clone(), s.clone())),
-                _ => None,
-            })
-            .collect()
+        let found = |k: &StatementKey, cell: &Memo| match cell.get() {
+            Some(Ok(s)) => Some((k.clone(), s.clone())),
+            _ => None,
+        };
+        match &self.own {
+            Some(own) => own
+                .lock()
+                .ok()?
+                .iter()
+                .map(|k| memo.get(k).and_then(|cell| found(k, cell)))
+                .collect(),
+            None => memo.iter().map(|(k, cell)| found(k, cell)).collect(),
+        }
+    }
+
+    /// Fetches through `memo`, shared with other walks (a sweep's).
+    pub(crate) fn share_memo(&mut self, memo: SharedMemo) {
+        self.memo = memo;
+        self.own = Some(std::sync::Mutex::new(Vec::new()));
     }
 
     fn memo_cell(&self, key: &StatementKey) -> Memo {
+        if let Some(own) = &self.own {
+            let mut own = match own.lock() {
+                Ok(o) => o,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if !own.contains(key) {
+                own.push(key.clone());
+            }
+        }
         let mut memo = match self.memo.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),

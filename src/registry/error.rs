@@ -116,6 +116,16 @@ pub enum RegistryError {
         /// Why (the organization rule, or the evidence that is not an assertion).
         reason: String,
     },
+    /// A federation operation was asked of a client registered otherwise (dynamic or
+    /// manual): its client_id is not an Entity Identifier to resolve. The registration
+    /// sweep ([`crate::registry::Registry::sweep_registrations`]) re-checks those.
+    #[error("{client_id} is a {} registration, not a federation entity to re-resolve", model.as_str())]
+    NotFederation {
+        /// The client.
+        client_id: String,
+        /// How it was registered.
+        model: crate::registry::RegistrationModel,
+    },
     /// The organization is not in the registry.
     #[error("{organization_id} is not a known organization")]
     UnknownOrganization {

@@ -404,9 +404,38 @@ impl RegisteredClient {
         self.admitted_at
     }
 
-    /// When it was last re-validated successfully (Unix seconds).
+    /// When it was last re-validated successfully (Unix seconds). A re-validation that
+    /// found exactly the stored record sets this and nothing else; the record's own
+    /// `resolved_at` says when that record was first built.
     pub fn last_validated(&self) -> i64 {
         self.last_validated
+    }
+
+    /// The version of the stored row: it grows with every change written (status, record,
+    /// registration), and only then: a re-validation that changed nothing leaves it, so
+    /// anything derived from a version (parsed keys, a replica's cache) stays valid. Two
+    /// reads with the same version saw the same client, but for `last_validated`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fed = oidfed::testing::FederationBuilder::new("https://fed.example")
+    /// #     .anchor("ta").intermediate("org", &["ta"]).leaf("rp", &["org"])
+    /// #     .metadata("rp", "openid_relying_party", serde_json::json!({"client_name": "RP"}))
+    /// #     .build();
+    /// # let resolver = fed.resolver_builder(&["ta"]).build().unwrap();
+    /// # let db = std::env::temp_dir().join(format!("oidfed-doc-{}-version.db", std::process::id()));
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # let registry = oidfed::registry::Registry::open(&format!("sqlite://{}", db.display()))
+    /// #     .await.unwrap().with_clock(fed.clock());
+    /// let admitted = registry.admit(&resolver, &fed.id("rp"), "openid_relying_party").await.unwrap();
+    /// registry.sweep(&resolver).await.unwrap(); // nothing changed
+    /// let now = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+    /// assert_eq!(now.version(), admitted.version());
+    /// # for ext in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{ext}", db.display())).ok(); }
+    /// # });
+    /// ```
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// Until when the trust its last successful validation established holds without a

@@ -19,6 +19,7 @@ use super::Registry;
 use super::admit::{Success, failure, success};
 use super::error::RegistryError;
 use super::model::{Actor, Evidence, RegisteredClient, RegistrationModel, StatusKind};
+use super::store::Touch;
 use crate::error::Error;
 use crate::record::Change;
 use crate::resolver::{Resolver, SweepMemo};
@@ -235,15 +236,20 @@ impl Registry {
         let permits = Arc::new(Semaphore::new(self.options.sweep_concurrency.max(1)));
         let mut after = String::new();
         loop {
-            let page = self.store.clients_page(&after, PAGE).await?;
+            // The records stay in the database unless a client changed (see [`Read`]).
+            let page = self.store.clients_page_lazy(&after, PAGE).await?;
             let Some(last) = page.last() else { break };
-            after = last.client_id.clone();
+            after = last.client.client_id.clone();
             let mut tasks = JoinSet::new();
-            for (i, c) in page.into_iter().enumerate() {
+            for (i, lazy) in page.into_iter().enumerate() {
+                let c = lazy.client;
                 if c.status.is_revoked() || c.model != RegistrationModel::Federation {
                     report.skipped += 1;
                     continue;
                 }
+                let read = Read::Lazy {
+                    digest: lazy.record_digest,
+                };
                 let (registry, resolver, memo, permits) = (
                     self.clone(),
                     resolver.clone(),
@@ -255,17 +261,23 @@ impl Registry {
                     (
                         i,
                         registry
-                            .revalidate(&resolver, c, &memo, Actor::Monitor)
+                            .revalidate_pending(&resolver, c, read, &memo, Actor::Monitor)
                             .await,
                     )
                 });
             }
             let mut lines = Vec::new();
+            let mut touches = Vec::new();
             while let Some(done) = tasks.join_next().await {
-                if let Ok(line) = done {
-                    lines.push(line);
+                match done {
+                    Ok((i, Pending::Done(line))) => lines.push((i, line)),
+                    Ok((i, Pending::Touch(t))) => touches.push((i, t)),
+                    Err(_) => {}
                 }
             }
+            // The page's unchanged clients: one transaction.
+            let (order, touches): (Vec<usize>, Vec<Touch>) = touches.into_iter().unzip();
+            lines.extend(order.into_iter().zip(self.commit_touches(touches).await));
             lines.sort_by_key(|l| l.0);
             for (_, line) in lines {
                 match &line.outcome {
@@ -341,23 +353,117 @@ impl Registry {
         memo: &SweepMemo,
         actor: Actor,
     ) -> ClientOutcome {
-        let previous = client.status.kind;
         let client_id = client.client_id.clone();
-        let outcome = self.revalidate_inner(resolver, client, memo, actor).await;
-        ClientOutcome {
-            client_id,
-            previous,
-            outcome: outcome.unwrap_or_else(|error| SweepOutcome::NotWritten { error }),
+        let previous = client.status.kind;
+        let refused = if client.status.is_revoked() {
+            Some(RegistryError::Revoked {
+                client_id: client_id.clone(),
+                status: Box::new(client.status.clone()),
+            })
+        } else if client.model != RegistrationModel::Federation {
+            Some(RegistryError::NotFederation {
+                client_id: client_id.clone(),
+                model: client.model,
+            })
+        } else {
+            None
+        };
+        if let Some(error) = refused {
+            return ClientOutcome {
+                client_id,
+                previous,
+                outcome: SweepOutcome::NotWritten {
+                    error: error.into(),
+                },
+            };
+        }
+        match self
+            .revalidate_pending(resolver, client, Read::Whole, memo, actor)
+            .await
+        {
+            Pending::Done(outcome) => outcome,
+            Pending::Touch(t) => {
+                let mut lines = self.commit_touches(vec![t]).await;
+                lines.pop().unwrap_or(ClientOutcome {
+                    client_id,
+                    previous,
+                    outcome: SweepOutcome::Unchanged,
+                })
+            }
         }
     }
 
+    /// Re-validates `client` (a federation client, not revoked: the callers filter) and
+    /// commits the outcome, except when nothing at all changed: then the only write due,
+    /// the time of the validation, is returned for [`Registry::commit_touches`] to write
+    /// with others in one transaction.
+    pub(crate) async fn revalidate_pending(
+        &self,
+        resolver: &Resolver,
+        client: RegisteredClient,
+        read: Read,
+        memo: &SweepMemo,
+        actor: Actor,
+    ) -> Pending {
+        let previous = client.status.kind;
+        let client_id = client.client_id.clone();
+        match self
+            .revalidate_inner(resolver, client, read, memo, actor)
+            .await
+        {
+            Ok(Ok(outcome)) => Pending::Done(ClientOutcome {
+                client_id,
+                previous,
+                outcome,
+            }),
+            Ok(Err(touch)) => Pending::Touch(touch),
+            Err(error) => Pending::Done(ClientOutcome {
+                client_id,
+                previous,
+                outcome: SweepOutcome::NotWritten { error },
+            }),
+        }
+    }
+
+    /// Writes the touches of re-validations that changed nothing, in one transaction:
+    /// [`SweepOutcome::Unchanged`] for each client written, `NotWritten` (a conflict) for
+    /// one another writer changed meanwhile, `NotWritten` for all on a database error.
+    pub(crate) async fn commit_touches(&self, touches: Vec<Touch>) -> Vec<ClientOutcome> {
+        let written = self.store.touch(&touches).await;
+        touches
+            .into_iter()
+            .map(|t| {
+                let outcome = match &written {
+                    Ok(w) if w.contains(&t.client_id) => SweepOutcome::Unchanged,
+                    Ok(_) => SweepOutcome::NotWritten {
+                        error: RegistryError::Conflict {
+                            client_id: t.client_id.clone(),
+                        }
+                        .into(),
+                    },
+                    Err(e) => SweepOutcome::NotWritten {
+                        error: e.clone().into(),
+                    },
+                };
+                ClientOutcome {
+                    client_id: t.client_id,
+                    previous: StatusKind::Active,
+                    outcome,
+                }
+            })
+            .collect()
+    }
+
+    /// The outcome, committed; or, when the client is active and the chain says exactly
+    /// what its stored record says, the touch still to write.
     async fn revalidate_inner(
         &self,
         resolver: &Resolver,
         client: RegisteredClient,
+        read: Read,
         memo: &SweepMemo,
         actor: Actor,
-    ) -> Result<SweepOutcome, Error> {
+    ) -> Result<Result<SweepOutcome, Touch>, Error> {
         let id = resolver.entity_id(&client.client_id)?;
         let now = resolver.now();
         let result = resolver.resolve_fresh(&id, &client.entity_type, memo).await;
@@ -370,6 +476,42 @@ impl Registry {
                 .into())
             }
             other => other,
+        };
+        let active = client.status.kind == StatusKind::Active;
+        let unchanged = match (&result, &read) {
+            (Ok(record), Read::Whole) => {
+                active
+                    && client
+                        .record
+                        .as_deref()
+                        .is_some_and(|old| old.same_content(record))
+            }
+            (Ok(record), Read::Lazy { digest }) => {
+                active
+                    && digest.is_some()
+                    && self.store.digests.digest(&client.client_id, record) == *digest
+            }
+            (Err(_), _) => false,
+        };
+        if unchanged {
+            return Ok(Err(Touch {
+                client_id: client.client_id,
+                version: client.version,
+                at: now,
+            }));
+        }
+        // Something to write: the whole client, as stored (a lazy read has no record).
+        let client = match read {
+            Read::Whole => client,
+            Read::Lazy { .. } => match self.store.client(&client.client_id).await? {
+                Some(c) if c.version == client.version => c,
+                _ => {
+                    return Err(RegistryError::Conflict {
+                        client_id: client.client_id,
+                    }
+                    .into());
+                }
+            },
         };
         let (t, outcome) = match result {
             Ok(record) => {
@@ -398,6 +540,26 @@ impl Registry {
             }
         };
         self.store.apply(t.batch).await?;
-        Ok(outcome)
+        Ok(Ok(outcome))
     }
+}
+
+/// How the client given to a re-validation was read.
+pub(crate) enum Read {
+    /// With its record: unchanged when the new record says what the stored one says.
+    Whole,
+    /// Without it (a lazy page of the store): unchanged when the new record's
+    /// digest is the stored digest; otherwise the client is read whole before the write. A
+    /// row without a digest (written before schema 3) is written whole once.
+    Lazy {
+        /// The stored record's digest.
+        digest: Option<String>,
+    },
+}
+
+/// A re-validation before its last write: done (committed, or failed), or a touch to
+/// commit with others ([`Registry::commit_touches`]).
+pub(crate) enum Pending {
+    Done(ClientOutcome),
+    Touch(Touch),
 }

@@ -260,7 +260,7 @@ impl Resolver {
         walk.refresh = refresh;
         walk.verified = Some(inner.verified.clone());
         if let Some(memo) = memo {
-            walk.memo = memo;
+            walk.share_memo(memo);
         }
         Arc::new(walk)
     }
@@ -447,14 +447,14 @@ impl Resolver {
         if same.is_some() {
             return Ok((resolved, same));
         }
-        // A walk sharing a sweep's memo holds other clients' statements too: not remembered.
-        if !shared {
-            if let Some(inputs) = walk.obtained() {
-                self.inner
-                    .memo
-                    .insert(&resolved, inputs, failed_paths, walk.now, generation)
-                    .await;
-            }
+        // Remembered with the statements this walk obtained (a sweep's walk: its own, not
+        // the other clients' of the shared memo), so the next sweep that fetches the same
+        // bytes gets this resolution, and its record, again.
+        if let Some(inputs) = walk.obtained() {
+            self.inner
+                .memo
+                .insert(&resolved, inputs, failed_paths, walk.now, generation)
+                .await;
         }
         Ok((resolved, None))
     }

@@ -74,7 +74,23 @@ impl Resolver {
             if let Some(record) = same.as_ref().and_then(|m| m.record.get()) {
                 return Ok(record.clone());
             }
-            self.record_until(&resolved, deadline).await.map(Arc::new)
+            let record = Arc::new(self.record_until(&resolved, deadline).await?);
+            // Kept with the resolution just remembered (or the one that answered), when its
+            // keys came from the chain: the next sweep fetching the same bytes gets this very
+            // record (and the registry finds it unchanged by its digest).
+            if matches!(
+                record.key_source,
+                crate::record::KeySource::Jwks | crate::record::KeySource::None
+            ) {
+                let m = match same {
+                    Some(m) => Some(m),
+                    None => self.memoised(client_id, entity_type, false, false).await,
+                };
+                if let Some(m) = m {
+                    let _ = m.record.set(record.clone());
+                }
+            }
+            Ok(record)
         }
         .await;
         match result {

@@ -22,6 +22,8 @@ use super::{Monitor, MonitorError};
 use crate::jose::cost::count_signatures;
 use crate::registry::events::MonitorEvent;
 use crate::registry::model::{Actor, RegisteredClient, RegistrationModel, StatusKind};
+use crate::registry::store::Touch;
+use crate::registry::sweep::{Pending, Read};
 use crate::registry::{ClientOutcome, SweepMemo, SweepOutcome};
 use crate::resolver::Resolver;
 
@@ -158,25 +160,52 @@ impl Monitor {
         // Writes failing one after another for a transient reason: the database is down.
         // The pass stops rather than try every client; they stay due for the next one.
         let mut failing = 0usize;
+        // Unchanged clients' one write (their validation time), committed a page at a time.
+        let mut touches: Vec<Touch> = Vec::new();
         let hints = self.events_due(now);
         // Page by page: memory holds one page and the re-validations in flight.
         let mut after = String::new();
         'pages: loop {
-            let page = match s.registry.store.clients_page(&after, PAGE).await {
+            // Without subordinate events the records stay in the database: a client is
+            // compared with its stored record by digest, and read whole only to be changed.
+            let page = if hints {
+                s.registry
+                    .store
+                    .clients_page(&after, PAGE)
+                    .await
+                    .map(|p| p.into_iter().map(|c| (c, Read::Whole)).collect::<Vec<_>>())
+            } else {
+                s.registry
+                    .store
+                    .clients_page_lazy(&after, PAGE)
+                    .await
+                    .map(|p| {
+                        p.into_iter()
+                            .map(|l| {
+                                let read = Read::Lazy {
+                                    digest: l.record_digest,
+                                };
+                                (l.client, read)
+                            })
+                            .collect()
+                    })
+            };
+            let page = match page {
                 Ok(p) => p,
                 Err(e) => {
                     // Let the writes in flight finish (each is one transaction) first.
                     while let Some(done) = tasks.join_next().await {
-                        self.count(done, &mut report);
+                        self.settle(done, &mut touches, &mut report);
                     }
+                    self.flush(&mut touches, &mut report).await;
                     return Err(e.into());
                 }
             };
-            let Some(last) = page.last() else { break };
+            let Some((last, _)) = page.last() else { break };
             after = last.client_id.clone();
-            let clients: Vec<RegisteredClient> = page
+            let clients: Vec<(RegisteredClient, Read)> = page
                 .into_iter()
-                .filter(|c| {
+                .filter(|(c, _)| {
                     !c.status().is_revoked()
                         && c.registration_model() == RegistrationModel::Federation
                 })
@@ -184,15 +213,16 @@ impl Monitor {
             report.clients += clients.len();
             if hints {
                 // A link shared with an earlier page is answered from the pass's memo.
+                let whole: Vec<RegisteredClient> = clients.iter().map(|(c, _)| c.clone()).collect();
                 report.subordinate_events +=
-                    count_signatures(checks.clone(), self.poll_hints(&resolver, &clients)).await;
+                    count_signatures(checks.clone(), self.poll_hints(&resolver, &whole)).await;
             }
             let (due, next_due) = self.split_due(clients, now);
             report.next_due = match (report.next_due, next_due) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            for c in due {
+            for (c, read) in due {
                 if *s.stop.borrow() || failing >= DATABASE_DOWN_AFTER {
                     report.interrupted = true;
                     break 'pages;
@@ -213,11 +243,19 @@ impl Monitor {
                 let id = c.client_id().to_string();
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let work = registry.revalidate(&resolver, c, &memo, Actor::Monitor);
+                    let work =
+                        registry.revalidate_pending(&resolver, c, read, &memo, Actor::Monitor);
                     (id, count_signatures(checks, work).await)
                 });
                 while let Some(done) = tasks.try_join_next() {
-                    failing = if self.count(done, &mut report) {
+                    failing = match self.settle(done, &mut touches, &mut report) {
+                        Some(true) => failing + 1,
+                        Some(false) => 0,
+                        None => failing,
+                    };
+                }
+                if touches.len() >= PAGE as usize {
+                    failing = if self.flush(&mut touches, &mut report).await {
                         failing + 1
                     } else {
                         0
@@ -226,8 +264,9 @@ impl Monitor {
             }
         }
         while let Some(done) = tasks.join_next().await {
-            self.count(done, &mut report);
+            self.settle(done, &mut touches, &mut report);
         }
+        self.flush(&mut touches, &mut report).await;
         let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
         // Dynamic clients' organizations (and manual clients' expiry), with the pass's memo:
         // each organization resolved once, its statements shared with the federation
@@ -290,6 +329,42 @@ impl Monitor {
         );
         s.publish(MonitorEvent::PassCompleted(Arc::new(report.clone())));
         Ok(report)
+    }
+
+    /// Counts a finished re-validation, or keeps its touch for [`Monitor::flush`]; `None`
+    /// for a touch, else whether it could not be written for a transient reason.
+    fn settle(
+        &self,
+        done: Result<(String, Pending), tokio::task::JoinError>,
+        touches: &mut Vec<Touch>,
+        report: &mut PassReport,
+    ) -> Option<bool> {
+        match done {
+            Ok((_, Pending::Touch(t))) => {
+                touches.push(t);
+                None
+            }
+            Ok((id, Pending::Done(line))) => Some(self.count(Ok((id, line)), report)),
+            Err(e) => Some(self.count(Err(e), report)),
+        }
+    }
+
+    /// Commits the kept touches in one transaction and counts them; true when they could
+    /// not be written for a transient reason.
+    async fn flush(&self, touches: &mut Vec<Touch>, report: &mut PassReport) -> bool {
+        if touches.is_empty() {
+            return false;
+        }
+        let lines = self
+            .shared
+            .registry
+            .commit_touches(std::mem::take(touches))
+            .await;
+        let mut transient = false;
+        for line in lines {
+            transient |= self.count(Ok((line.client_id.clone(), line)), report);
+        }
+        transient
     }
 
     /// Counts one outcome; true when it could not be written for a transient reason.
@@ -355,15 +430,16 @@ impl Monitor {
     /// The clients due at `now` (forced ones first) and when the next of the others is.
     fn split_due(
         &self,
-        clients: Vec<RegisteredClient>,
+        clients: Vec<(RegisteredClient, Read)>,
         now: i64,
-    ) -> (Vec<RegisteredClient>, Option<i64>) {
+    ) -> (Vec<(RegisteredClient, Read)>, Option<i64>) {
         let s = &self.shared;
         let st = s.state();
         let mut due = Vec::new();
         let mut next: Option<i64> = None;
-        for c in clients {
-            let expires = c.record().map(|r| r.expires_at.as_secs());
+        for (c, read) in clients {
+            // The record's expiry, as stored beside it (a lazy read has no record).
+            let expires = c.trust_expires_at();
             // After transient failures the back-off decides (capped at the record's expiry,
             // so a suspension is recorded on time); a replica that just took over has no
             // count and uses the retry time the registry recorded.
@@ -375,12 +451,12 @@ impl Monitor {
                 .schedule
                 .due(c.client_id(), c.last_validated(), expires, retry);
             if st.forced.contains(c.client_id()) || at <= now {
-                due.push(c);
+                due.push((c, read));
             } else {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }
-        due.sort_by_key(|c| !st.forced.contains(c.client_id()));
+        due.sort_by_key(|(c, _)| !st.forced.contains(c.client_id()));
         (due, next)
     }
 

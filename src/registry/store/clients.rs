@@ -71,10 +71,45 @@ type ClientTuple = (
     Option<i64>,
 );
 
-const CLIENT_COLUMNS: &str = "client_id, entity_type, organization_id, registration_model, \
-     status_json, record_json, admitted_at, last_validated, version, expires_at";
+/// A client's columns, read from [`FROM_CLIENTS`] (its record in `oidfed_records`).
+const CLIENT_COLUMNS: &str = "c.client_id, c.entity_type, c.organization_id, \
+     c.registration_model, c.status_json, r.record_json, c.admitted_at, c.last_validated, \
+     c.version, c.expires_at";
 
-fn client_from(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
+/// The same from `oidfed_clients` alone, with the record's digest where
+/// [`CLIENT_COLUMNS`] has the record.
+const CLIENT_COLUMNS_DIGEST: &str = "c.client_id, c.entity_type, c.organization_id, \
+     c.registration_model, c.status_json, c.record_digest, c.admitted_at, c.last_validated, \
+     c.version, c.expires_at";
+
+const FROM_CLIENTS: &str =
+    "oidfed_clients c LEFT JOIN oidfed_records r ON r.client_id = c.client_id";
+
+/// A client as a pass reads it: without its record (`record` is `None`), with the digest
+/// of the stored record, decoded only when the re-validation finds something new.
+pub(crate) struct LazyClient {
+    pub client: RegisteredClient,
+    pub record_digest: Option<String>,
+}
+
+fn client_from(mut t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
+    let record = match t.5.take() {
+        Some(r) => Some(Arc::new(serde_json::from_str(&r).map_err(|e| {
+            RegistryError::Corrupt {
+                what: "oidfed_clients",
+                key: t.0.clone(),
+                detail: format!("record_json: {e}"),
+            }
+        })?)),
+        None => None,
+    };
+    let mut client = client_without_record(t)?;
+    client.record = record;
+    Ok(client)
+}
+
+/// The row, its record column (`t.5`) aside.
+fn client_without_record(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
     let corrupt = |detail: String| RegistryError::Corrupt {
         what: "oidfed_clients",
         key: t.0.clone(),
@@ -82,12 +117,7 @@ fn client_from(t: ClientTuple) -> Result<RegisteredClient, RegistryError> {
     };
     let status: ClientStatus =
         serde_json::from_str(&t.4).map_err(|e| corrupt(format!("status_json: {e}")))?;
-    let record = match &t.5 {
-        Some(r) => Some(Arc::new(
-            serde_json::from_str(r).map_err(|e| corrupt(format!("record_json: {e}")))?,
-        )),
-        None => None,
-    };
+    let record = None;
     let model = RegistrationModel::parse(&t.3)
         .ok_or_else(|| corrupt(format!("registration_model {:?}", t.3)))?;
     Ok(RegisteredClient {
@@ -110,7 +140,7 @@ impl Store {
         &self,
         client_id: &str,
     ) -> Result<Option<RegisteredClient>, RegistryError> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE client_id = $1");
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM {FROM_CLIENTS} WHERE c.client_id = $1");
         let row: Option<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
             .bind(client_id)
             .fetch_optional(p)
@@ -125,8 +155,8 @@ impl Store {
         organization_id: &str,
     ) -> Result<Vec<RegisteredClient>, RegistryError> {
         let sql = format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE organization_id = $1 \
-             ORDER BY client_id"
+            "SELECT {CLIENT_COLUMNS} FROM {FROM_CLIENTS} WHERE c.organization_id = $1 \
+             ORDER BY c.client_id"
         );
         let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
             .bind(organization_id)
@@ -144,8 +174,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RegisteredClient>, RegistryError> {
         let sql = format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidfed_clients WHERE client_id > $1 \
-             ORDER BY client_id LIMIT $2"
+            "SELECT {CLIENT_COLUMNS} FROM {FROM_CLIENTS} WHERE c.client_id > $1 \
+             ORDER BY c.client_id LIMIT $2"
         );
         let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
             .bind(after)
@@ -154,6 +184,34 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?);
         rows.into_iter().map(client_from).collect()
+    }
+
+    /// [`Store::clients_page`] without the records: each with its record's digest instead
+    /// (a monitor pass decodes a record only for a client whose chain changed).
+    pub(crate) async fn clients_page_lazy(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<LazyClient>, RegistryError> {
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS_DIGEST} FROM oidfed_clients c WHERE c.client_id > $1 \
+             ORDER BY c.client_id LIMIT $2"
+        );
+        let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+            .map_err(|e| self.err(e))?);
+        rows.into_iter()
+            .map(|mut t| {
+                let record_digest = t.5.take();
+                Ok(LazyClient {
+                    client: client_without_record(t)?,
+                    record_digest,
+                })
+            })
+            .collect()
     }
 
     /// Every organization with its client counts, by identifier.
@@ -246,6 +304,7 @@ impl Store {
                 .await
                 .map_err(err)?;
             }
+            let mut written = Vec::with_capacity(batch.clients.len());
             for w in &batch.clients {
                 let c = &w.client;
                 let status = serde_json::to_string(&c.status).map_err(|e| corrupt_write(c, e))?;
@@ -255,19 +314,20 @@ impl Store {
                     .map(|r| serde_json::to_string(r.as_ref()))
                     .transpose()
                     .map_err(|e| corrupt_write(c, e))?;
+                let digest = record.as_deref().map(super::touch::digest_of);
                 let done = sqlx::query(
                     "INSERT INTO oidfed_clients (client_id, entity_type, organization_id, \
-                     registration_model, status, status_json, record_json, admitted_at, \
-                     last_validated, expires_at, version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     registration_model, status, status_json, admitted_at, \
+                     last_validated, expires_at, version, record_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12) \
                      ON CONFLICT (client_id) DO UPDATE SET entity_type = excluded.entity_type, \
                      organization_id = excluded.organization_id, \
                      registration_model = excluded.registration_model, \
                      status = excluded.status, status_json = excluded.status_json, \
-                     record_json = excluded.record_json, admitted_at = excluded.admitted_at, \
+                     admitted_at = excluded.admitted_at, \
                      last_validated = excluded.last_validated, expires_at = excluded.expires_at, \
-                     version = excluded.version \
-                     WHERE oidfed_clients.version = $12",
+                     version = excluded.version, record_digest = excluded.record_digest \
+                     WHERE oidfed_clients.version = $11",
                 )
                 .bind(&c.client_id)
                 .bind(c.entity_type.as_str())
@@ -275,12 +335,12 @@ impl Store {
                 .bind(c.model.as_str())
                 .bind(c.status.kind.as_str())
                 .bind(status)
-                .bind(record)
                 .bind(c.admitted_at)
                 .bind(c.last_validated)
                 .bind(c.trust_expires_at())
                 .bind(w.expected_version + 1)
                 .bind(w.expected_version)
+                .bind(&digest)
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;
@@ -288,6 +348,20 @@ impl Store {
                     return Err(RegistryError::Conflict {
                         client_id: c.client_id.clone(),
                     });
+                }
+                let kept = match &record {
+                    Some(json) => sqlx::query(
+                        "INSERT INTO oidfed_records (client_id, record_json) VALUES ($1, $2) \
+                         ON CONFLICT (client_id) DO UPDATE SET record_json = excluded.record_json",
+                    )
+                    .bind(&c.client_id)
+                    .bind(json),
+                    None => sqlx::query("DELETE FROM oidfed_records WHERE client_id = $1")
+                        .bind(&c.client_id),
+                };
+                kept.execute(&mut *tx).await.map_err(err)?;
+                if let (Some(r), Some(d)) = (&c.record, digest) {
+                    written.push((c.client_id.clone(), Arc::downgrade(r), d));
                 }
             }
             for (user, client, org, scopes, at) in &batch.grants {
@@ -411,6 +485,9 @@ impl Store {
                 .map_err(err)?;
             }
             tx.commit().await.map_err(err)?;
+            for (client_id, record, digest) in written {
+                self.digests.remember(client_id, record, digest);
+            }
             Ok(())
         })
     }

@@ -12,12 +12,14 @@ mod lease;
 mod misc;
 mod registrations;
 mod schema;
+mod touch;
 
 pub(crate) use audit::AuditFilter;
 pub(crate) use clients::{Batch, ClientWrite, OrgWrite};
 pub(crate) use lease::LeaseAttempt;
 pub(crate) use registrations::{NamedOrganizationRow, RegistrationRow, RegistrationWrite};
 pub(crate) use schema::schema_version;
+pub(crate) use touch::Touch;
 
 use std::time::Duration;
 
@@ -68,6 +70,9 @@ pub(crate) use with_pool;
 pub(crate) struct Store {
     pub(crate) pool: Pool,
     pub(crate) engine: Engine,
+    /// The digest of each record this process wrote or compared, by client
+    /// ([`touch::RecordDigests`]).
+    pub(crate) digests: touch::RecordDigests,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,6 +156,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite(pool),
             engine: Engine::Sqlite,
+            digests: touch::RecordDigests::default(),
         })
     }
 
@@ -171,6 +177,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Postgres(pool),
             engine: Engine::Postgres,
+            digests: touch::RecordDigests::default(),
         })
     }
 

@@ -127,7 +127,25 @@ CREATE TRIGGER oidfed_audit_notify AFTER INSERT ON oidfed_audit
 FOR EACH ROW EXECUTE FUNCTION oidfed_audit_notify();
 ",
     },
+    Migration {
+        version: 3,
+        name: "records in their own table, a digest of each beside its client",
+        sqlite: RECORDS,
+        postgres: RECORDS,
+    },
 ];
+
+/// Records in a table of their own, with a digest beside each client, so a monitor pass
+/// reads narrow rows: a client's columns come after its record in `oidfed_clients`, and
+/// SQLite reads a row's overflow pages (the 4 KB record) to reach them, and rewrites them
+/// on any update. `oidfed_clients.record_json` stays, always NULL from this version on.
+const RECORDS: &str = "
+ALTER TABLE oidfed_clients ADD COLUMN record_digest TEXT;
+CREATE TABLE IF NOT EXISTS oidfed_records (client_id TEXT PRIMARY KEY, record_json TEXT NOT NULL);
+INSERT INTO oidfed_records (client_id, record_json)
+    SELECT client_id, record_json FROM oidfed_clients WHERE record_json IS NOT NULL;
+UPDATE oidfed_clients SET record_json = NULL;
+";
 
 /// The monitor's lease (`crate::registry::monitor`): one row per lease name.
 const MONITOR_TABLES: &str = "
@@ -137,7 +155,7 @@ CREATE TABLE IF NOT EXISTS oidfed_leases (
 ";
 
 /// The schema version this library writes.
-pub(crate) const CURRENT_VERSION: i64 = 2;
+pub(crate) const CURRENT_VERSION: i64 = 3;
 
 /// The advisory lock key under which PostgreSQL migrations run ("oidf").
 pub(crate) const MIGRATION_LOCK: i64 = 0x6f69_6466;
