@@ -79,11 +79,6 @@ impl Fetcher for PassFetcher {
     fn fetch(&self, request: FetchRequest) -> BoxFuture<'_, Result<FetchResponse, FetchError>> {
         Box::pin(async move {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let key = (
-                request.method == Method::Post,
-                request.url.to_string(),
-                request.form.clone(),
-            );
             // Statements are shared by the pass's memo of statements already (parsed, one
             // fetch each); memoising their bodies again would only double the memory.
             if matches!(
@@ -92,6 +87,11 @@ impl Fetcher for PassFetcher {
             ) {
                 return self.network(request).await;
             }
+            let key = (
+                request.method == Method::Post,
+                request.url.to_string(),
+                request.form.clone(),
+            );
             match self.cell(key) {
                 Some(cell) => cell.get_or_init(|| self.network(request)).await.clone(),
                 None => self.network(request).await,

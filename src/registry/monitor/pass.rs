@@ -29,6 +29,8 @@ use crate::resolver::Resolver;
 
 /// Clients read per page.
 const PAGE: i64 = 500;
+/// Clients one task re-validates, one after the other.
+const PER_TASK: usize = 8;
 /// Consecutive transient write failures after which a pass stops.
 const DATABASE_DOWN_AFTER: usize = 3;
 
@@ -195,7 +197,7 @@ impl Monitor {
                 Err(e) => {
                     // Let the writes in flight finish (each is one transaction) first.
                     while let Some(done) = tasks.join_next().await {
-                        self.settle(done, &mut touches, &mut report);
+                        self.settle_all(done, 0, &mut touches, &mut report);
                     }
                     self.flush(&mut touches, &mut report).await;
                     return Err(e.into());
@@ -222,7 +224,11 @@ impl Monitor {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            for (c, read) in due {
+            // A task re-validates a few clients one after the other: `concurrency` tasks
+            // keep as many re-validations in flight as one task each would, at a fraction
+            // of the hand-offs between threads.
+            let mut due = due.into_iter().peekable();
+            while due.peek().is_some() {
                 if *s.stop.borrow() || failing >= DATABASE_DOWN_AFTER {
                     report.interrupted = true;
                     break 'pages;
@@ -234,25 +240,31 @@ impl Monitor {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     break 'pages;
                 };
-                let (registry, resolver, memo, checks) = (
+                let chunk: Vec<(RegisteredClient, Read)> = due.by_ref().take(PER_TASK).collect();
+                let (registry, resolver, memo, checks, stop) = (
                     s.registry.clone(),
                     resolver.clone(),
                     memo.clone(),
                     checks.clone(),
+                    s.stop.subscribe(),
                 );
-                let id = c.client_id().to_string();
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let work =
-                        registry.revalidate_pending(&resolver, c, read, &memo, Actor::Monitor);
-                    (id, count_signatures(checks, work).await)
+                    let mut done = Vec::with_capacity(chunk.len());
+                    for (c, read) in chunk {
+                        // Stopped: the rest stay due for the next pass.
+                        if *stop.borrow() {
+                            return (done, true);
+                        }
+                        let id = c.client_id().to_string();
+                        let work =
+                            registry.revalidate_pending(&resolver, c, read, &memo, Actor::Monitor);
+                        done.push((id, count_signatures(checks.clone(), work).await));
+                    }
+                    (done, false)
                 });
                 while let Some(done) = tasks.try_join_next() {
-                    failing = match self.settle(done, &mut touches, &mut report) {
-                        Some(true) => failing + 1,
-                        Some(false) => 0,
-                        None => failing,
-                    };
+                    failing = self.settle_all(done, failing, &mut touches, &mut report);
                 }
                 if touches.len() >= PAGE as usize {
                     failing = if self.flush(&mut touches, &mut report).await {
@@ -264,7 +276,7 @@ impl Monitor {
             }
         }
         while let Some(done) = tasks.join_next().await {
-            self.settle(done, &mut touches, &mut report);
+            self.settle_all(done, 0, &mut touches, &mut report);
         }
         self.flush(&mut touches, &mut report).await;
         let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
@@ -329,6 +341,35 @@ impl Monitor {
         );
         s.publish(MonitorEvent::PassCompleted(Arc::new(report.clone())));
         Ok(report)
+    }
+
+    /// Settles what one task re-validated (see [`Monitor::settle`]); returns the count of
+    /// consecutive transient write failures, from `failing`.
+    fn settle_all(
+        &self,
+        done: Result<(Vec<(String, Pending)>, bool), tokio::task::JoinError>,
+        mut failing: usize,
+        touches: &mut Vec<Touch>,
+        report: &mut PassReport,
+    ) -> usize {
+        let lines = match done {
+            Ok((lines, stopped)) => {
+                report.interrupted |= stopped;
+                lines
+            }
+            Err(e) => {
+                self.settle(Err(e), touches, report);
+                return failing;
+            }
+        };
+        for line in lines {
+            failing = match self.settle(Ok(line), touches, report) {
+                Some(true) => failing + 1,
+                Some(false) => 0,
+                None => failing,
+            };
+        }
+        failing
     }
 
     /// Counts a finished re-validation, or keeps its touch for [`Monitor::flush`]; `None`
