@@ -97,6 +97,47 @@ impl ResolutionMemo {
         same.then_some(m)
     }
 
+    /// The remembered resolution of `subject`, when `walk` (a refresh, or a sweep's walk)
+    /// obtains again the very statements it rests on, asked for one by one: the subject's
+    /// configuration first, then the other configurations, then the Subordinate Statements
+    /// (each from the fetch endpoint of its issuer's configuration just obtained). It gives
+    /// what [`ResolutionMemo::get_if_walked`] would after a whole walk, without walking;
+    /// `None` at the first statement that differs or fails, the walk then going on from
+    /// what this obtained (its memo).
+    pub(crate) async fn recheck(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        generation: u64,
+        walk: &Walk,
+    ) -> Option<Arc<Memoised>> {
+        let key = (subject.clone(), entity_type.clone(), generation);
+        let m = self.inner.get(&key).await?;
+        if !(walk.now >= m.now && walk.now < m.resolved.expires_at()) {
+            return None;
+        }
+        let own = StatementKey::configuration(subject);
+        let configurations = m.inputs.iter().filter(|(k, _)| k.issuer == k.subject);
+        let (first, others): (Vec<_>, Vec<_>) = configurations.partition(|(k, _)| *k == own);
+        for (k, s) in first.into_iter().chain(others) {
+            let got = walk.entity_configuration(&k.subject).await.ok()?;
+            if !Arc::ptr_eq(&got, s) {
+                return None;
+            }
+        }
+        for (k, s) in m.inputs.iter().filter(|(k, _)| k.issuer != k.subject) {
+            let superior = walk.obtained_for(&StatementKey::configuration(&k.issuer))?;
+            let got = walk
+                .subordinate_statement(&superior, &k.subject)
+                .await
+                .ok()?;
+            if !Arc::ptr_eq(&got, s) {
+                return None;
+            }
+        }
+        Some(m)
+    }
+
     /// Remembers `resolved`, obtained at `now` from exactly `inputs`, when nothing outside
     /// them can change its outcome (see the module documentation).
     pub(crate) async fn insert(

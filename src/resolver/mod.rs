@@ -415,6 +415,18 @@ impl Resolver {
         let generation = self.inner.anchors.generation();
         let walk = self.walk_with(refresh, deadline, memo);
         let work = async {
+            // The statements of the remembered resolution, asked for again first: all the
+            // same, and it answers without a walk.
+            if refresh || shared {
+                let same = self
+                    .inner
+                    .memo
+                    .recheck(subject, entity_type, generation, &walk)
+                    .await;
+                if let Some(m) = same {
+                    return Ok::<_, Error>((m.resolved.clone(), false, Some(m)));
+                }
+            }
             let outcome = self.walk_on(&walk, subject, None).await?;
             if refresh || shared {
                 let same = self
