@@ -398,9 +398,11 @@ impl Resolver {
             .map(|(resolved, _)| resolved)
     }
 
-    /// [`Resolver::discover_until`], also giving the remembered resolution that answered
-    /// when the walk (a refresh, or a sweep's) obtained exactly the statements it rests on:
-    /// unchanged bytes are kept as the same statements, so nothing is validated again.
+    /// [`Resolver::discover_until`], also giving the remembered resolution the result is:
+    /// the one that answered when the walk (a refresh, or a sweep's) obtained exactly the
+    /// statements it rests on (unchanged bytes are kept as the same statements, so nothing
+    /// is validated again), or the one just remembered for a new result (its record not
+    /// built yet: the caller keeps the record it builds there).
     pub(crate) async fn discover_until_memo(
         &self,
         subject: &EntityId,
@@ -462,13 +464,16 @@ impl Resolver {
         // Remembered with the statements this walk obtained (a sweep's walk: its own, not
         // the other clients' of the shared memo), so the next sweep that fetches the same
         // bytes gets this resolution, and its record, again.
-        if let Some(inputs) = walk.obtained() {
-            self.inner
-                .memo
-                .insert(&resolved, inputs, failed_paths, walk.now, generation)
-                .await;
-        }
-        Ok((resolved, None))
+        let remembered = match walk.obtained() {
+            Some(inputs) => {
+                self.inner
+                    .memo
+                    .insert(&resolved, inputs, failed_paths, walk.now, generation)
+                    .await
+            }
+            None => None,
+        };
+        Ok((resolved, remembered))
     }
 
     /// The remembered resolution of `subject`, when one may answer (no refresh, no shared

@@ -310,18 +310,15 @@ impl Resolver {
         })
         .await?;
         // A refresh that fetched the very statements of the remembered resolution: the
-        // record built from it, when its keys came from the chain.
+        // record built from it, when its keys came from the chain (a resolution just
+        // remembered has none yet).
         if let Some(record) = walked_same.as_ref().and_then(|m| m.record.get()) {
             return Ok(record.clone());
         }
         let record = Arc::new(self.record_until(&resolved, deadline).await?);
         // Keys fetched from a jwks_uri or signed_jwks_uri are fetched anew each time.
         if matches!(record.key_source, KeySource::Jwks | KeySource::None) {
-            let memo = match memo {
-                Some(m) => Some(m),
-                None => self.memoised(client_id, entity_type, false, false).await,
-            };
-            if let Some(m) = memo {
+            if let Some(m) = memo.or(walked_same) {
                 let _ = m.record.set(record.clone());
             }
         }

@@ -70,7 +70,8 @@ impl Resolver {
             ))
             .await?;
             // Every statement fetched was the very statement of the remembered resolution:
-            // the record built from it, when its keys came from the chain.
+            // the record built from it, when its keys came from the chain (a resolution
+            // just remembered has none yet).
             if let Some(record) = same.as_ref().and_then(|m| m.record.get()) {
                 return Ok(record.clone());
             }
@@ -82,11 +83,7 @@ impl Resolver {
                 record.key_source,
                 crate::record::KeySource::Jwks | crate::record::KeySource::None
             ) {
-                let m = match same {
-                    Some(m) => Some(m),
-                    None => self.memoised(client_id, entity_type, false, false).await,
-                };
-                if let Some(m) = m {
+                if let Some(m) = same {
                     let _ = m.record.set(record.clone());
                 }
             }
