@@ -531,3 +531,59 @@ async fn revoked_registration_token_is_refused() {
     })
     .await;
 }
+
+/// RFC 7592 read and update with the same token at once: one of them wins, and a read
+/// never writes the registration it read over an update that came first.
+#[tokio::test]
+async fn a_read_racing_an_update_never_puts_the_old_registration_back() {
+    on_both(|db: Db| async move {
+        let fed = federation();
+        let (gate, _) = gate(&fed);
+        let registry = Registry::open(&db.url).await.unwrap();
+        let guard = MemoryReplayGuard::default();
+        for round in 0..12 {
+            let ssa = org_statement(&fed, "acme", json!({}));
+            let r = registry
+                .register_dynamic(&gate, &request(Some(&ssa), json!({})), &guard)
+                .await
+                .unwrap();
+            let id = r.registration.client_id.clone();
+            let t0 = r.registration_access_token.value().to_string();
+            let mut update = r.to_json(ENDPOINT);
+            for f in [
+                "registration_access_token",
+                "registration_client_uri",
+                "client_id_issued_at",
+                "software_statement",
+            ] {
+                update.as_object_mut().unwrap().remove(f);
+            }
+            update["tos_uri"] = json!(format!("https://app.example/tos/{round}"));
+            let body = update.to_string().into_bytes();
+            let (read, up) = tokio::join!(
+                registry.read_dynamic(&id, &t0),
+                registry.update_dynamic(&gate, &id, &t0, &body, &guard)
+            );
+            assert!(
+                !(read.is_ok() && up.is_ok()),
+                "round {round}: one token, two rotations: {:?} / {:?}",
+                read.as_ref()
+                    .map(|r| r.registration_access_token.value().to_string()),
+                up.as_ref()
+                    .map(|r| r.registration.metadata.get("tos_uri").cloned())
+            );
+            let stored = registry.dynamic_registration(&id).await.unwrap().unwrap();
+            if up.is_ok() {
+                assert_eq!(
+                    stored.metadata["tos_uri"],
+                    json!(format!("https://app.example/tos/{round}")),
+                    "round {round}: the update was undone"
+                );
+            } else {
+                assert!(read.is_ok(), "round {round}: {up:?}");
+                assert!(stored.metadata.get("tos_uri").is_none(), "round {round}");
+            }
+        }
+    })
+    .await;
+}

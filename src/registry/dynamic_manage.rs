@@ -11,6 +11,7 @@ use super::dynamic::{
     DcrResponse, DuplicateSoftwareReport, DynamicRegistration, evidence_json, parse_details,
     revocation, row_of, server,
 };
+use super::error::RegistryError;
 use super::model::{Actor, Evidence, RegisteredClient, RegistrationModel};
 use super::store::{Batch, ClientWrite, RegistrationWrite};
 use crate::error::Error;
@@ -21,6 +22,9 @@ use crate::server::dcr::{
     token_matches, verify_statement,
 };
 
+/// Writes retried after another writer changed the client first (then reported).
+const WRITE_ATTEMPTS: usize = 3;
+
 impl Registry {
     /// Authenticates an RFC 7592 request: the client is dynamic, not revoked, and
     /// `token` hashes to the stored hash. Every failure is `invalid_token` (HTTP 401).
@@ -29,6 +33,10 @@ impl Registry {
         client_id: &str,
         token: &str,
     ) -> Result<(RegisteredClient, DynamicRegistration), DcrError> {
+        // The client row first: every write of a registration writes its client row at the
+        // version read, so a registration read after it is at least as new as that
+        // version, and a write based on both fails if anything changed since.
+        let client = self.store.client(client_id).await.map_err(server)?;
         let row = self.store.registration(client_id).await.map_err(server)?;
         let Some(row) = row.filter(|r| r.model == RegistrationModel::Dynamic) else {
             return Err(DcrError::invalid_token("no such client"));
@@ -43,7 +51,6 @@ impl Registry {
                 "the registration access token is not valid",
             ));
         }
-        let client = self.store.client(client_id).await.map_err(server)?;
         let Some(client) = client.filter(|c| !c.status.is_revoked()) else {
             return Err(DcrError::invalid_token("the client is revoked or deleted"));
         };
@@ -95,18 +102,34 @@ impl Registry {
         client_id: &str,
         token: &str,
     ) -> Result<DcrResponse, DcrError> {
-        let (_, registration) = self.authenticate(client_id, token).await?;
-        let new = RegistrationAccessToken::generate().map_err(server)?;
-        let batch = Batch {
-            registrations: vec![row_of(&registration, Some(new.hash()))?],
-            ..Batch::default()
-        };
-        self.store.apply(batch).await.map_err(server)?;
-        Ok(DcrResponse {
-            registration,
-            registration_access_token: new,
-            duplicate: None,
-        })
+        // The rotation is written with the client row at the version read, so a read
+        // racing an update never puts the older registration back: the loser reads again
+        // (and fails if the update rotated the token it holds).
+        let mut attempt = 0;
+        loop {
+            let (client, registration) = self.authenticate(client_id, token).await?;
+            let new = RegistrationAccessToken::generate().map_err(server)?;
+            let expected_version = client.version;
+            let batch = Batch {
+                registrations: vec![row_of(&registration, Some(new.hash()))?],
+                clients: vec![ClientWrite {
+                    client,
+                    expected_version,
+                }],
+                ..Batch::default()
+            };
+            match self.store.apply(batch).await {
+                Ok(()) => {
+                    return Ok(DcrResponse {
+                        registration,
+                        registration_access_token: new,
+                        duplicate: None,
+                    });
+                }
+                Err(RegistryError::Conflict { .. }) if attempt < WRITE_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(server(e)),
+            }
+        }
     }
 
     /// RFC 7592 §2.2: replaces the client's metadata. The body must carry the client's
@@ -375,30 +398,47 @@ impl Registry {
     /// # });
     /// ```
     pub async fn revoke_registration_token(&self, client_id: &str) -> Result<bool, Error> {
-        let Some(row) = self.store.registration(client_id).await? else {
-            return Ok(false);
-        };
-        if row.token_hash.is_none() {
-            return Ok(false);
+        let mut attempt = 0;
+        loop {
+            // The client row first, then the registration, written with the client row at
+            // the version read: an update racing the revocation (rotating the token) makes
+            // this read again, never undoes it (see `authenticate`).
+            let Some(client) = self.store.client(client_id).await? else {
+                return Ok(false);
+            };
+            let Some(row) = self.store.registration(client_id).await? else {
+                return Ok(false);
+            };
+            if row.token_hash.is_none() {
+                return Ok(false);
+            }
+            let now = self.clock.now();
+            let expected_version = client.version;
+            let batch = Batch {
+                audit: vec![AuditEntry::new(
+                    now,
+                    Actor::Operator,
+                    AuditEvent::Changed,
+                    Some(client_id),
+                    row.organization_id.as_deref(),
+                    json!({"registration_access_token": "revoked"}),
+                )],
+                registrations: vec![RegistrationWrite {
+                    token_hash: None,
+                    updated_at: now,
+                    ..row
+                }],
+                clients: vec![ClientWrite {
+                    client,
+                    expected_version,
+                }],
+                ..Batch::default()
+            };
+            match self.store.apply(batch).await {
+                Ok(()) => return Ok(true),
+                Err(RegistryError::Conflict { .. }) if attempt < WRITE_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let now = self.clock.now();
-        let batch = Batch {
-            audit: vec![AuditEntry::new(
-                now,
-                Actor::Operator,
-                AuditEvent::Changed,
-                Some(client_id),
-                row.organization_id.as_deref(),
-                json!({"registration_access_token": "revoked"}),
-            )],
-            registrations: vec![RegistrationWrite {
-                token_hash: None,
-                updated_at: now,
-                ..row
-            }],
-            ..Batch::default()
-        };
-        self.store.apply(batch).await?;
-        Ok(true)
     }
 }
