@@ -9,7 +9,7 @@ mod registry_common;
 
 use dcr_common::*;
 use oidfed::fetch::FetchResponse;
-use oidfed::registry::{AuditEvent, RegistrationModel, Registry, StatusKind};
+use oidfed::registry::{AuditEvent, RegistrationModel, Registry, StatusKind, SweepOutcome};
 use oidfed::server::MemoryReplayGuard;
 use oidfed::server::dcr::{DcrError, DcrRule, DuplicateSoftware, StatementForm, hash_token};
 use registry_common::{Db, on_both};
@@ -385,6 +385,81 @@ async fn a_key_on_the_statements_revoked_keys_endpoint_revokes_the_client() {
             status.evidence.unwrap().rule.as_deref(),
             Some("revoked_key")
         );
+    })
+    .await;
+}
+
+/// The revoked-keys list fails closed: a registration whose key it lists, or whose list
+/// cannot be read, is refused; a sweep that cannot read it makes the client stale (not
+/// unchanged), and active again once it reads a list without the key.
+#[tokio::test]
+async fn the_revoked_keys_list_is_checked_at_registration_and_fails_closed() {
+    on_both(|db: Db| async move {
+        let fed = federation();
+        let (gate, _) = gate(&fed);
+        let registry = Registry::open(&db.url).await.unwrap();
+        let guard = MemoryReplayGuard::default();
+        let key = client_key();
+        let revoked_url = "https://directory.fed.example/revoked/app.jwks";
+        let register = |extra: serde_json::Value| {
+            let ssa = directory_statement(
+                &fed,
+                "acme",
+                json!({"software_jwks_revoked_endpoint": revoked_url}),
+            );
+            let body = request(Some(&ssa), extra);
+            let (registry, gate, guard) = (&registry, &gate, &guard);
+            async move { registry.register_dynamic(gate, &body, guard).await }
+        };
+
+        // Listed: refused, nothing stored.
+        fed.fetcher().insert(
+            revoked_url,
+            FetchResponse::ok("application/json", key.public_jwks().to_string()),
+        );
+        let e = register(json!({"jwks": key.public_jwks()}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rule(&e),
+            ("unapproved_software_statement", Some(DcrRule::KeyMaterial))
+        );
+        // Unreadable: refused for now (503), nothing stored.
+        fed.fetcher().remove(revoked_url);
+        let e = register(json!({"jwks": key.public_jwks()}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.http_status(), 503, "{e}");
+        assert!(registry.clients().await.unwrap().is_empty());
+
+        // Not listed: registered.
+        fed.fetcher().insert(
+            revoked_url,
+            FetchResponse::ok("application/json", r#"{"keys":[]}"#),
+        );
+        let r = register(json!({"jwks": key.public_jwks()})).await.unwrap();
+        let id = r.registration.client_id.clone();
+        // The list becomes unreadable: stale, not unchanged.
+        fed.fetcher().insert(
+            revoked_url,
+            FetchResponse::ok("application/json", "not json"),
+        );
+        let report = registry.sweep(gate.resolver()).await.unwrap();
+        assert!(
+            matches!(report.outcome_of(&id), Some(SweepOutcome::Stale { .. })),
+            "{report:?}"
+        );
+        assert_eq!(
+            registry.status(&id).await.unwrap().unwrap().kind,
+            StatusKind::Stale
+        );
+        // Readable again without the key: active.
+        fed.fetcher().insert(
+            revoked_url,
+            FetchResponse::ok("application/json", r#"{"keys":[]}"#),
+        );
+        registry.sweep(gate.resolver()).await.unwrap();
+        assert!(registry.status(&id).await.unwrap().unwrap().is_active());
     })
     .await;
 }

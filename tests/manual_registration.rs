@@ -325,3 +325,40 @@ async fn manual_clients_expire_are_reviewed_and_reported_when_in_the_federation(
     })
     .await;
 }
+
+/// A manual registration whose stored details no longer parse (a broken writer, a hand
+/// edit) is reported by the expiry sweep and fails the review, never silently left out.
+#[tokio::test]
+async fn an_unreadable_manual_registration_is_reported_not_skipped() {
+    let db = registry_common::sqlite();
+    let fed = federation();
+    let (resolver, _) = resolver(&fed);
+    let registry = Registry::open(&db.url).await.unwrap();
+    let acme = ManualOrganization::Federation(fed.id("acme").to_string());
+    registry
+        .register_manual(&resolver, &all_models(), onboarding("partner-1", acme))
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE oidfed_registrations SET details_json = '{\"garbage\": 1}'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let lines = registry.sweep_registrations(&resolver).await.unwrap();
+    let line = lines
+        .iter()
+        .find(|l| l.client_id == "partner-1")
+        .expect("the row is reported");
+    let oidfed::registry::SweepOutcome::NotWritten { error } = &line.outcome else {
+        panic!("{line:?}")
+    };
+    assert!(
+        matches!(error, oidfed::Error::Registry(e)
+            if matches!(**e, oidfed::registry::RegistryError::Corrupt { .. })),
+        "{error}"
+    );
+    let e = registry.manual_review(&resolver).await.unwrap_err();
+    assert!(e.to_string().contains("partner-1"), "{e}");
+}

@@ -217,6 +217,24 @@ pub(crate) fn evidence_json(s: &VerifiedStatement) -> Value {
     })
 }
 
+/// Refuses a registration whose `jwks` names a key its software statement's
+/// `software_jwks_revoked_endpoint` lists, or whose list cannot be read (fail closed).
+pub(super) async fn refuse_revoked_keys(
+    gate: &DcrGate,
+    registration: &DynamicRegistration,
+) -> Result<(), DcrError> {
+    match super::dynamic_sweep::revoked_key(gate.resolver(), registration).await {
+        Ok(None) => Ok(()),
+        Ok(Some(kid)) => Err(DcrError::unapproved(
+            DcrRule::KeyMaterial,
+            format!(
+                "key {kid:?} is listed at the software statement's software_jwks_revoked_endpoint"
+            ),
+        )),
+        Err(e) => Err(server(e)),
+    }
+}
+
 pub(super) fn server(e: impl Into<Error>) -> DcrError {
     DcrError::Server {
         source: Box::new(e.into()),
@@ -339,6 +357,7 @@ impl Registry {
             client_id_issued_at: now,
             updated_at: now,
         };
+        refuse_revoked_keys(gate, &registration).await?;
         let s = &registration.statement;
         let client = RegisteredClient {
             client_id: client_id.clone(),

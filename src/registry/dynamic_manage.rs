@@ -267,6 +267,7 @@ impl Registry {
             entity_type: gate.config().entity_type.clone(),
             ..old.clone()
         };
+        super::dynamic::refuse_revoked_keys(gate, &registration).await?;
         let params: std::collections::BTreeSet<&String> = old
             .metadata
             .keys()

@@ -11,6 +11,7 @@
 //! of their last validation is valid ([`super::RegisteredClient::trust_expires_at`]),
 //! suspended after, and active again on the first sweep that resolves it.
 
+use super::error::RegistryError;
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
@@ -136,8 +137,21 @@ impl Registry {
             let reg: DynamicRegistration = match serde_json::from_value(row.details) {
                 Ok(r) => r,
                 Err(e) => {
+                    // Its organization cannot be read: reported, for an operator to repair.
                     tracing::warn!(target: "oidfed::registry", client_id = %row.client_id, error = %e,
                         "unreadable dynamic registration");
+                    outcomes.push(ClientOutcome {
+                        client_id: row.client_id.clone(),
+                        previous: client.status.kind,
+                        outcome: SweepOutcome::NotWritten {
+                            error: RegistryError::Corrupt {
+                                what: "oidfed_registrations",
+                                key: row.client_id.clone(),
+                                detail: format!("dynamic registration details: {e}"),
+                            }
+                            .into(),
+                        },
+                    });
                     continue;
                 }
             };
@@ -172,34 +186,29 @@ impl Registry {
                     ..Evidence::default()
                 }),
                 Ok(_) => match revoked_key(resolver, &reg).await {
-                    Some(kid) => Err(Evidence {
+                    Ok(Some(kid)) => Err(Evidence {
                         rule: Some("revoked_key".into()),
                         detail: format!(
                             "key {kid:?} is listed at the statement's software_jwks_revoked_endpoint"
                         ),
                         ..Evidence::default()
                     }),
-                    None => Ok(()),
+                    Ok(None) => Ok(()),
+                    // The list could not be read: as an unreachable organization.
+                    Err(e) => {
+                        outcomes.push(
+                            self.transient_failure(&client, &e, now, &s.chain_fingerprint)
+                                .await,
+                        );
+                        continue;
+                    }
                 },
                 // Unreachable: the federation clients' rule, by the same transition.
                 Err(e) if e.is_transient() => {
-                    let t = failure(
-                        &client,
-                        e,
-                        now,
-                        self.options.retry_after,
-                        Actor::Monitor,
-                        Some(&s.chain_fingerprint),
+                    outcomes.push(
+                        self.transient_failure(&client, e, now, &s.chain_fingerprint)
+                            .await,
                     );
-                    let outcome = match self.store.apply(t.batch).await {
-                        Ok(()) => failure_outcome(&t.client, now),
-                        Err(e) => SweepOutcome::NotWritten { error: e.into() },
-                    };
-                    outcomes.push(ClientOutcome {
-                        client_id: client.client_id.clone(),
-                        previous,
-                        outcome,
-                    });
                     continue;
                 }
                 Err(e) => {
@@ -267,10 +276,56 @@ impl Registry {
         Ok(outcomes)
     }
 
+    /// A dynamic client whose organization (or revoked-keys list) could not be checked:
+    /// stale while its last validation holds, then suspended, as a federation client.
+    async fn transient_failure(
+        &self,
+        client: &super::RegisteredClient,
+        error: &Error,
+        now: i64,
+        fingerprint: &str,
+    ) -> ClientOutcome {
+        let t = failure(
+            client,
+            error,
+            now,
+            self.options.retry_after,
+            Actor::Monitor,
+            Some(fingerprint),
+        );
+        let outcome = match self.store.apply(t.batch).await {
+            Ok(()) => failure_outcome(&t.client, now),
+            Err(e) => SweepOutcome::NotWritten { error: e.into() },
+        };
+        ClientOutcome {
+            client_id: client.client_id.clone(),
+            previous: client.status.kind,
+            outcome,
+        }
+    }
+
     /// Revokes manual clients at or past their expiry.
     async fn expire_manual(&self, now: i64) -> Result<Vec<ClientOutcome>, Error> {
         let mut outcomes = Vec::new();
-        for (row, m) in self.manual_registrations().await? {
+        for (row, parsed) in self.manual_registrations().await? {
+            let m = match parsed {
+                Ok(m) => m,
+                Err(corrupt) => {
+                    // Its expiry cannot be read: reported, for an operator to repair.
+                    let previous = match self.store.client(&row.client_id).await? {
+                        Some(c) if !c.status.is_revoked() => c.status.kind,
+                        _ => continue,
+                    };
+                    outcomes.push(ClientOutcome {
+                        client_id: row.client_id.clone(),
+                        previous,
+                        outcome: SweepOutcome::NotWritten {
+                            error: corrupt.into(),
+                        },
+                    });
+                    continue;
+                }
+            };
             if now < m.expires_at {
                 continue;
             }
@@ -320,43 +375,61 @@ impl Registry {
 
 /// A `kid` of the client's registered `jwks` that the statement's
 /// `software_jwks_revoked_endpoint` lists (a JWK Set of revoked keys), if any. An endpoint
-/// that cannot be read revokes nothing (it is logged).
-async fn revoked_key(resolver: &Resolver, reg: &DynamicRegistration) -> Option<String> {
-    let url = reg
-        .statement
-        .claims
-        .get("software_jwks_revoked_endpoint")?
-        .as_str()?;
-    let url = url::Url::parse(url)
-        .ok()
-        .filter(|u| u.scheme() == "https" || resolver.inner.rules.allow_http)?;
+/// that names no usable URL, or that cannot be read or parsed, is an error: the check
+/// fails closed (a registration is refused; a sweep makes the client stale, then suspended
+/// at its trust expiry, never active on a list it could not read). The error is
+/// transient ([`Error::is_transient`]) whatever went wrong, so the sweep's transition
+/// never revokes on it alone.
+pub(crate) async fn revoked_key(
+    resolver: &Resolver,
+    reg: &DynamicRegistration,
+) -> Result<Option<String>, Error> {
+    let Some(claim) = reg.statement.claims.get("software_jwks_revoked_endpoint") else {
+        return Ok(None);
+    };
     let ours: BTreeSet<String> = reg
         .metadata
         .get("jwks")
         .and_then(|j| KeySet::from_json(j).ok())
         .map(|k| k.keys().iter().map(|k| k.kid().to_string()).collect())
         .unwrap_or_default();
+    let text = claim.as_str().unwrap_or_default();
+    // Verified an Entity Identifier at registration (the sweep resolved it just before).
+    let entity = resolver.entity_id(&reg.statement.organization_id)?;
+    let unreadable = |detail: String| Error::Fetch {
+        entity: entity.clone(),
+        what: "software_jwks_revoked_endpoint",
+        source: crate::fetch::FetchError::Transport {
+            url: text.to_string(),
+            detail,
+        },
+    };
+    let Some(url) = url::Url::parse(text)
+        .ok()
+        .filter(|u| u.scheme() == "https" || resolver.inner.rules.allow_http)
+    else {
+        return Err(unreadable(format!(
+            "software_jwks_revoked_endpoint {claim} is not an https URL"
+        )));
+    };
     if ours.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let response = resolver
+    let body = resolver
         .inner
         .fetcher
         .fetch(FetchRequest::get(url.clone(), FetchKind::JwkSet))
-        .await;
-    let body = match response.and_then(|r| r.into_body(&url)) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::warn!(target: "oidfed::registry", url = %url, error = %e, "revoked-keys endpoint unreadable");
-            return None;
-        }
+        .await
+        .and_then(|r| r.into_body(&url))
+        .map_err(|e| unreadable(e.to_string()))?;
+    let revoked: Value =
+        crate::json::parse_strict(&body).map_err(|e| unreadable(format!("not a JWK Set: {e}")))?;
+    let Some(keys) = revoked.get("keys").and_then(Value::as_array) else {
+        return Err(unreadable("not a JWK Set: no \"keys\" array".into()));
     };
-    let revoked: Value = crate::json::parse_strict(&body).ok()?;
-    let kids: BTreeSet<String> = revoked
-        .get("keys")?
-        .as_array()?
+    let kids: BTreeSet<String> = keys
         .iter()
         .filter_map(|k| k.get("kid").and_then(Value::as_str).map(str::to_string))
         .collect();
-    ours.intersection(&kids).next().cloned()
+    Ok(ours.intersection(&kids).next().cloned())
 }

@@ -4,6 +4,7 @@
 //! reference (ticket) as evidence. It has an expiry (a sweep revokes it then) and a review
 //! date; the access review lists manual clients apart, since nothing re-validates them.
 
+use super::error::RegistryError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -16,6 +17,11 @@ use crate::error::Error;
 use crate::resolver::{EntityType, Resolver};
 use crate::server::dcr::ModelPolicy;
 
+/// A manual registration row with its details, parsed or not.
+pub(crate) type ManualRow = (
+    super::store::RegistrationRow,
+    Result<ManualRegistration, RegistryError>,
+);
 /// Who is accountable for a manual client.
 ///
 /// ```
@@ -348,23 +354,26 @@ fn failed(e: impl Into<Error>) -> ManualError {
 }
 
 impl Registry {
-    /// Every manual registration with its parsed details (the row's `details` taken out).
-    /// A row whose details do not parse is left out, for the expiry sweep and the access
-    /// review alike.
-    pub(crate) async fn manual_registrations(
-        &self,
-    ) -> Result<Vec<(super::store::RegistrationRow, ManualRegistration)>, Error> {
+    /// Every manual registration with its parsed details (the row's `details` taken out);
+    /// details that do not parse are there as [`RegistryError::Corrupt`], so the expiry
+    /// sweep reports the row and the review refuses to leave it out silently.
+    pub(crate) async fn manual_registrations(&self) -> Result<Vec<ManualRow>, Error> {
         let rows = self
             .store
             .registrations_by_model(RegistrationModel::Manual)
             .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|mut row| {
+            .map(|mut row| {
                 let details = std::mem::take(&mut row.details);
-                serde_json::from_value::<ManualRegistration>(details)
-                    .ok()
-                    .map(|m| (row, m))
+                let parsed = serde_json::from_value::<ManualRegistration>(details).map_err(|e| {
+                    RegistryError::Corrupt {
+                        what: "oidfed_registrations",
+                        key: row.client_id.clone(),
+                        detail: format!("manual registration details: {e}"),
+                    }
+                });
+                (row, parsed)
             })
             .collect())
     }

@@ -269,7 +269,9 @@ impl Registry {
     pub async fn manual_review(&self, resolver: &Resolver) -> Result<ManualReview, Error> {
         let now = resolver.now();
         let mut out = ManualReview::default();
-        for (_, m) in self.manual_registrations().await? {
+        for (_, parsed) in self.manual_registrations().await? {
+            // A row that cannot be read fails the review rather than being left out of it.
+            let m = parsed?;
             let revoked = self
                 .store
                 .client(&m.client_id)
