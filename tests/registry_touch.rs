@@ -196,3 +196,90 @@ async fn a_schema_2_database_is_migrated_with_its_records() {
     );
     assert_eq!(second.record(), admitted.record());
 }
+
+/// A record rebuilt on every re-validation (its keys fetched from a `jwks_uri`) that says
+/// what the stored one says is unchanged too: the digest leaves `resolved_at` out.
+#[tokio::test]
+async fn a_record_rebuilt_from_a_jwks_uri_is_unchanged_when_it_says_the_same() {
+    on_both(|db| async move {
+        let key = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+        let jwks_uri = "https://fed.example/rp/jwks";
+        let fed = common::three_level()
+            .metadata(
+                "rp",
+                "openid_relying_party",
+                json!({"client_name": "RP", "jwks_uri": jwks_uri}),
+            )
+            .build();
+        fed.fetcher().insert(
+            jwks_uri,
+            oidfed::fetch::FetchResponse::ok("application/json", key.public_jwks().to_string()),
+        );
+        let (b, clock) = builder(&fed, &["ta"]);
+        let resolver = b.build().unwrap();
+        let registry = Registry::open(&db.url).await.unwrap();
+        let admitted = registry.admit(&resolver, &fed.id("rp"), &RP).await.unwrap();
+        for step in 1..=3 {
+            clock.set(NOW + 100 * step);
+            let report = registry.sweep(&resolver).await.unwrap();
+            assert_eq!(report.unchanged, 1, "{report:?}");
+            let c = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+            assert_eq!(
+                (c.version(), c.last_validated()),
+                (admitted.version(), NOW + 100 * step),
+                "step {step}"
+            );
+        }
+        // The keys behind the URI change: written whole.
+        let other = oidfed::testing::TestKey::generate(oidfed::testing::KeyAlg::ES256);
+        fed.fetcher().insert(
+            jwks_uri,
+            oidfed::fetch::FetchResponse::ok("application/json", other.public_jwks().to_string()),
+        );
+        clock.set(NOW + 1_000);
+        let report = registry.sweep(&resolver).await.unwrap();
+        assert_eq!(report.changed, 1, "{report:?}");
+        let c = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+        assert_eq!(c.version(), admitted.version() + 1);
+    })
+    .await;
+}
+
+/// During a rolling upgrade a replica still on schema 2 writes the record into
+/// `oidfed_clients.record_json`: that record is the one read (it is the newer), the pass
+/// reads the row whole, and the next write by this version moves it back out.
+#[tokio::test]
+async fn a_record_written_by_a_schema_2_replica_wins_until_rewritten() {
+    let db = sqlite();
+    let fed = three_level().build();
+    let (b, clock) = builder(&fed, &["ta"]);
+    let resolver = b.build().unwrap();
+    let registry = Registry::open(&db.url).await.unwrap();
+    let admitted = registry.admit(&resolver, &fed.id("rp"), &RP).await.unwrap();
+    // The old replica's write: another record (another client_name), one version on.
+    let mut older = serde_json::to_value(admitted.record().unwrap().as_ref()).unwrap();
+    older["metadata"]["client_name"] = json!("written by schema 2");
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE oidfed_clients SET record_json = $1, version = version + 1")
+        .bind(older.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let c = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+    assert_eq!(
+        c.record().unwrap().metadata["client_name"],
+        json!("written by schema 2")
+    );
+    // The pass sees the federation's record differ from that one: written whole.
+    clock.set(NOW + 100);
+    let report = registry.sweep(&resolver).await.unwrap();
+    assert_eq!(report.changed, 1, "{report:?}");
+    let (left,): (Option<String>,) = sqlx::query_as("SELECT record_json FROM oidfed_clients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(left.is_none(), "record_json cleared by the write");
+    let c = registry.client(&fed.id("rp")).await.unwrap().unwrap();
+    assert_eq!(c.record().unwrap().metadata["client_name"], json!("RP"));
+    pool.close().await;
+}

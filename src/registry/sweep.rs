@@ -500,6 +500,8 @@ impl Registry {
                 at: now,
             }));
         }
+        // A digest to keep (a row written before schema 3 has none: written whole once).
+        let has_digest = matches!(read, Read::Lazy { digest: Some(_) });
         // Something to write: the whole client, as stored (a lazy read has no record).
         let client = match read {
             Read::Whole => client,
@@ -513,6 +515,21 @@ impl Registry {
                 }
             },
         };
+        // Read whole, the record may still say what the new one says (a digest of another
+        // version of this library): only the time to write.
+        let same = has_digest
+            && active
+            && match (&result, client.record.as_deref()) {
+                (Ok(record), Some(old)) => old.same_content(record),
+                _ => false,
+            };
+        if same {
+            return Ok(Err(Touch {
+                client_id: client.client_id,
+                version: client.version,
+                at: now,
+            }));
+        }
         let (t, outcome) = match result {
             Ok(record) => {
                 let t = success(

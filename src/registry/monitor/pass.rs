@@ -29,6 +29,9 @@ use crate::resolver::Resolver;
 
 /// Clients read per page.
 const PAGE: i64 = 500;
+/// Re-validations the pass's tasks finished, for the pass to settle.
+type Finished = Arc<std::sync::Mutex<Vec<(String, Pending)>>>;
+
 /// Clients one task re-validates, one after the other.
 const PER_TASK: usize = 8;
 /// Consecutive transient write failures after which a pass stops.
@@ -164,6 +167,8 @@ impl Monitor {
         let mut failing = 0usize;
         // Unchanged clients' one write (their validation time), committed a page at a time.
         let mut touches: Vec<Touch> = Vec::new();
+        // What the tasks re-validated, settled by this loop.
+        let finished: Finished = Arc::default();
         let hints = self.events_due(now);
         // Page by page: memory holds one page and the re-validations in flight.
         let mut after = String::new();
@@ -197,7 +202,7 @@ impl Monitor {
                 Err(e) => {
                     // Let the writes in flight finish (each is one transaction) first.
                     while let Some(done) = tasks.join_next().await {
-                        self.settle_all(done, 0, &mut touches, &mut report);
+                        self.settle_all(done, &finished, 0, &mut touches, &mut report);
                     }
                     self.flush(&mut touches, &mut report).await;
                     return Err(e.into());
@@ -248,23 +253,28 @@ impl Monitor {
                     checks.clone(),
                     s.stop.subscribe(),
                 );
+                // Each result leaves the task as soon as it is there: a task that panics
+                // loses only the client it was working on.
+                let out = finished.clone();
                 tasks.spawn(async move {
                     let _permit = permit;
-                    let mut done = Vec::with_capacity(chunk.len());
                     for (c, read) in chunk {
                         // Stopped: the rest stay due for the next pass.
                         if *stop.borrow() {
-                            return (done, true);
+                            return true;
                         }
                         let id = c.client_id().to_string();
                         let work =
                             registry.revalidate_pending(&resolver, c, read, &memo, Actor::Monitor);
-                        done.push((id, count_signatures(checks.clone(), work).await));
+                        let line = count_signatures(checks.clone(), work).await;
+                        if let Ok(mut out) = out.lock() {
+                            out.push((id, line));
+                        }
                     }
-                    (done, false)
+                    false
                 });
                 while let Some(done) = tasks.try_join_next() {
-                    failing = self.settle_all(done, failing, &mut touches, &mut report);
+                    failing = self.settle_all(done, &finished, failing, &mut touches, &mut report);
                 }
                 if touches.len() >= PAGE as usize {
                     failing = if self.flush(&mut touches, &mut report).await {
@@ -276,7 +286,7 @@ impl Monitor {
             }
         }
         while let Some(done) = tasks.join_next().await {
-            self.settle_all(done, 0, &mut touches, &mut report);
+            self.settle_all(done, &finished, 0, &mut touches, &mut report);
         }
         self.flush(&mut touches, &mut report).await;
         let staleness = i64::try_from(s.schedule.max_staleness.as_secs()).unwrap_or(i64::MAX);
@@ -347,20 +357,21 @@ impl Monitor {
     /// consecutive transient write failures, from `failing`.
     fn settle_all(
         &self,
-        done: Result<(Vec<(String, Pending)>, bool), tokio::task::JoinError>,
+        done: Result<bool, tokio::task::JoinError>,
+        finished: &Finished,
         mut failing: usize,
         touches: &mut Vec<Touch>,
         report: &mut PassReport,
     ) -> usize {
-        let lines = match done {
-            Ok((lines, stopped)) => {
-                report.interrupted |= stopped;
-                lines
-            }
+        match done {
+            Ok(stopped) => report.interrupted |= stopped,
             Err(e) => {
                 self.settle(Err(e), touches, report);
-                return failing;
             }
+        }
+        let lines = match finished.lock() {
+            Ok(mut f) => std::mem::take(&mut *f),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
         };
         for line in lines {
             failing = match self.settle(Ok(line), touches, report) {
@@ -390,8 +401,8 @@ impl Monitor {
         }
     }
 
-    /// Commits the kept touches in one transaction and counts them; true when they could
-    /// not be written for a transient reason.
+    /// Commits the kept touches in one transaction and counts them; true when the database
+    /// failed (a conflict with another writer is not a failure of the database).
     async fn flush(&self, touches: &mut Vec<Touch>, report: &mut PassReport) -> bool {
         if touches.is_empty() {
             return false;
@@ -408,7 +419,7 @@ impl Monitor {
         transient
     }
 
-    /// Counts one outcome; true when it could not be written for a transient reason.
+    /// Counts one outcome; true when it could not be written because the database failed.
     fn count(
         &self,
         done: Result<(String, ClientOutcome), tokio::task::JoinError>,
@@ -462,7 +473,7 @@ impl Monitor {
                     client_id: line.client_id.clone(),
                     error: Box::new(error.clone()),
                 });
-                return error.is_transient();
+                return database_down(error);
             }
         }
         false
@@ -513,6 +524,13 @@ impl Monitor {
             _ => self.acquire_lease().await,
         }
     }
+}
+
+/// A failure of the database itself (not another writer coming first): what stops a pass
+/// after [`DATABASE_DOWN_AFTER`] in a row.
+fn database_down(error: &crate::Error) -> bool {
+    matches!(error, crate::Error::Registry(r)
+        if matches!(**r, crate::registry::RegistryError::Database { transient: true, .. }))
 }
 
 fn secs(d: Duration) -> i64 {

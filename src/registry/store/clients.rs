@@ -71,16 +71,20 @@ type ClientTuple = (
     Option<i64>,
 );
 
-/// A client's columns, read from [`FROM_CLIENTS`] (its record in `oidfed_records`).
+/// A client's columns, read from [`FROM_CLIENTS`] (its record in `oidfed_records`). A
+/// record in `oidfed_clients.record_json` can only have been written there by a replica
+/// still running schema 2 during a rolling upgrade (this version clears it on every
+/// write), so it is the newer one and wins.
 const CLIENT_COLUMNS: &str = "c.client_id, c.entity_type, c.organization_id, \
-     c.registration_model, c.status_json, r.record_json, c.admitted_at, c.last_validated, \
-     c.version, c.expires_at";
+     c.registration_model, c.status_json, COALESCE(c.record_json, r.record_json), \
+     c.admitted_at, c.last_validated, c.version, c.expires_at";
 
 /// The same from `oidfed_clients` alone, with the record's digest where
-/// [`CLIENT_COLUMNS`] has the record.
+/// [`CLIENT_COLUMNS`] has the record (none for a row a schema-2 replica wrote: read whole).
 const CLIENT_COLUMNS_DIGEST: &str = "c.client_id, c.entity_type, c.organization_id, \
-     c.registration_model, c.status_json, c.record_digest, c.admitted_at, c.last_validated, \
-     c.version, c.expires_at";
+     c.registration_model, c.status_json, \
+     CASE WHEN c.record_json IS NULL THEN c.record_digest END, c.admitted_at, \
+     c.last_validated, c.version, c.expires_at";
 
 const FROM_CLIENTS: &str =
     "oidfed_clients c LEFT JOIN oidfed_records r ON r.client_id = c.client_id";
@@ -314,7 +318,7 @@ impl Store {
                     .map(|r| serde_json::to_string(r.as_ref()))
                     .transpose()
                     .map_err(|e| corrupt_write(c, e))?;
-                let digest = record.as_deref().map(super::touch::digest_of);
+                let digest = c.record.as_deref().and_then(super::touch::digest_of);
                 let done = sqlx::query(
                     "INSERT INTO oidfed_clients (client_id, entity_type, organization_id, \
                      registration_model, status, status_json, admitted_at, \
@@ -324,7 +328,7 @@ impl Store {
                      organization_id = excluded.organization_id, \
                      registration_model = excluded.registration_model, \
                      status = excluded.status, status_json = excluded.status_json, \
-                     admitted_at = excluded.admitted_at, \
+                     record_json = NULL, admitted_at = excluded.admitted_at, \
                      last_validated = excluded.last_validated, expires_at = excluded.expires_at, \
                      version = excluded.version, record_digest = excluded.record_digest \
                      WHERE oidfed_clients.version = $11",

@@ -18,13 +18,19 @@ use crate::record::ClientRecord;
 use crate::registry::error::RegistryError;
 
 /// Records remembered at most; past it the memory is cleared and digests are computed
-/// again (2 µs of serialization and 2 µs of SHA-256 for a 4 KB record).
+/// again (a few µs of serialization and SHA-256 for a 4 KB record).
 const DIGESTS_KEPT: usize = 1 << 20;
 
-/// The digest of a stored record's JSON (`oidfed_clients.record_digest`): SHA-256,
-/// base64url.
-pub(crate) fn digest_of(record_json: &str) -> String {
-    crate::jose::b64url(&openssl::sha::sha256(record_json.as_bytes()))
+/// The digest of what a record says (`oidfed_clients.record_digest`): SHA-256, base64url,
+/// of its JSON without `resolved_at`, so a record built again from the same statements
+/// (its keys fetched from a `jwks_uri`, its trust marks re-checked) has the digest of the
+/// stored one, as [`ClientRecord::same_content`] has it equal.
+pub(crate) fn digest_of(record: &ClientRecord) -> Option<String> {
+    let mut value = serde_json::to_value(record).ok()?;
+    value.as_object_mut()?.remove("resolved_at");
+    Some(crate::jose::b64url(&openssl::sha::sha256(
+        value.to_string().as_bytes(),
+    )))
 }
 
 /// The digest of the record last written or compared for each client, with the record it
@@ -56,8 +62,7 @@ impl RecordDigests {
                 }
             }
         }
-        let json = serde_json::to_string(record.as_ref()).ok()?;
-        let digest = digest_of(&json);
+        let digest = digest_of(record)?;
         self.remember(client_id.to_string(), weak, digest.clone());
         Some(digest)
     }
@@ -95,12 +100,25 @@ impl Store {
                 None => by_time.push((t.at, vec![t])),
             }
         }
+        let postgres = self.engine.name() == "postgres";
         with_pool!(self, p => {
             let mut tx = p.begin().await.map_err(err)?;
+            // Under the lock every writer holds: two replicas' touches of the same rows
+            // never lock them in opposite orders (a deadlock would lose the batch).
+            if postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(super::clients::WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
             for (at, group) in &by_time {
                 for chunk in group.chunks(CHUNK) {
+                    // Never backwards: touches of two replicas may commit in any order.
                     let sql = format!(
-                        "UPDATE oidfed_clients SET last_validated = $1 FROM (VALUES {}) AS \
+                        "UPDATE oidfed_clients SET last_validated = CASE WHEN \
+                         oidfed_clients.last_validated < $1 THEN $1 \
+                         ELSE oidfed_clients.last_validated END FROM (VALUES {}) AS \
                          touched WHERE oidfed_clients.client_id = touched.column1 \
                          AND oidfed_clients.version = touched.column2",
                         values(chunk.len(), 2)
