@@ -478,31 +478,29 @@ impl Registry {
             other => other,
         };
         let active = client.status.kind == StatusKind::Active;
-        let unchanged = match (&result, &read) {
-            (Ok(record), Read::Whole) => {
-                active
-                    && client
-                        .record
-                        .as_deref()
-                        .is_some_and(|old| old.same_content(record))
-            }
-            (Ok(record), Read::Lazy { digest }) => {
-                active
-                    && digest.is_some()
-                    && self.store.digests.digest(&client.client_id, record) == *digest
-            }
-            (Err(_), _) => false,
-        };
-        if unchanged {
-            return Ok(Err(Touch {
+        let touch = |client: RegisteredClient| {
+            Ok(Err(Touch {
                 client_id: client.client_id,
                 version: client.version,
                 at: now,
-            }));
+            }))
+        };
+        // Read lazily: the stored record's digest says whether the new one says the same.
+        if let (Ok(record), Read::Lazy { digest: Some(d) }) = (&result, &read) {
+            if active
+                && self
+                    .store
+                    .digests
+                    .digest(&client.client_id, record)
+                    .as_ref()
+                    == Some(d)
+            {
+                return touch(client);
+            }
         }
-        // A digest to keep (a row written before schema 3 has none: written whole once).
-        let has_digest = matches!(read, Read::Lazy { digest: Some(_) });
-        // Something to write: the whole client, as stored (a lazy read has no record).
+        // A row without a digest (written before schema 3) is written whole once, to get one.
+        let keeps_digest = !matches!(read, Read::Lazy { digest: None });
+        // Something to write, perhaps: the whole client, as stored (a lazy read has none).
         let client = match read {
             Read::Whole => client,
             Read::Lazy { .. } => match self.store.client(&client.client_id).await? {
@@ -515,20 +513,14 @@ impl Registry {
                 }
             },
         };
-        // Read whole, the record may still say what the new one says (a digest of another
-        // version of this library): only the time to write.
-        let same = has_digest
-            && active
-            && match (&result, client.record.as_deref()) {
-                (Ok(record), Some(old)) => old.same_content(record),
-                _ => false,
-            };
-        if same {
-            return Ok(Err(Touch {
-                client_id: client.client_id,
-                version: client.version,
-                at: now,
-            }));
+        // The record says what the stored one says (whatever the digest said: another
+        // version of this library may have written it): only the time to write.
+        let same = match (&result, client.record.as_deref()) {
+            (Ok(record), Some(old)) => old.same_content(record),
+            _ => false,
+        };
+        if keeps_digest && active && same {
+            return touch(client);
         }
         let (t, outcome) = match result {
             Ok(record) => {
