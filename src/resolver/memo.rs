@@ -87,13 +87,13 @@ impl ResolutionMemo {
         generation: u64,
         walk: &Walk,
     ) -> Option<Arc<Memoised>> {
-        let key = (subject.clone(), entity_type.clone(), generation);
-        let m = self.inner.get(&key).await?;
-        let fresh = walk.now >= m.now && walk.now < m.resolved.expires_at();
-        let same = fresh
-            && m.inputs
-                .iter()
-                .all(|(k, s)| walk.obtained_for(k).is_some_and(|got| Arc::ptr_eq(&got, s)));
+        let m = self
+            .fresh_at(subject, entity_type, generation, walk.now)
+            .await?;
+        let same = m
+            .inputs
+            .iter()
+            .all(|(k, s)| walk.obtained_for(k).is_some_and(|got| Arc::ptr_eq(&got, s)));
         same.then_some(m)
     }
 
@@ -111,11 +111,9 @@ impl ResolutionMemo {
         generation: u64,
         walk: &Walk,
     ) -> Option<Arc<Memoised>> {
-        let key = (subject.clone(), entity_type.clone(), generation);
-        let m = self.inner.get(&key).await?;
-        if !(walk.now >= m.now && walk.now < m.resolved.expires_at()) {
-            return None;
-        }
+        let m = self
+            .fresh_at(subject, entity_type, generation, walk.now)
+            .await?;
         let own = StatementKey::configuration(subject);
         let configurations = m.inputs.iter().filter(|(k, _)| k.issuer == k.subject);
         let (first, others): (Vec<_>, Vec<_>) = configurations.partition(|(k, _)| *k == own);
@@ -136,6 +134,20 @@ impl ResolutionMemo {
             }
         }
         Some(m)
+    }
+
+    /// The remembered resolution of `subject`, when `now` is within its validity (not
+    /// before it was made, before its expiry).
+    async fn fresh_at(
+        &self,
+        subject: &EntityId,
+        entity_type: &EntityType,
+        generation: u64,
+        now: i64,
+    ) -> Option<Arc<Memoised>> {
+        let key = (subject.clone(), entity_type.clone(), generation);
+        let m = self.inner.get(&key).await?;
+        (now >= m.now && now < m.resolved.expires_at()).then_some(m)
     }
 
     /// Remembers `resolved`, obtained at `now` from exactly `inputs`, when nothing outside

@@ -177,17 +177,29 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<RegisteredClient>, RegistryError> {
+        let rows = self
+            .page_rows(CLIENT_COLUMNS, FROM_CLIENTS, after, limit)
+            .await?;
+        rows.into_iter().map(client_from).collect()
+    }
+
+    /// Up to `limit` rows of `columns` from `from`, by client_id after `after`.
+    async fn page_rows(
+        &self,
+        columns: &str,
+        from: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ClientTuple>, RegistryError> {
         let sql = format!(
-            "SELECT {CLIENT_COLUMNS} FROM {FROM_CLIENTS} WHERE c.client_id > $1 \
-             ORDER BY c.client_id LIMIT $2"
+            "SELECT {columns} FROM {from} WHERE c.client_id > $1 ORDER BY c.client_id LIMIT $2"
         );
-        let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
+        Ok(with_pool!(self, p => sqlx::query_as(&sql)
             .bind(after)
             .bind(limit)
             .fetch_all(p)
             .await
-            .map_err(|e| self.err(e))?);
-        rows.into_iter().map(client_from).collect()
+            .map_err(|e| self.err(e))?))
     }
 
     /// [`Store::clients_page`] without the records: each with its record's digest instead
@@ -197,16 +209,9 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<LazyClient>, RegistryError> {
-        let sql = format!(
-            "SELECT {CLIENT_COLUMNS_DIGEST} FROM oidfed_clients c WHERE c.client_id > $1 \
-             ORDER BY c.client_id LIMIT $2"
-        );
-        let rows: Vec<ClientTuple> = with_pool!(self, p => sqlx::query_as(&sql)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(p)
-            .await
-            .map_err(|e| self.err(e))?);
+        let rows = self
+            .page_rows(CLIENT_COLUMNS_DIGEST, "oidfed_clients c", after, limit)
+            .await?;
         rows.into_iter()
             .map(|mut t| {
                 let record_digest = t.5.take();
@@ -271,16 +276,9 @@ impl Store {
     /// Applies `batch` in one transaction.
     pub(crate) async fn apply(&self, batch: Batch) -> Result<(), RegistryError> {
         let err = |e| self.err(e);
-        let postgres = self.engine.name() == "postgres";
         with_pool!(self, p => {
             let mut tx = p.begin().await.map_err(err)?;
-            if postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
+            super::advisory_lock!(self, tx, WRITE_LOCK, err);
             for o in &batch.organizations {
                 sqlx::query(
                     "INSERT INTO oidfed_organizations (organization_id, name, uri, first_seen) \

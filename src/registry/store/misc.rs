@@ -41,16 +41,9 @@ impl Store {
         at: i64,
     ) -> Result<bool, RegistryError> {
         let err = |e| self.err(e);
-        let postgres = self.engine.name() == "postgres";
         with_pool!(self, p => {
             let mut tx = p.begin().await.map_err(err)?;
-            if postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(super::clients::WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
+            super::advisory_lock!(self, tx, super::clients::WRITE_LOCK, err);
             let ended: Option<(Option<String>, String)> = sqlx::query_as(
                 "UPDATE oidfed_consents SET ended_at = $3, end_reason = 'withdrawn by the user' \
                  WHERE user_id = $1 AND client_id = $2 AND ended_at IS NULL \

@@ -66,6 +66,22 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// In a transaction `$tx` of `$store`: on PostgreSQL, takes the advisory lock `$key` until
+/// the transaction ends (SQLite serializes writers itself); an error returns through
+/// `$err`.
+macro_rules! advisory_lock {
+    ($store:expr, $tx:expr, $key:expr, $err:expr) => {
+        if $store.engine.name() == "postgres" {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind($key)
+                .execute(&mut *$tx)
+                .await
+                .map_err($err)?;
+        }
+    };
+}
+pub(crate) use advisory_lock;
+
 /// An open registry database.
 pub(crate) struct Store {
     pub(crate) pool: Pool,

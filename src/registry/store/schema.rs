@@ -164,13 +164,7 @@ pub(crate) async fn migrate(store: &Store) -> Result<(), RegistryError> {
     let err = |e| store.err(e);
     with_pool!(store, p => {
         let mut tx = p.begin().await.map_err(err)?;
-        if store.engine.name() == "postgres" {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(MIGRATION_LOCK)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
+        super::advisory_lock!(store, tx, MIGRATION_LOCK, err);
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS oidfed_schema (
                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",

@@ -100,18 +100,11 @@ impl Store {
                 None => by_time.push((t.at, vec![t])),
             }
         }
-        let postgres = self.engine.name() == "postgres";
         with_pool!(self, p => {
             let mut tx = p.begin().await.map_err(err)?;
             // Under the lock every writer holds: two replicas' touches of the same rows
             // never lock them in opposite orders (a deadlock would lose the batch).
-            if postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(super::clients::WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
+            super::advisory_lock!(self, tx, super::clients::WRITE_LOCK, err);
             for (at, group) in &by_time {
                 for chunk in group.chunks(CHUNK) {
                     // Never backwards: touches of two replicas may commit in any order.
